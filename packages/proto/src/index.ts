@@ -70,3 +70,32 @@ export function taskStateName(state: TaskState): string {
 export function reasonName(reason: TaskStatusReason): string {
   return TaskStatusReason[reason] ?? `REASON_${reason}`;
 }
+
+/**
+ * Proto2 defaults. The generated code leaves unset optional fields `null`
+ * (so presence is visible); readers apply Mesos' defaults with these.
+ */
+export const PROTO_DEFAULTS = {
+  /** Filters.refuse_seconds */
+  refuseSeconds: 5,
+  /** CommandInfo.shell */
+  shell: true,
+  /** CommandInfo.URI.extract */
+  extract: true,
+  /** Resource.role and FrameworkInfo.role */
+  role: '*',
+  /** FrameworkInfo.failover_timeout (seconds) */
+  failoverTimeout: 0,
+} as const;
+
+/** Filters.refuse_seconds with Mesos' rules: unset or negative → 5 s; capped at 365 days. */
+export function refuseSeconds(filters: { refuse_seconds?: number | null } | null | undefined): number {
+  const value = filters?.refuse_seconds;
+  if (value === null || value === undefined || value < 0 || Number.isNaN(value)) return PROTO_DEFAULTS.refuseSeconds;
+  return Math.min(value, 31_536_000);
+}
+
+/** Whether a CommandInfo runs under /bin/sh -c (the default) or as argv. */
+export function isShellCommand(command: { shell?: boolean | null }): boolean {
+  return command.shell ?? PROTO_DEFAULTS.shell;
+}

@@ -16,6 +16,9 @@ export const CLOSE_NOT_LEADER = 4307;
 /** Close code for a refusal (e.g. an agent marked gone). */
 export const CLOSE_REFUSED = 4403;
 
+/** How long close() waits for the peer's closing handshake before dropping the socket. */
+export const CLOSE_HANDSHAKE_GRACE_MS = 1000;
+
 export interface ChannelClose {
   code: number;
   reason: string;
@@ -70,10 +73,8 @@ export function wrapSocket<InProps, InMsg extends InProps, OutProps, OutMsg exte
     received.fire(message);
   });
   ws.on('close', (code, reason) => {
-    const wasOpen = open;
     open = false;
-    if (wasOpen || code !== 1006) closed.fire({ code, reason: reason.toString() });
-    else closed.fire({ code, reason: reason.toString() });
+    closed.fire({ code, reason: reason.toString() });
     received.dispose();
     badFrame.dispose();
     closed.dispose();
@@ -98,7 +99,13 @@ export function wrapSocket<InProps, InMsg extends InProps, OutProps, OutMsg exte
     close(code = 1000, reason = '') {
       if (ws.readyState === WebSocket.CLOSED || ws.readyState === WebSocket.CLOSING) return;
       if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-      else ws.close(code, reason);
+      else {
+        ws.close(code, reason);
+        // A dead peer never answers the closing handshake (ws would wait 30 s): cut it after a short grace.
+        const cut = setTimeout(() => ws.terminate(), CLOSE_HANDSHAKE_GRACE_MS);
+        cut.unref();
+        ws.once('close', () => clearTimeout(cut));
+      }
       open = false;
     },
     get isOpen() {

@@ -1,0 +1,118 @@
+/**
+ * A Marathon task as Agora records it (Marathon's instance with its one
+ * task), and its `/v2/tasks` JSON. Records are stored before the launch is
+ * sent, so a crash can never launch a task Marathon does not know. PURE.
+ */
+import type { JsonObject } from './app-definition.js';
+
+/** Mesos task state names, as Marathon prints them (`TASK_RUNNING`). */
+export type TaskStateName =
+  | 'TASK_STAGING'
+  | 'TASK_STARTING'
+  | 'TASK_RUNNING'
+  | 'TASK_KILLING'
+  | 'TASK_FINISHED'
+  | 'TASK_FAILED'
+  | 'TASK_KILLED'
+  | 'TASK_ERROR'
+  | 'TASK_LOST'
+  | 'TASK_DROPPED'
+  | 'TASK_UNREACHABLE'
+  | 'TASK_GONE'
+  | 'TASK_GONE_BY_OPERATOR'
+  | 'TASK_UNKNOWN';
+
+export interface IpAddress {
+  ipAddress: string;
+  protocol: 'IPv4' | 'IPv6';
+}
+
+export interface TaskRecord {
+  /** Marathon's task id, also the Mesos task id. */
+  id: string;
+  appId: string;
+  agentId: string;
+  host: string;
+  state: TaskStateName;
+  /** ISO-8601, when the launch was decided (stored before ACCEPT). */
+  stagedAt: string;
+  /** ISO-8601, first TASK_RUNNING. */
+  startedAt?: string;
+  /** The app version the task was launched with. */
+  version: string;
+  /** Host ports assigned to the task, in portDefinitions order. */
+  ports: number[];
+  servicePorts: number[];
+  ipAddresses: IpAddress[];
+  role: string;
+  /** The last status message from Mesos, if any. */
+  message?: string;
+  /** Epoch ms of the last KILL sent for this task (absent: never asked to die). */
+  killRequestedAt?: number;
+}
+
+/** The app's `lastTaskFailure`, as Marathon serves it. */
+export interface TaskFailure {
+  appId: string;
+  host: string;
+  message: string;
+  state: TaskStateName;
+  taskId: string;
+  timestamp: string;
+  version: string;
+  slaveId: string;
+}
+
+/** States after which a task never runs again (Mesos' terminal states). */
+export const TERMINAL_TASK_STATES: ReadonlySet<TaskStateName> = new Set([
+  'TASK_FINISHED',
+  'TASK_FAILED',
+  'TASK_KILLED',
+  'TASK_ERROR',
+  'TASK_DROPPED',
+  'TASK_GONE',
+  'TASK_GONE_BY_OPERATOR',
+]);
+
+/**
+ * States that make Marathon give the task up and launch a replacement
+ * (with `unreachableStrategy` `{0,0}`, the default): the terminal ones plus
+ * LOST and UNKNOWN (the master does not know the task), and UNREACHABLE.
+ */
+export function isGoneForGood(state: TaskStateName, unreachableDisabled: boolean): boolean {
+  if (TERMINAL_TASK_STATES.has(state) || state === 'TASK_LOST' || state === 'TASK_UNKNOWN') return true;
+  return state === 'TASK_UNREACHABLE' && !unreachableDisabled;
+}
+
+/** Failures that raise the app's launch backoff (`NotifyRateLimiterStepImpl`): not KILLED. */
+export function countsAsLaunchFailure(state: TaskStateName): boolean {
+  return (
+    state === 'TASK_FAILED' ||
+    state === 'TASK_ERROR' ||
+    state === 'TASK_FINISHED' ||
+    state === 'TASK_DROPPED' ||
+    state === 'TASK_GONE' ||
+    state === 'TASK_LOST'
+  );
+}
+
+/** The task as `/v2/tasks` and `/v2/apps/{id}` serve it. */
+export function taskToJson(task: TaskRecord): JsonObject {
+  const json: JsonObject = {
+    id: task.id,
+    appId: task.appId,
+    host: task.host,
+    slaveId: task.agentId,
+    state: task.state,
+    stagedAt: task.stagedAt,
+  };
+  if (task.startedAt !== undefined) json['startedAt'] = task.startedAt;
+  json['version'] = task.version;
+  json['ports'] = [...task.ports];
+  json['servicePorts'] = [...task.servicePorts];
+  json['ipAddresses'] = task.ipAddresses.map((a) => ({ ...a }));
+  json['healthCheckResults'] = [];
+  json['localVolumes'] = [];
+  json['role'] = task.role;
+  return json;
+}

@@ -1,0 +1,112 @@
+/**
+ * The tasks Marathon knows, in memory and in the store. Writes go to the
+ * store first and only then to memory, so memory never holds what a restart
+ * would not find. Records of tasks that are gone for good are deleted; the
+ * last failure of each app is kept for `lastTaskFailure`.
+ */
+import type { TaskFailure, TaskRecord } from '../model/task.js';
+import type { TaskRepository } from '../storage/repositories.js';
+
+export interface TaskCounts {
+  tasksStaged: number;
+  tasksRunning: number;
+  tasksHealthy: number;
+  tasksUnhealthy: number;
+}
+
+export class TaskTracker {
+  private readonly tasks = new Map<string, TaskRecord>();
+  /** app id → its tasks by id (an index over `tasks`). */
+  private readonly byAppId = new Map<string, Map<string, TaskRecord>>();
+  private readonly failures = new Map<string, TaskFailure>();
+
+  constructor(private readonly repository: TaskRepository) {}
+
+  /** Read every stored task (at start). */
+  async load(): Promise<number> {
+    const stored = await this.repository.list();
+    this.tasks.clear();
+    this.byAppId.clear();
+    for (const t of stored) this.remember(t);
+    return stored.length;
+  }
+
+  get(taskId: string): TaskRecord | undefined {
+    return this.tasks.get(taskId);
+  }
+
+  all(): TaskRecord[] {
+    return [...this.tasks.values()].sort(
+      (a, b) => a.appId.localeCompare(b.appId) || a.stagedAt.localeCompare(b.stagedAt),
+    );
+  }
+
+  /** The app's tasks, oldest staged first. */
+  byApp(appId: string): TaskRecord[] {
+    return [...(this.byAppId.get(appId)?.values() ?? [])].sort((a, b) => a.stagedAt.localeCompare(b.stagedAt));
+  }
+
+  /** App ids that have tasks. */
+  appIds(): string[] {
+    return [...this.byAppId.keys()];
+  }
+
+  /** Store the task, then remember it (kill marks are kept). */
+  async put(task: TaskRecord): Promise<void> {
+    const { killRequestedAt: _k, ...stored } = task;
+    await this.repository.put(stored);
+    this.remember(task);
+  }
+
+  /** Delete the task from the store, then forget it. */
+  async remove(task: TaskRecord): Promise<void> {
+    await this.repository.delete(task.appId, task.id);
+    this.forget(task);
+  }
+
+  /** Note that a KILL was sent (memory only: after a restart kills are decided again). */
+  markKillRequested(taskId: string, now: number): void {
+    const t = this.tasks.get(taskId);
+    if (t !== undefined) this.remember({ ...t, killRequestedAt: now });
+  }
+
+  recordFailure(failure: TaskFailure): void {
+    this.failures.set(failure.appId, failure);
+  }
+
+  lastFailure(appId: string): TaskFailure | undefined {
+    return this.failures.get(appId);
+  }
+
+  forgetApp(appId: string): void {
+    this.failures.delete(appId);
+  }
+
+  /** Marathon's counters; without health checks no task is healthy or unhealthy. */
+  counts(appId: string): TaskCounts {
+    let tasksStaged = 0;
+    let tasksRunning = 0;
+    for (const t of this.byAppId.get(appId)?.values() ?? []) {
+      if (t.state === 'TASK_STAGING' || t.state === 'TASK_STARTING') tasksStaged++;
+      else if (t.state === 'TASK_RUNNING') tasksRunning++;
+    }
+    return { tasksStaged, tasksRunning, tasksHealthy: 0, tasksUnhealthy: 0 };
+  }
+
+  private remember(task: TaskRecord): void {
+    this.tasks.set(task.id, task);
+    let index = this.byAppId.get(task.appId);
+    if (index === undefined) {
+      index = new Map();
+      this.byAppId.set(task.appId, index);
+    }
+    index.set(task.id, task);
+  }
+
+  private forget(task: TaskRecord): void {
+    this.tasks.delete(task.id);
+    const index = this.byAppId.get(task.appId);
+    index?.delete(task.id);
+    if (index?.size === 0) this.byAppId.delete(task.appId);
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * One pass over a batch of offers: which instances of which apps go where.
+ * Apps are served in the order given (the caller puts them in queue order);
+ * each offer is shared by as many apps as fit, each app taking from what the
+ * previous ones left. PURE.
+ */
+import type { Resources } from '@agora/common';
+import type { AppDefinition } from '../model/app-definition.js';
+import { type InstanceLaunch, type MatchOptions, matchOffer, type RefusalReason } from './offer-matcher.js';
+
+export interface OfferView {
+  id: string;
+  agentId: string;
+  hostname: string;
+  resources: Resources;
+}
+
+export interface Demand {
+  app: AppDefinition;
+  /** Instances to launch now. */
+  count: number;
+}
+
+export interface OfferLaunch {
+  offer: OfferView;
+  app: AppDefinition;
+  instances: InstanceLaunch[];
+}
+
+export interface OfferCycleResult {
+  launches: OfferLaunch[];
+  /** Offers nothing was launched from. */
+  unused: OfferView[];
+  /** Why an app could not (or no longer) use an offer. */
+  refusals: Array<{ appId: string; offerId: string; reason: RefusalReason }>;
+}
+
+export function runOfferCycle(
+  offers: readonly OfferView[],
+  demand: readonly Demand[],
+  options: MatchOptions = {},
+): OfferCycleResult {
+  const left = new Map(demand.map((d) => [d.app.id, d.count]));
+  const launches: OfferLaunch[] = [];
+  const unused: OfferView[] = [];
+  const refusals: OfferCycleResult['refusals'] = [];
+  for (const offer of offers) {
+    let remaining = offer.resources;
+    let used = false;
+    for (const { app } of demand) {
+      const wanted = left.get(app.id) ?? 0;
+      if (wanted <= 0) continue;
+      const result = matchOffer(app, wanted, remaining, options);
+      if (result.launches.length > 0) {
+        launches.push({ offer, app, instances: result.launches });
+        left.set(app.id, wanted - result.launches.length);
+        remaining = result.remaining;
+        used = true;
+      }
+      if (result.refusal !== undefined) refusals.push({ appId: app.id, offerId: offer.id, reason: result.refusal });
+    }
+    if (!used) unused.push(offer);
+  }
+  return { launches, unused, refusals };
+}

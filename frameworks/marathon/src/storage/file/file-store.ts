@@ -1,0 +1,172 @@
+/**
+ * The file store: a directory of JSON documents, each written atomically
+ * (write a temporary file, fsync, rename over the old one), for `agora local`
+ * and single-machine use. Layout under the directory:
+ *
+ * ```
+ * apps/<safe app id>.json                      current AppDefinition
+ * app-versions/<safe app id>/<version>.json    version history
+ * tasks/<safe app id>/<task id>.json           TaskRecord
+ * framework-id                                 the Mesos framework id
+ * ```
+ *
+ * `<safe app id>` is Marathon's safe path (`/a/b` → `a_b`).
+ */
+import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AppDefinition } from '../../model/app-definition.js';
+import { safePath } from '../../model/path-id.js';
+import type { TaskRecord } from '../../model/task.js';
+import {
+  type AppRepository,
+  type FrameworkIdRepository,
+  guarded,
+  MAX_APP_VERSIONS,
+  type MarathonStore,
+  parseStored,
+  type TaskRepository,
+} from '../repositories.js';
+
+const TMP_MARK = '.tmp-';
+let tmpCounter = 0;
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}
+
+/** Write `text` to `file` atomically: temp file in the same dir, fsync, rename. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
+  const tmp = `${file}${TMP_MARK}${process.pid}-${tmpCounter++}`;
+  const handle = await open(tmp, 'w', 0o644);
+  try {
+    await handle.writeFile(text, 'utf8');
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+}
+
+/** The `.json` documents of a directory (none when it does not exist), without temp files. */
+async function jsonFiles(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).filter((f) => f.endsWith('.json') && !f.includes(TMP_MARK)).sort();
+  } catch (err) {
+    if (isMissing(err)) return [];
+    throw err;
+  }
+}
+
+async function readAll<T>(dir: string, what: string): Promise<T[]> {
+  const out: T[] = [];
+  for (const f of await jsonFiles(dir)) {
+    const text = await readOptional(join(dir, f));
+    if (text !== undefined) out.push(parseStored<T>(text, `${what} ${f}`));
+  }
+  return out;
+}
+
+export class FileStore implements MarathonStore {
+  readonly kind = 'file' as const;
+  readonly apps: AppRepository;
+  readonly tasks: TaskRepository;
+  readonly frameworkId: FrameworkIdRepository;
+
+  constructor(readonly location: string) {
+    const dir = location;
+    const appFile = (id: string): string => join(dir, 'apps', `${safePath(id)}.json`);
+    const versionDir = (id: string): string => join(dir, 'app-versions', safePath(id));
+    const taskDir = (appId: string): string => join(dir, 'tasks', safePath(appId));
+    const frameworkIdFile = join(dir, 'framework-id');
+
+    this.apps = {
+      list: () => guarded('list apps', () => readAll<AppDefinition>(join(dir, 'apps'), 'app')),
+      get: (id) =>
+        guarded(`read app ${id}`, async () => {
+          const text = await readOptional(appFile(id));
+          return text === undefined ? undefined : parseStored<AppDefinition>(text, `app ${id}`);
+        }),
+      put: (app) =>
+        guarded(`write app ${app.id}`, async () => {
+          const text = JSON.stringify(app, null, 2);
+          await mkdir(versionDir(app.id), { recursive: true });
+          await writeFileAtomic(join(versionDir(app.id), `${app.version}.json`), text);
+          await writeFileAtomic(appFile(app.id), text);
+          const versions = await jsonFiles(versionDir(app.id));
+          for (const old of versions.slice(0, Math.max(0, versions.length - MAX_APP_VERSIONS))) {
+            await rm(join(versionDir(app.id), old), { force: true });
+          }
+        }),
+      delete: (id) =>
+        guarded(`delete app ${id}`, async () => {
+          await rm(appFile(id), { force: true });
+          await rm(versionDir(id), { recursive: true, force: true });
+        }),
+      versions: (id) =>
+        guarded(`list versions of ${id}`, async () =>
+          (await jsonFiles(versionDir(id))).map((f) => f.slice(0, -'.json'.length)),
+        ),
+      getVersion: (id, version) =>
+        guarded(`read app ${id} version ${version}`, async () => {
+          if (version.includes('/') || version.includes('..')) return undefined;
+          const text = await readOptional(join(versionDir(id), `${version}.json`));
+          return text === undefined ? undefined : parseStored<AppDefinition>(text, `app ${id} version ${version}`);
+        }),
+    };
+
+    this.tasks = {
+      list: () =>
+        guarded('list tasks', async () => {
+          let appDirs: string[];
+          try {
+            appDirs = (await readdir(join(dir, 'tasks'))).sort();
+          } catch (err) {
+            if (isMissing(err)) return [];
+            throw err;
+          }
+          const out: TaskRecord[] = [];
+          for (const a of appDirs) out.push(...(await readAll<TaskRecord>(join(dir, 'tasks', a), 'task')));
+          return out;
+        }),
+      listByApp: (appId) => guarded(`list tasks of ${appId}`, () => readAll<TaskRecord>(taskDir(appId), 'task')),
+      put: (task) =>
+        guarded(`write task ${task.id}`, async () => {
+          await mkdir(taskDir(task.appId), { recursive: true });
+          await writeFileAtomic(join(taskDir(task.appId), `${task.id}.json`), JSON.stringify(task));
+        }),
+      delete: (appId, taskId) =>
+        guarded(`delete task ${taskId}`, async () => {
+          await rm(join(taskDir(appId), `${taskId}.json`), { force: true });
+        }),
+    };
+
+    this.frameworkId = {
+      get: () =>
+        guarded('read the framework id', async () => (await readOptional(frameworkIdFile))?.trim() || undefined),
+      put: (id) => guarded('write the framework id', () => writeFileAtomic(frameworkIdFile, `${id}\n`)),
+      delete: () => guarded('delete the framework id', () => rm(frameworkIdFile, { force: true })),
+    };
+  }
+
+  open(): Promise<void> {
+    return guarded(`open the state directory ${this.location}`, async () => {
+      for (const sub of ['apps', 'app-versions', 'tasks']) await mkdir(join(this.location, sub), { recursive: true });
+    });
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,227 @@
+/**
+ * The agent daemon: wiring only. It resolves its resources and attributes,
+ * serves HTTP, and connects the master link, the task manager and the status
+ * update manager:
+ *
+ * ```
+ *  detector ─▶ MasterLink ──RunTask/KillTask──▶ TaskManager ──▶ CommandExecutor ──▶ ProcessContainerizer
+ *                 ▲   │ ack                          │ status                            (process group)
+ *                 │   └───────────▶ StatusUpdateManager ◀┘
+ *                 └──── StatusUpdate (head of each task's stream, retried) ────┘
+ * ```
+ */
+import { mkdirSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
+import { type Clock, createLogger, type Logger, Resources, systemClock } from '@agora/common';
+import type { LeaderDetector } from '@agora/coordination';
+import type { agora } from '@agora/proto';
+import { type AgentHttpServer, startAgentHttpServer } from './api/http-server.js';
+import { agentStateJson } from './api/state.js';
+import { type AgentConfig, DEFAULT_AGENT_CONFIG, validateAgentConfig } from './config.js';
+import type { Containerizer } from './containerizer/containerizer.js';
+import { ProcessContainerizer } from './containerizer/process.js';
+import { createLeaderDetector, parseEndpoint } from './master-link/leader.js';
+import { MasterLink, type Registration } from './master-link/master-link.js';
+import { detectHostFacts, type HostFacts, resolveAgentAttributes, resolveAgentResources } from './resources/detect.js';
+import { StatusUpdateManager } from './status-updates/status-update-manager.js';
+import { TaskManager } from './tasks/task-manager.js';
+
+/** The version the agent reports to the master and in `/state`. */
+export const AGENT_VERSION = '0.1.0';
+
+export interface AgentDeps {
+  /** @default systemClock */
+  clock?: Clock;
+  logger?: Logger;
+  /** Who leads; by default built from `config.master` (fixed, or ZooKeeper for `zk://`). */
+  detector?: LeaderDetector<unknown>;
+  /** How tasks run. @default ProcessContainerizer */
+  containerizer?: Containerizer;
+  /** Host facts for resource detection. @default read from the host */
+  hostFacts?: HostFacts;
+}
+
+export interface Agent {
+  /** Validate the config, listen, and start connecting to the master. Resolves once listening (not when registered). */
+  start(): Promise<void>;
+  /** Stop. killTasks=true kills every task's process group and waits; false leaves tasks running. */
+  close(opts?: { killTasks?: boolean }): Promise<void>;
+  /** The HTTP port (the real one once started). */
+  readonly port: number;
+  /** `http://host:port`. */
+  readonly url: string;
+  /** Set once the master has registered this agent. */
+  readonly agentId: string | undefined;
+  /** The agent's total resources (after start). */
+  readonly resources: Resources | undefined;
+}
+
+export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
+  const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? createLogger({ component: 'agent' });
+  const host = config.host ?? DEFAULT_AGENT_CONFIG.host;
+  const hostname = config.hostname ?? osHostname();
+  const startTime = clock.now() / 1000;
+
+  let port = config.port;
+  let agentId: string | undefined;
+  let masterHostname: string | undefined;
+  let resources: Resources | undefined;
+  let attributes: agora.v1.Attribute.$Properties[] = [];
+  let http: AgentHttpServer | undefined;
+  let link: MasterLink | undefined;
+  let updates: StatusUpdateManager | undefined;
+  let tasks: TaskManager | undefined;
+  let started = false;
+  let closing: Promise<void> | undefined;
+
+  const endpointHost = host === '0.0.0.0' || host === '::' ? hostname : host;
+  const agentEndpoint = () => `${endpointHost}:${port}`;
+
+  function registration(): agora.v1.agent.AgentToMaster.$Properties {
+    const agentInfo: agora.v1.AgentInfo.$Properties = {
+      hostname,
+      port,
+      resources: resources?.toProto() ?? [],
+      attributes,
+    };
+    if (agentId === undefined || tasks === undefined) {
+      return { register: { agent_info: agentInfo, version: AGENT_VERSION } };
+    }
+    agentInfo.id = { value: agentId };
+    return {
+      reregister: {
+        agent_info: agentInfo,
+        tasks: tasks.tasksForReregistration(agentId),
+        frameworks: tasks.frameworksForReregistration(),
+        version: AGENT_VERSION,
+      },
+    };
+  }
+
+  function onRegistered(reg: Registration): void {
+    if (agentId !== undefined && agentId !== reg.agentId) {
+      logger.warn({ previous: agentId, agentId: reg.agentId }, 'the master gave this agent a new id');
+    }
+    agentId = reg.agentId;
+    masterHostname = reg.masterInfo?.hostname ?? parseEndpoint(reg.master)?.host;
+    updates?.resume();
+  }
+
+  function onMessage(message: agora.v1.agent.MasterToAgent): void {
+    if (tasks === undefined || updates === undefined) return;
+    if (message.run_task) {
+      tasks.runTask(message.run_task.framework, message.run_task.task);
+    } else if (message.kill_task) {
+      const kill = message.kill_task;
+      tasks.killTask(kill.framework_id.value, kill.task_id.value, kill.kill_policy);
+    } else if (message.ack) {
+      updates.acknowledge(message.ack.task_id.value, message.ack.uuid);
+    } else if (message.shutdown_framework) {
+      tasks.shutdownFramework(message.shutdown_framework.framework_id.value);
+    } else if (message.framework_message) {
+      logger.warn('framework message ignored: this agent runs no custom executors');
+    }
+  }
+
+  async function start(): Promise<void> {
+    if (started) return;
+    // Everything that can be wrong with the config fails here, before any side effect.
+    validateAgentConfig(config);
+    const detector = deps.detector ?? createLeaderDetector(config.master, logger);
+    resources = resolveAgentResources(config.resources, deps.hostFacts ?? detectHostFacts(config.workDir));
+    attributes = resolveAgentAttributes(config.attributes);
+    started = true;
+    try {
+      mkdirSync(config.workDir, { recursive: true });
+      http = await startAgentHttpServer({ host, port: config.port, state });
+      port = http.port;
+      updates = new StatusUpdateManager({
+        send: (update) => link?.send({ status_update: update }) ?? false,
+        latestState: (taskId) => tasks?.latestState(taskId),
+        clock,
+        logger,
+        retryIntervalMinMs: config.statusUpdateRetryMinMs ?? DEFAULT_AGENT_CONFIG.statusUpdateRetryMinMs,
+        retryIntervalMaxMs: config.statusUpdateRetryMaxMs ?? DEFAULT_AGENT_CONFIG.statusUpdateRetryMaxMs,
+      });
+      tasks = new TaskManager({
+        workDir: config.workDir,
+        agentId: () => agentId,
+        agentEndpoint,
+        hostname,
+        containerizer: deps.containerizer ?? new ProcessContainerizer({ clock, logger }),
+        statusUpdates: updates,
+        logger,
+      });
+      link = new MasterLink({
+        detector,
+        registration,
+        clock,
+        logger,
+        backoff: {
+          initialMs: config.reconnectInitialMs ?? DEFAULT_AGENT_CONFIG.reconnectInitialMs,
+          maxMs: config.reconnectMaxMs ?? DEFAULT_AGENT_CONFIG.reconnectMaxMs,
+        },
+        masterPingTimeoutMs: config.masterPingTimeoutMs ?? DEFAULT_AGENT_CONFIG.masterPingTimeoutMs,
+      });
+      link.onDidRegister(onRegistered);
+      link.onDidDisconnect(() => updates?.pause());
+      link.onDidReceive(onMessage);
+      link.onDidRefuse((refusal) => {
+        logger.error({ ...refusal }, 'the master refused this agent; killing its tasks');
+        void tasks?.killAll();
+      });
+      await link.start();
+      logger.info({ url: `http://${agentEndpoint()}`, hostname, resources: resources.toString() }, 'agent started');
+    } catch (err) {
+      closing = shutdown(true);
+      await closing;
+      throw err;
+    }
+  }
+
+  function state(): Record<string, unknown> {
+    return agentStateJson({
+      id: agentId,
+      host,
+      hostname,
+      port,
+      version: AGENT_VERSION,
+      startTime,
+      resources: resources ?? Resources.empty(),
+      attributes,
+      masterHostname,
+      frameworks: tasks?.snapshot() ?? [],
+    });
+  }
+
+  async function shutdown(killTasks: boolean): Promise<void> {
+    if (killTasks) await tasks?.killAll();
+    else tasks?.detachAll();
+    await link?.close();
+    updates?.dispose();
+    await http?.close();
+    logger.info({ killTasks }, 'agent stopped');
+  }
+
+  return {
+    start,
+    close(opts = {}) {
+      if (!started) return Promise.resolve();
+      closing ??= shutdown(opts.killTasks ?? false);
+      return closing;
+    },
+    get port() {
+      return port;
+    },
+    get url() {
+      return `http://${agentEndpoint()}`;
+    },
+    get agentId() {
+      return agentId;
+    },
+    get resources() {
+      return resources;
+    },
+  };
+}

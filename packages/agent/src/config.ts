@@ -1,0 +1,72 @@
+/**
+ * The agent's options: one interface, one defaults object, validated before
+ * anything starts (a bad value stops the agent with a message naming it).
+ */
+import { AgoraError } from '@agora/common';
+
+export interface AgentConfig {
+  /** The master: `host:port`, `http://host:port` or `zk://host:2181,.../agora`. */
+  master: string;
+  /** HTTP port; 0 picks a free one. @default 5051 */
+  port: number;
+  /** Address the HTTP server binds. @default '127.0.0.1' */
+  host?: string;
+  /** Hostname advertised to the master and given to tasks as HOST. @default os.hostname() */
+  hostname?: string;
+  /** Sandboxes and agent state live here. */
+  workDir: string;
+  /** Mesos resource text; anything of cpus/mem/disk/ports not given is detected. */
+  resources?: string;
+  /** Mesos attribute text, e.g. `rack:r1;zone:a`. */
+  attributes?: string;
+  /** First reconnect delay. @default 1000 */
+  reconnectInitialMs?: number;
+  /** Longest reconnect delay. @default 60000 */
+  reconnectMaxMs?: number;
+  /** Reconnect when the master sends nothing for this long. @default 75000 */
+  masterPingTimeoutMs?: number;
+  /** First resend of an unacknowledged status update. @default 10000 */
+  statusUpdateRetryMinMs?: number;
+  /** Longest interval between resends. @default 600000 */
+  statusUpdateRetryMaxMs?: number;
+}
+
+export const DEFAULT_AGENT_CONFIG = {
+  port: 5051,
+  host: '127.0.0.1',
+  reconnectInitialMs: 1000,
+  reconnectMaxMs: 60_000,
+  masterPingTimeoutMs: 75_000,
+  statusUpdateRetryMinMs: 10_000,
+  statusUpdateRetryMaxMs: 600_000,
+} as const;
+
+function badFlag(flag: string, value: unknown, why: string): AgoraError {
+  return new AgoraError('AGORA_ERR_BAD_FLAG', `--${flag} ${JSON.stringify(value)} is invalid: ${why}`, {
+    details: { flag, value },
+  });
+}
+
+function checkPositive(flag: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isFinite(value) && value > 0))
+    throw badFlag(flag, value, 'expected a positive number');
+}
+
+/** Throws AGORA_ERR_BAD_FLAG for the first bad option. */
+export function validateAgentConfig(config: AgentConfig): void {
+  if (typeof config.workDir !== 'string' || config.workDir.trim() === '') {
+    throw badFlag('work_dir', config.workDir, 'a directory is required');
+  }
+  if (!Number.isInteger(config.port) || config.port < 0 || config.port > 65_535) {
+    throw badFlag('port', config.port, 'expected an integer from 0 to 65535');
+  }
+  if (config.host !== undefined && config.host.trim() === '') throw badFlag('ip', config.host, 'empty address');
+  if (config.hostname !== undefined && config.hostname.trim() === '') {
+    throw badFlag('hostname', config.hostname, 'empty hostname');
+  }
+  checkPositive('reconnect_initial_ms', config.reconnectInitialMs);
+  checkPositive('reconnect_max_ms', config.reconnectMaxMs);
+  checkPositive('master_ping_timeout_ms', config.masterPingTimeoutMs);
+  checkPositive('status_update_retry_min_ms', config.statusUpdateRetryMinMs);
+  checkPositive('status_update_retry_max_ms', config.statusUpdateRetryMaxMs);
+}

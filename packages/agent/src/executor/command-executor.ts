@@ -1,0 +1,184 @@
+/**
+ * The built-in command executor (Mesos' `mesos-executor`), one per task, run
+ * inside the agent: it launches the task's command through the containerizer
+ * and reports TASK_STARTING, TASK_RUNNING once the process is spawned, then
+ * TASK_FINISHED (exit 0), TASK_FAILED (`Command exited with status N` /
+ * `Command terminated with signal X`) or, after a kill, TASK_KILLED
+ * (preceded by TASK_KILLING for frameworks with the TASK_KILLING_STATE
+ * capability).
+ */
+import { type Logger, silentLogger, toAgoraError } from '@agora/common';
+import { agora, isTerminalState, TaskState, TaskStatusReason, TaskStatusSource } from '@agora/proto';
+import {
+  type Container,
+  type ContainerExit,
+  type Containerizer,
+  describeExit,
+} from '../containerizer/containerizer.js';
+
+/** Mesos' default kill grace period. */
+export const DEFAULT_KILL_GRACE_PERIOD_MS = 3000;
+
+export interface CommandExecutorOptions {
+  task: agora.v1.TaskInfo.$Properties;
+  framework: agora.v1.FrameworkInfo.$Properties;
+  frameworkId: string;
+  agentId: string;
+  containerId: string;
+  sandbox: string;
+  env: Record<string, string>;
+  containerizer: Containerizer;
+  /** Receives every status this executor produces, in order (without uuid and timestamp). */
+  onStatus: (status: agora.v1.TaskStatus.$Properties) => void;
+  logger?: Logger;
+}
+
+/** The grace period of a kill: the kill's policy, else the task's, else 3 s. */
+export function killGracePeriodMs(
+  task: agora.v1.TaskInfo.$Properties,
+  killPolicy?: agora.v1.KillPolicy.$Properties | null,
+): number {
+  const ns = killPolicy?.grace_period?.nanoseconds ?? task.kill_policy?.grace_period?.nanoseconds;
+  if (ns === undefined || ns === null) return DEFAULT_KILL_GRACE_PERIOD_MS;
+  return Math.max(0, Math.round(Number(ns) / 1e6));
+}
+
+export class CommandExecutor {
+  private currentState: TaskState = TaskState.TASK_STAGING;
+  private container: Container | undefined;
+  private killGraceMs: number | undefined;
+  private launched = false;
+  private resolveDone!: () => void;
+  /** Resolves once the task has reached a terminal state. */
+  readonly done: Promise<void> = new Promise((resolve) => {
+    this.resolveDone = resolve;
+  });
+  private readonly logger: Logger;
+
+  constructor(private readonly options: CommandExecutorOptions) {
+    this.logger = (options.logger ?? silentLogger()).child({ taskId: this.taskId });
+  }
+
+  get taskId(): string {
+    return this.options.task.task_id.value;
+  }
+
+  get state(): TaskState {
+    return this.currentState;
+  }
+
+  get pid(): number | undefined {
+    return this.container?.pid;
+  }
+
+  get isTerminal(): boolean {
+    return isTerminalState(this.currentState);
+  }
+
+  /** Start the task. Never throws: a failure becomes TASK_FAILED. */
+  async launch(): Promise<void> {
+    if (this.launched) return;
+    this.launched = true;
+    const { task } = this.options;
+    if (this.killGraceMs !== undefined) {
+      this.report(
+        TaskState.TASK_KILLED,
+        'Task killed before it was launched',
+        TaskStatusReason.REASON_TASK_KILLED_DURING_LAUNCH,
+      );
+      return;
+    }
+    this.report(TaskState.TASK_STARTING);
+    const command = task.command;
+    if (command === undefined || command === null) {
+      this.report(TaskState.TASK_FAILED, 'Task has no command', TaskStatusReason.REASON_CONTAINER_LAUNCH_FAILED);
+      return;
+    }
+    let container: Container;
+    try {
+      container = await this.options.containerizer.launch({
+        containerId: this.options.containerId,
+        sandbox: this.options.sandbox,
+        command,
+        env: this.options.env,
+      });
+    } catch (err) {
+      const error = toAgoraError(err, 'AGORA_ERR_LAUNCH_FAILED');
+      this.logger.warn({ err: error }, 'launch failed');
+      if (this.killGraceMs !== undefined) {
+        this.report(
+          TaskState.TASK_KILLED,
+          'Task killed during launch',
+          TaskStatusReason.REASON_TASK_KILLED_DURING_LAUNCH,
+        );
+        return;
+      }
+      this.report(
+        TaskState.TASK_FAILED,
+        `Failed to launch the command: ${error.message}`,
+        TaskStatusReason.REASON_CONTAINER_LAUNCH_FAILED,
+      );
+      return;
+    }
+    this.container = container;
+    this.logger.info({ pid: container.pid }, 'task process started');
+    if (this.killGraceMs !== undefined) {
+      // Killed while launching: go straight to the kill, no RUNNING.
+      void container.kill(this.killGraceMs);
+    } else {
+      this.report(TaskState.TASK_RUNNING);
+    }
+    void container.exited.then((exit) => this.onExit(exit));
+  }
+
+  /**
+   * Kill the task: TASK_KILLING (when the framework understands it), SIGTERM
+   * to its process group, SIGKILL after the grace period, then TASK_KILLED.
+   * Resolves when the task is terminal.
+   */
+  kill(gracePeriodMs: number): Promise<void> {
+    if (this.isTerminal || this.killGraceMs !== undefined) return this.done;
+    this.killGraceMs = gracePeriodMs;
+    if (this.supportsKillingState() && this.container !== undefined) {
+      this.report(TaskState.TASK_KILLING, `Killing the task (grace period ${gracePeriodMs} ms)`);
+    }
+    if (this.container !== undefined) void this.container.kill(gracePeriodMs);
+    else if (!this.launched) void this.launch();
+    return this.done;
+  }
+
+  /** Leave the process running and stop holding the agent's process open for it. */
+  detach(): void {
+    this.container?.detach();
+  }
+
+  private onExit(exit: ContainerExit): void {
+    const message = describeExit(exit);
+    this.logger.info({ code: exit.code, signal: exit.signal, killed: this.killGraceMs !== undefined }, message);
+    if (this.killGraceMs !== undefined) this.report(TaskState.TASK_KILLED, message);
+    else if (exit.code === 0) this.report(TaskState.TASK_FINISHED, message);
+    else this.report(TaskState.TASK_FAILED, message);
+  }
+
+  private supportsKillingState(): boolean {
+    return (this.options.framework.capabilities ?? []).some(
+      (c) => c.type === agora.v1.FrameworkInfo.Capability.Type.TASK_KILLING_STATE,
+    );
+  }
+
+  private report(state: TaskState, message?: string, reason?: TaskStatusReason): void {
+    if (this.isTerminal) return;
+    this.currentState = state;
+    const status: agora.v1.TaskStatus.$Properties = {
+      task_id: { value: this.taskId },
+      state,
+      source: TaskStatusSource.SOURCE_EXECUTOR,
+      agent_id: { value: this.options.agentId },
+      executor_id: { value: this.taskId },
+    };
+    if (message !== undefined) status.message = message;
+    if (reason !== undefined) status.reason = reason;
+    this.options.onStatus(status);
+    if (isTerminalState(state)) this.resolveDone();
+  }
+}

@@ -1,0 +1,43 @@
+import { createLogger } from '@agora/common';
+import { createMarathon } from '@agora/marathon';
+import { parseMasterFlag, parsePort, parseRedisFlag, parseZkFlag } from '../flags.js';
+import type { Running } from './daemon.js';
+
+export interface MarathonFlags {
+  master?: string;
+  http_port?: string;
+  port?: string;
+  hostname?: string;
+  ip?: string;
+  redis?: string;
+  zk?: string;
+  state_dir?: string;
+  framework_name?: string;
+  mesos_role?: string;
+}
+
+/** `agora marathon`: the Marathon-compatible framework (state in Redis, or files with --state_dir). */
+export async function runMarathon(flags: MarathonFlags): Promise<Running> {
+  const redis = parseRedisFlag('redis', flags.redis);
+  const zk = parseZkFlag('zk', flags.zk);
+  const port =
+    flags.http_port !== undefined ? parsePort('http_port', flags.http_port, 8080) : parsePort('port', flags.port, 8080);
+  const marathon = createMarathon(
+    {
+      master: parseMasterFlag('master', flags.master),
+      port,
+      host: flags.ip ?? '127.0.0.1',
+      ...(flags.hostname === undefined ? {} : { hostname: flags.hostname }),
+      ...(redis === undefined ? { stateDir: flags.state_dir ?? './.agora/marathon' } : { redis }),
+      ...(zk === undefined ? {} : { zk }),
+      ...(flags.framework_name === undefined ? {} : { frameworkName: flags.framework_name }),
+      ...(flags.mesos_role === undefined ? {} : { role: flags.mesos_role }),
+    },
+    { logger: createLogger({ component: 'marathon' }) },
+  );
+  await marathon.start();
+  return {
+    banner: [`marathon listening on ${marathon.url} (state in ${redis ?? flags.state_dir ?? './.agora/marathon'})`],
+    close: () => marathon.close(),
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The `agora` command. Daemons: `local`, `master`, `agent`, `marathon`, with
+ * Mesos' and Marathon's flag names (underscores: --work_dir, --http_port).
+ */
+import { Command, CommanderError } from 'commander';
+import { runAgent } from './commands/agent.js';
+import { type Running, runUntilSignalled } from './commands/daemon.js';
+import { runLocal } from './commands/local.js';
+import { runMarathon } from './commands/marathon.js';
+import { runMaster } from './commands/master.js';
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+const printErr = (line: string) => process.stderr.write(`${line}\n`);
+
+async function serve(start: () => Promise<Running>): Promise<void> {
+  const running = await start();
+  for (const line of running.banner) print(line);
+  runUntilSignalled(running, printErr);
+}
+
+export function buildProgram(): Command {
+  const program = new Command('agora')
+    .description('Agora: a Mesos-style cluster manager with a Marathon-compatible scheduler')
+    .showHelpAfterError()
+    .exitOverride();
+
+  program
+    .command('local')
+    .description('run a master, agents and marathon on this machine (no ZooKeeper or Redis needed)')
+    .option('--work_dir <dir>', 'where sandboxes, logs and state go', './.agora')
+    .option('--agents <n>', 'how many agents', '3')
+    .option('--ip <ip>', 'address to listen on', '127.0.0.1')
+    .option('--master_port <port>', 'master port', '5050')
+    .option('--agent_port <port>', 'first agent port (then +1, +2…)', '5051')
+    .option('--marathon_port <port>', 'marathon port', '8080')
+    .action((flags) => serve(() => runLocal(flags)));
+
+  program
+    .command('master')
+    .description('run a master (leader election through ZooKeeper with --zk)')
+    .option('--port <port>', 'port to listen on', '5050')
+    .option('--ip <ip>', 'address to listen on', '127.0.0.1')
+    .option('--hostname <name>', 'hostname to advertise')
+    .option('--zk <url>', 'zk://host:2181[,host:2181]/path for leader election (absent: standalone)')
+    .option('--work_dir <dir>', 'where the master keeps its registry')
+    .option('--allocation_interval <duration>', 'batch allocation interval (Mesos duration)', '1secs')
+    .action((flags) =>
+      serve(() =>
+        runMaster(flags, (reason) => {
+          printErr(`master: ${reason}`);
+          process.exit(2);
+        }),
+      ),
+    );
+
+  program
+    .command('agent')
+    .description('run an agent that registers with the leading master')
+    .option('--master <master>', 'host:port or zk://host:2181/path')
+    .option('--port <port>', 'port to listen on', '5051')
+    .option('--ip <ip>', 'address to listen on', '127.0.0.1')
+    .option('--hostname <name>', 'hostname to advertise')
+    .option('--work_dir <dir>', 'directory for sandboxes and agent state (required)')
+    .option('--resources <resources>', "e.g. 'cpus:4;mem:4096;disk:10000;ports:[31000-32000]' (default: detected)")
+    .option('--attributes <attributes>', "e.g. 'rack:r1;zone:a'")
+    .action((flags) => serve(() => runAgent(flags)));
+
+  program
+    .command('marathon')
+    .description('run the Marathon-compatible framework')
+    .option('--master <master>', 'host:port or zk://host:2181/path of the masters')
+    .option('--http_port <port>', 'port for the /v2 API', '8080')
+    .option('--port <port>', 'alias of --http_port')
+    .option('--ip <ip>', 'address to listen on', '127.0.0.1')
+    .option('--hostname <name>', 'hostname to advertise')
+    .option('--redis <url>', 'redis://host:6379 for state (absent: files under --state_dir)')
+    .option('--state_dir <dir>', 'directory for state without Redis')
+    .option('--zk <url>', 'zk://host:2181/path for marathon leader election')
+    .option('--framework_name <name>', 'framework name', 'marathon')
+    .option('--mesos_role <role>', 'role to register with')
+    .action((flags) => serve(() => runMarathon(flags)));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    printErr(`agora: ${err instanceof Error ? err.message : String(err)}`);
+    return 2;
+  }
+}
+
+const code = await main(process.argv.slice(2));
+if (code !== 0) process.exit(code);

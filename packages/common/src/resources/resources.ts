@@ -1,0 +1,466 @@
+/**
+ * The resource algebra (Mesos' `Resources`): an immutable bag of named
+ * scalar, range and set resources, each reserved for a role (`*` =
+ * unreserved). Scalars have 3-decimal precision; ranges are kept merged and
+ * sorted; zero scalars and empty ranges/sets are dropped.
+ */
+import type { Resource } from '@agora/proto';
+import { ValueType } from '@agora/proto';
+import { AgoraError } from '../errors.js';
+import {
+  findOverlap,
+  formatRanges,
+  formatScalar,
+  formatSet,
+  fromMillis,
+  mergeRanges,
+  type Range,
+  rangesContain,
+  setContains,
+  subtractRanges,
+  subtractSets,
+  toMillis,
+  unionRanges,
+  unionSets,
+} from './values.js';
+
+/** The unreserved role. */
+export const ANY_ROLE = '*';
+
+/** One (name, role) entry. Internal: not exported from the package. */
+export type ResourceEntry =
+  | { readonly kind: 'scalar'; readonly name: string; readonly role: string; readonly millis: number }
+  | { readonly kind: 'ranges'; readonly name: string; readonly role: string; readonly ranges: readonly Range[] }
+  | { readonly kind: 'set'; readonly name: string; readonly role: string; readonly items: readonly string[] };
+
+const NAME_RE = /^[A-Za-z0-9_.\-/]+$/;
+const KNOWN_ORDER = ['cpus', 'gpus', 'mem', 'disk', 'ports'];
+
+export function badResources(message: string, details: Record<string, unknown> = {}): AgoraError {
+  return new AgoraError('AGORA_ERR_BAD_RESOURCES', message, { details });
+}
+
+/** Throws unless `name` is a valid resource name. */
+export function checkName(name: string): void {
+  if (name.length === 0) throw badResources('resource name must not be empty');
+  if (!NAME_RE.test(name)) {
+    throw badResources(`resource name '${name}' may only contain letters, digits, '_', '.', '-' and '/'`, { name });
+  }
+}
+
+/** Throws unless `role` is '*' or a valid role name. */
+export function checkRole(role: string, name = ''): void {
+  if (role === ANY_ROLE) return;
+  if (role.length === 0 || !NAME_RE.test(role) || role === '.' || role === '..' || role.startsWith('-')) {
+    throw badResources(
+      `bad role '${role}'${name ? ` for resource '${name}'` : ''}: use '*' or a name of letters, digits, '_', '.', '-', '/'`,
+      {
+        name,
+        role,
+      },
+    );
+  }
+}
+
+function keyOf(name: string, role: string): string {
+  return name + '\u0000' + role;
+}
+
+function isEmptyEntry(e: ResourceEntry): boolean {
+  switch (e.kind) {
+    case 'scalar':
+      return e.millis === 0;
+    case 'ranges':
+      return e.ranges.length === 0;
+    case 'set':
+      return e.items.length === 0;
+  }
+}
+
+function compareEntries(a: ResourceEntry, b: ResourceEntry): number {
+  if (a.name !== b.name) {
+    const ia = KNOWN_ORDER.indexOf(a.name);
+    const ib = KNOWN_ORDER.indexOf(b.name);
+    if (ia !== ib) return (ia < 0 ? KNOWN_ORDER.length : ia) - (ib < 0 ? KNOWN_ORDER.length : ib);
+    return a.name < b.name ? -1 : 1;
+  }
+  if (a.role === b.role) return 0;
+  if (a.role === ANY_ROLE) return -1;
+  if (b.role === ANY_ROLE) return 1;
+  return a.role < b.role ? -1 : 1;
+}
+
+function typeMismatch(a: ResourceEntry, b: ResourceEntry): AgoraError {
+  return badResources(`resource '${a.name}' is used both as ${a.kind} and as ${b.kind}`, { name: a.name });
+}
+
+/** Sum of two entries of the same (name, role); ranges and sets are united. */
+function addEntries(a: ResourceEntry, b: ResourceEntry): ResourceEntry {
+  if (a.kind === 'scalar' && b.kind === 'scalar') return { ...a, millis: a.millis + b.millis };
+  if (a.kind === 'ranges' && b.kind === 'ranges') return { ...a, ranges: unionRanges(a.ranges, b.ranges) };
+  if (a.kind === 'set' && b.kind === 'set') return { ...a, items: unionSets(a.items, b.items) };
+  throw typeMismatch(a, b);
+}
+
+function entryContains(a: ResourceEntry | undefined, b: ResourceEntry): boolean {
+  if (a === undefined) return isEmptyEntry(b);
+  if (a.kind === 'scalar' && b.kind === 'scalar') return a.millis >= b.millis;
+  if (a.kind === 'ranges' && b.kind === 'ranges') return rangesContain(a.ranges, b.ranges);
+  if (a.kind === 'set' && b.kind === 'set') return setContains(a.items, b.items);
+  return false;
+}
+
+/** `a` minus `b`, dropping what `a` does not have (saturating). */
+function minusEntry(a: ResourceEntry, b: ResourceEntry): ResourceEntry {
+  if (a.kind === 'scalar' && b.kind === 'scalar') return { ...a, millis: Math.max(0, a.millis - b.millis) };
+  if (a.kind === 'ranges' && b.kind === 'ranges') return { ...a, ranges: subtractRanges(a.ranges, b.ranges) };
+  if (a.kind === 'set' && b.kind === 'set') return { ...a, items: subtractSets(a.items, b.items) };
+  throw typeMismatch(a, b);
+}
+
+function formatEntry(e: ResourceEntry): string {
+  const head = e.role === ANY_ROLE ? e.name : `${e.name}(${e.role})`;
+  switch (e.kind) {
+    case 'scalar':
+      return `${head}:${formatScalar(e.millis)}`;
+    case 'ranges':
+      return `${head}:${formatRanges(e.ranges)}`;
+    case 'set':
+      return `${head}:${formatSet(e.items)}`;
+  }
+}
+
+function valueString(e: ResourceEntry): string {
+  return e.kind === 'scalar'
+    ? formatScalar(e.millis)
+    : e.kind === 'ranges'
+      ? formatRanges(e.ranges)
+      : formatSet(e.items);
+}
+
+/**
+ * An immutable set of resources. Every operation returns a new value.
+ *
+ * ```ts
+ * const total = parseResources('cpus:4;mem:1024;ports:[31000-31009]');
+ * const used = parseResources('cpus:1;ports:[31000-31000]');
+ * total.subtract(used).toString(); // 'cpus:3;mem:1024;ports:[31001-31009]'
+ * ```
+ */
+export class Resources {
+  private static readonly EMPTY = new Resources(new Map());
+
+  /** Entries by `name\0role`, never empty entries, types consistent per name. */
+  private readonly byKey: ReadonlyMap<string, ResourceEntry>;
+  private sortedCache: ResourceEntry[] | undefined;
+
+  private constructor(byKey: ReadonlyMap<string, ResourceEntry>) {
+    this.byKey = byKey;
+  }
+
+  static empty(): Resources {
+    return Resources.EMPTY;
+  }
+
+  /**
+   * Build from entries, summing duplicates of the same (name, role). Overlapping
+   * ranges or repeated set items between duplicates are errors. Internal.
+   */
+  static fromEntries(entries: Iterable<ResourceEntry>): Resources {
+    const map = new Map<string, ResourceEntry>();
+    const kinds = new Map<string, ResourceEntry>();
+    for (const e of entries) {
+      const seen = kinds.get(e.name);
+      if (seen !== undefined && seen.kind !== e.kind) throw typeMismatch(seen, e);
+      kinds.set(e.name, e);
+      const key = keyOf(e.name, e.role);
+      const prev = map.get(key);
+      if (prev === undefined) {
+        map.set(key, e);
+        continue;
+      }
+      if (prev.kind === 'ranges' && e.kind === 'ranges') {
+        const overlap = findOverlap([...prev.ranges, ...e.ranges]);
+        if (overlap) {
+          throw badResources(
+            `resource '${formatEntry(e)}' overlaps ${formatRanges([overlap[0]])} with ${formatRanges([overlap[1]])}`,
+            { name: e.name, role: e.role },
+          );
+        }
+      }
+      if (prev.kind === 'set' && e.kind === 'set') {
+        const dup = e.items.find((x) => prev.items.includes(x));
+        if (dup !== undefined) {
+          throw badResources(`resource '${e.name}' lists item '${dup}' twice`, { name: e.name, role: e.role });
+        }
+      }
+      map.set(key, addEntries(prev, e));
+    }
+    for (const [k, e] of map) if (isEmptyEntry(e)) map.delete(k);
+    return map.size === 0 ? Resources.EMPTY : new Resources(map);
+  }
+
+  /** From the wire shape; validates and throws AGORA_ERR_BAD_RESOURCES on bad input. */
+  static fromProto(list: readonly Resource[]): Resources {
+    return Resources.fromEntries(list.map((r, i) => entryFromProto(r, i)));
+  }
+
+  /** One entry per (name, role), sorted (cpus, gpus, mem, disk, ports, then by name); ranges merged. */
+  toProto(): Resource[] {
+    return this.entries().map(entryToProto);
+  }
+
+  /** Entries in canonical order. Internal. */
+  entries(): ResourceEntry[] {
+    if (this.sortedCache === undefined) this.sortedCache = [...this.byKey.values()].sort(compareEntries);
+    return this.sortedCache;
+  }
+
+  /** Mesos text form, e.g. 'cpus:2;mem:1024;ports:[31000-31009];cpus(web):2'; '' when empty. */
+  toString(): string {
+    return this.entries().map(formatEntry).join(';');
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+
+  isEmpty(): boolean {
+    return this.byKey.size === 0;
+  }
+
+  equals(other: Resources): boolean {
+    if (this.byKey.size !== other.byKey.size) return false;
+    for (const [k, e] of this.byKey) {
+      const o = other.byKey.get(k);
+      if (o === undefined || o.kind !== e.kind || valueString(o) !== valueString(e)) return false;
+    }
+    return true;
+  }
+
+  add(other: Resources): Resources {
+    if (other.byKey.size === 0) return this;
+    if (this.byKey.size === 0) return other;
+    const map = new Map(this.byKey);
+    for (const [k, e] of other.byKey) {
+      const prev = map.get(k);
+      if (prev === undefined) {
+        for (const x of this.byKey.values()) if (x.name === e.name && x.kind !== e.kind) throw typeMismatch(x, e);
+        map.set(k, e);
+      } else {
+        map.set(k, addEntries(prev, e));
+      }
+    }
+    return new Resources(map);
+  }
+
+  /** `this - other`; throws AGORA_ERR_BAD_RESOURCES unless `this.contains(other)`. */
+  subtract(other: Resources): Resources {
+    if (!this.contains(other)) {
+      throw badResources(`cannot subtract '${other.toString()}' from '${this.toString()}': not contained`);
+    }
+    return this.subtractSaturating(other);
+  }
+
+  /** `this - other`, ignoring whatever of `other` is not in `this` (never negative). */
+  subtractSaturating(other: Resources): Resources {
+    if (other.byKey.size === 0 || this.byKey.size === 0) return this;
+    let map: Map<string, ResourceEntry> | undefined;
+    for (const [k, e] of other.byKey) {
+      const mine = (map ?? this.byKey).get(k);
+      if (mine === undefined || mine.kind !== e.kind) continue;
+      map ??= new Map(this.byKey);
+      const rest = minusEntry(mine, e);
+      if (isEmptyEntry(rest)) map.delete(k);
+      else map.set(k, rest);
+    }
+    if (map === undefined) return this;
+    return map.size === 0 ? Resources.EMPTY : new Resources(map);
+  }
+
+  /** Per (name, role): scalar >= (to 0.001), ranges and sets are supersets. */
+  contains(other: Resources): boolean {
+    for (const [k, e] of other.byKey) if (!entryContains(this.byKey.get(k), e)) return false;
+    return true;
+  }
+
+  /** The scalar `name` summed over roles (0 when absent). */
+  scalar(name: string): number {
+    let millis = 0;
+    for (const e of this.byKey.values()) if (e.kind === 'scalar' && e.name === name) millis += e.millis;
+    return fromMillis(millis);
+  }
+
+  /** Scalar totals by name, summed over roles. */
+  scalars(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const e of this.byKey.values()) {
+      if (e.kind === 'scalar') out.set(e.name, (out.get(e.name) ?? 0) + e.millis);
+    }
+    for (const [k, v] of out) out.set(k, fromMillis(v));
+    return out;
+  }
+
+  /** The ranges `name`, merged over roles. */
+  ranges(name: string): Array<[number, number]> {
+    const all: Range[] = [];
+    for (const e of this.byKey.values()) if (e.kind === 'ranges' && e.name === name) all.push(...e.ranges);
+    return mergeRanges(all).map(([b, e]) => [b, e]);
+  }
+
+  /** The set `name`, united over roles, sorted. */
+  set(name: string): string[] {
+    const all = new Set<string>();
+    for (const e of this.byKey.values()) if (e.kind === 'set' && e.name === name) for (const x of e.items) all.add(x);
+    return [...all].sort();
+  }
+
+  /** Only the resources reserved for `role` ('*' = the unreserved ones). */
+  reservedFor(role: string): Resources {
+    return this.filter((e) => e.role === role);
+  }
+
+  /** Only the unreserved resources (role '*'). */
+  unreserved(): Resources {
+    return this.reservedFor(ANY_ROLE);
+  }
+
+  /** What a framework in `role` may use: unreserved plus reserved for `role`. */
+  allocatableTo(role: string): Resources {
+    return this.filter((e) => e.role === ANY_ROLE || e.role === role);
+  }
+
+  /** The same quantities, all reserved for `role`. */
+  withRole(role: string): Resources {
+    checkRole(role);
+    return Resources.fromEntriesUnion(this.entries().map((e) => ({ ...e, role })));
+  }
+
+  /** Resource names, sorted canonically, without duplicates. */
+  names(): string[] {
+    const out: string[] = [];
+    for (const e of this.entries()) if (out[out.length - 1] !== e.name) out.push(e.name);
+    return out;
+  }
+
+  /** Roles present, '*' first. */
+  roles(): string[] {
+    const roles = new Set<string>();
+    for (const e of this.byKey.values()) roles.add(e.role);
+    return [...roles].sort((a, b) => (a === ANY_ROLE ? -1 : b === ANY_ROLE ? 1 : a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /**
+   * The Mesos `/state` form: `{cpus, gpus, mem, disk}` (0 when absent), other
+   * scalars as numbers, ranges as '[a-b,c-d]', sets as '{a,b}'; summed over roles.
+   */
+  toMesosJson(): Record<string, number | string> {
+    const out: Record<string, number | string> = { cpus: 0, gpus: 0, mem: 0, disk: 0 };
+    for (const [name, v] of this.scalars()) out[name] = v;
+    for (const name of this.names()) {
+      const kind = this.entries().find((e) => e.name === name)?.kind;
+      if (kind === 'ranges') out[name] = formatRanges(this.ranges(name));
+      if (kind === 'set') out[name] = formatSet(this.set(name));
+    }
+    return out;
+  }
+
+  private filter(pred: (e: ResourceEntry) => boolean): Resources {
+    let map: Map<string, ResourceEntry> | undefined;
+    for (const [k, e] of this.byKey) {
+      if (pred(e)) continue;
+      map ??= new Map(this.byKey);
+      map.delete(k);
+    }
+    if (map === undefined) return this;
+    return map.size === 0 ? Resources.EMPTY : new Resources(map);
+  }
+
+  /** Like fromEntries, but duplicates are united (no overlap check). */
+  private static fromEntriesUnion(entries: readonly ResourceEntry[]): Resources {
+    const map = new Map<string, ResourceEntry>();
+    for (const e of entries) {
+      const k = keyOf(e.name, e.role);
+      const prev = map.get(k);
+      map.set(k, prev === undefined ? e : addEntries(prev, e));
+    }
+    return map.size === 0 ? Resources.EMPTY : new Resources(map);
+  }
+}
+
+function entryToProto(e: ResourceEntry): Resource {
+  if (e.kind === 'scalar') {
+    return { name: e.name, type: ValueType.SCALAR, scalar: { value: fromMillis(e.millis) }, role: e.role };
+  }
+  if (e.kind === 'ranges') {
+    return {
+      name: e.name,
+      type: ValueType.RANGES,
+      ranges: { range: e.ranges.map(([begin, end]) => ({ begin, end })) },
+      role: e.role,
+    };
+  }
+  return { name: e.name, type: ValueType.SET, set: { item: e.items.slice() }, role: e.role };
+}
+
+function entryFromProto(r: Resource, index: number): ResourceEntry {
+  const where = `resource #${index}${r?.name ? ` '${r.name}'` : ''}`;
+  if (r === null || typeof r !== 'object') throw badResources(`${where} is not an object`);
+  if (typeof r.name !== 'string') throw badResources(`${where} has no name`);
+  checkName(r.name);
+  let role = typeof r.role === 'string' && r.role !== '' ? r.role : undefined;
+  if (role === undefined && r.reservations && r.reservations.length > 0) {
+    role = r.reservations[r.reservations.length - 1]?.role ?? undefined;
+  }
+  role ??= ANY_ROLE;
+  checkRole(role, r.name);
+  const name = r.name;
+  switch (r.type) {
+    case ValueType.SCALAR: {
+      const v = r.scalar?.value;
+      if (typeof v !== 'number' || !Number.isFinite(v))
+        throw badResources(`${where} is SCALAR but has no finite scalar value`);
+      if (v < 0) throw badResources(`${where} has a negative value ${v}`, { name, value: v });
+      return { kind: 'scalar', name, role, millis: toMillis(v) };
+    }
+    case ValueType.RANGES: {
+      const list = (r.ranges?.range ?? []).map((x): Range => [Number(x.begin), Number(x.end)]);
+      return { kind: 'ranges', name, role, ranges: checkRanges(list, `${where}`) };
+    }
+    case ValueType.SET: {
+      return { kind: 'set', name, role, items: checkSet(r.set?.item ?? [], where) };
+    }
+    default:
+      throw badResources(`${where} has unsupported type ${String(r.type)}: use SCALAR, RANGES or SET`, { name });
+  }
+}
+
+/** Validate ranges (integers, 0 <= begin <= end, no overlap) and return them merged. */
+export function checkRanges(list: readonly Range[], where: string): Range[] {
+  for (const [b, e] of list) {
+    if (!Number.isSafeInteger(b) || !Number.isSafeInteger(e) || b < 0 || e < 0) {
+      throw badResources(`${where} has a bad range ${b}-${e}: bounds must be non-negative integers`);
+    }
+    if (b > e) throw badResources(`${where} has a bad range ${b}-${e}: begin is after end`);
+  }
+  const overlap = findOverlap(list);
+  if (overlap) {
+    throw badResources(
+      `${where} has overlapping ranges ${overlap[0][0]}-${overlap[0][1]} and ${overlap[1][0]}-${overlap[1][1]}`,
+    );
+  }
+  return mergeRanges(list);
+}
+
+/** Validate set items (non-empty, no duplicates) and return them sorted. */
+export function checkSet(items: readonly string[], where: string): string[] {
+  const seen = new Set<string>();
+  for (const item of items) {
+    if (typeof item !== 'string' || item.trim() === '' || /[,;{}]/.test(item)) {
+      throw badResources(`${where} has a bad set item '${String(item)}'`);
+    }
+    if (seen.has(item)) throw badResources(`${where} lists item '${item}' twice`);
+    seen.add(item);
+  }
+  return [...seen].sort();
+}

@@ -1,0 +1,26 @@
+/**
+ * @module @agora/master
+ *
+ * The Agora master: the market place of a Mesos-style two-level scheduler.
+ * Agents register their resources over `ws://<leader>/agora/v1/agent`;
+ * frameworks subscribe over `ws://<leader>/agora/v1/scheduler`, receive offers
+ * (hierarchical DRF, a cycle every second and on change), launch tasks, and
+ * get status updates; `/state` shows it all in Mesos' JSON shape. With `zk`
+ * several masters elect a leader in ZooKeeper; standbys redirect (307).
+ *
+ * ```ts
+ * import { createMaster } from '@agora/master';
+ * const master = createMaster({ port: 5050 });
+ * master.onDidLoseLeadership(() => process.exit(1)); // lost leadership after leading
+ * await master.start();
+ * console.log(master.url, master.isLeader);
+ * ```
+ */
+export { createMaster, type Master, type MasterAbort, type MasterDeps } from './master.js';
+export { type MasterConfig, DEFAULT_MASTER_CONFIG, resolveMasterConfig, type ResolvedMasterConfig } from './config.js';
+export { buildMasterInfo, ipv4ToMesosUint32, mesosUint32ToIpv4, MASTER_VERSION } from './master-info.js';
+export { SCHEDULER_PATH } from './api/scheduler-ws.js';
+export { AGENT_PATH } from './api/agent-ws.js';
+export { DEFAULT_REFUSE_SECONDS, MAX_REFUSE_SECONDS, refuseMs } from './offers/offer-manager.js';
+/** The pure allocator (hierarchical DRF), public for benchmarks and alternative masters. */
+export * from './allocator/index.js';

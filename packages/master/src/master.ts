@@ -1,0 +1,290 @@
+/**
+ * The master daemon: builds the components and wires them to the HTTP server,
+ * the two WebSocket endpoints and the leadership election. No business logic
+ * lives here (see routing/ for how messages move between components).
+ *
+ *   scheduler ws ──► SchedulerCalls ──┐             ┌──► AgentManager ──► agent ws
+ *                                     ├─► FrameworkManager / OfferManager / TaskTracker
+ *   agent ws ─────► AgentMessages ────┘             └──► AllocationCycle (pure allocator)
+ *   HTTP (koa): /state, /health, /master/redirect; standby → 307 to the leader
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { isIPv4 } from 'node:net';
+import type { Duplex } from 'node:stream';
+import {
+  type Clock,
+  createLogger,
+  DisposableStore,
+  Emitter,
+  type Event,
+  IdGenerator,
+  type Logger,
+  newUuid,
+  systemClock,
+} from '@agora/common';
+import { redactZkUrl } from '@agora/coordination';
+import type { MasterInfo } from '@agora/proto';
+import { CLOSE_NOT_LEADER } from '@agora/transport';
+import { WebSocketServer } from 'ws';
+import { AGENT_PATH, acceptAgentSocket } from './api/agent-ws.js';
+import { createHttpApp } from './api/http/app.js';
+import { acceptSchedulerSocket, SCHEDULER_PATH } from './api/scheduler-ws.js';
+import { type MasterConfig, type ResolvedMasterConfig, resolveMasterConfig } from './config.js';
+import { Leadership } from './leadership.js';
+import { buildMasterInfo, masterAuthority, publishedIp } from './master-info.js';
+import { AgentMessages } from './routing/agent-messages.js';
+import { wireComponentEvents } from './routing/component-events.js';
+import { createMasterParts, type MasterParts } from './routing/parts.js';
+import { SchedulerCalls } from './routing/scheduler-calls.js';
+import { masterFlags } from './state/flags.js';
+import { buildStateJson } from './state/state-view.js';
+
+/** Why a master stopped serving on its own (the CLI exits non-zero on it). */
+export interface MasterAbort {
+  code: 'AGORA_ERR_NOT_LEADER';
+  reason: string;
+}
+
+export interface Master {
+  /** Listen, then join the election (standalone: lead at once). */
+  start(): Promise<void>;
+  /** Close every connection, stop timers, leave the election. Idempotent. */
+  close(): Promise<void>;
+  /** The bound port (after start). */
+  readonly port: number;
+  /** `http://<ip>:<port>` of this master. */
+  readonly url: string;
+  readonly isLeader: boolean;
+  readonly info: MasterInfo;
+  /**
+   * Fires once when this master, having led, loses leadership: it has already closed every agent and
+   * scheduler connection and stopped allocating; the process should exit with a non-zero code (Mesos aborts).
+   */
+  readonly onDidLoseLeadership: Event<MasterAbort>;
+}
+
+export interface MasterDeps {
+  clock?: Clock;
+  logger?: Logger;
+  /** Randomness for the allocator. @default Math.random */
+  random?: () => number;
+}
+
+export function createMaster(config: MasterConfig, deps: MasterDeps = {}): Master {
+  return new MasterDaemon(resolveMasterConfig(config), deps);
+}
+
+class MasterDaemon implements Master {
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly ids = new IdGenerator(newUuid());
+  private readonly store = new DisposableStore();
+  private readonly aborted = new Emitter<MasterAbort>();
+  private readonly server: Server;
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  private readonly parts: MasterParts;
+  private readonly schedulerCalls: SchedulerCalls;
+  private readonly agentMessages: AgentMessages;
+  private readonly startTime: number;
+  private masterInfo: MasterInfo;
+  private leadership: Leadership | undefined;
+  private electedTime: number | undefined;
+  private boundPort: number;
+  private stopped = false;
+  private closing: Promise<void> | undefined;
+
+  readonly onDidLoseLeadership = this.aborted.event;
+
+  constructor(
+    private readonly config: ResolvedMasterConfig,
+    deps: MasterDeps,
+  ) {
+    this.clock = deps.clock ?? systemClock;
+    this.logger = deps.logger ?? createLogger({ component: 'master' });
+    this.startTime = this.clock.now();
+    this.boundPort = config.port;
+    this.masterInfo = this.buildInfo();
+    this.parts = createMasterParts({
+      config,
+      clock: this.clock,
+      logger: this.logger,
+      ids: this.ids,
+      ...(deps.random === undefined ? {} : { random: deps.random }),
+      masterInfo: () => this.masterInfo,
+      electedTime: () => this.electedTime,
+    });
+    for (const part of [this.parts.agents, this.parts.frameworks, this.parts.offers, this.parts.allocation]) {
+      this.store.add(part);
+    }
+    this.store.add(wireComponentEvents(this.parts));
+    this.schedulerCalls = new SchedulerCalls(this.parts);
+    this.agentMessages = new AgentMessages(this.parts);
+
+    const app = createHttpApp({
+      isLeader: () => this.isLeader,
+      leaderAuthority: () => masterAuthority(this.leadership?.leader),
+      state: () => this.state(),
+    });
+    this.server = createServer(app.callback());
+    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get url(): string {
+    return `http://${publishedIp(this.config.host)}:${this.boundPort}`;
+  }
+
+  get isLeader(): boolean {
+    return !this.stopped && (this.leadership?.isLeader ?? false);
+  }
+
+  get info(): MasterInfo {
+    return this.masterInfo;
+  }
+
+  async start(): Promise<void> {
+    try {
+      await this.listenAndContend();
+    } catch (err) {
+      await this.close();
+      throw err;
+    }
+  }
+
+  private async listenAndContend(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.config.port, this.config.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = this.server.address();
+    if (address !== null && typeof address === 'object') this.boundPort = address.port;
+    this.masterInfo = this.buildInfo();
+    this.logger.info({ masterId: this.masterInfo.id, url: this.url, zk: this.redactedZk() }, 'master listening');
+    const leadership = new Leadership({
+      zk: this.config.zk,
+      sessionTimeoutMs: this.config.zkSessionTimeoutMs,
+      info: this.masterInfo,
+      logger: this.logger.child({ component: 'master.leadership' }),
+    });
+    this.leadership = leadership;
+    leadership.onDidBecomeLeader(() => this.becomeLeader());
+    leadership.onDidLoseLeadership(() => this.abort('lost leadership'));
+    await leadership.start();
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private becomeLeader(): void {
+    if (this.stopped) return;
+    this.electedTime = this.clock.now();
+    this.parts.agents.start();
+    this.parts.allocation.start();
+    this.logger.info({ masterId: this.masterInfo.id }, 'leading: serving agents and frameworks');
+  }
+
+  /** Stop serving after losing leadership; the owner (CLI) exits the process. */
+  private abort(reason: string): void {
+    if (this.stopped) return;
+    this.logger.error({ reason }, 'master stops serving: it lost leadership after having led (Mesos aborts here)');
+    this.stopServing('AGORA_ERR_NOT_LEADER: this master lost leadership');
+    void this.leadership?.withdraw().catch((err) => this.logger.warn({ err }, 'leaving the election failed'));
+    this.aborted.fire({ code: 'AGORA_ERR_NOT_LEADER', reason });
+  }
+
+  private stopServing(reason: string): void {
+    this.stopped = true;
+    this.parts.frameworks.closeAll(CLOSE_NOT_LEADER, reason);
+    this.parts.agents.closeAll(CLOSE_NOT_LEADER, reason);
+    // Connections that have not subscribed or registered yet.
+    for (const client of this.wss.clients) client.close(CLOSE_NOT_LEADER, reason);
+    this.store.dispose();
+  }
+
+  private async shutdown(): Promise<void> {
+    if (!this.stopped) this.stopServing('master shutting down');
+    for (const client of this.wss.clients) client.terminate();
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    await this.leadership?.close().catch((err) => this.logger.warn({ err }, 'closing the election failed'));
+    await new Promise<void>((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    this.aborted.dispose();
+    this.logger.info('master closed');
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== SCHEDULER_PATH && path !== AGENT_PATH) {
+      refuseUpgrade(socket, 404, 'Not Found');
+      return;
+    }
+    if (!this.isLeader) {
+      const leader = masterAuthority(this.leadership?.leader);
+      if (leader === undefined) refuseUpgrade(socket, 503, 'No leader elected');
+      else refuseUpgrade(socket, 307, 'Temporary Redirect', `//${leader}${req.url ?? path}`);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const remoteAddress = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+      const remote = `${remoteAddress}:${req.socket.remotePort ?? 0}`;
+      if (path === SCHEDULER_PATH) {
+        acceptSchedulerSocket(
+          ws,
+          remote,
+          this.schedulerCalls,
+          this.logger.child({ component: 'master.scheduler-api' }),
+        );
+      } else {
+        const ip = isIPv4(remoteAddress) ? remoteAddress : undefined;
+        acceptAgentSocket(ws, remote, ip, this.agentMessages, this.logger.child({ component: 'master.agent-api' }));
+      }
+    });
+  }
+
+  private state(): Record<string, unknown> {
+    const { agents, frameworks, tasks, offers } = this.parts;
+    return buildStateJson({
+      info: this.masterInfo,
+      leader: this.leadership?.leader,
+      startTime: this.startTime,
+      electedTime: this.electedTime,
+      flags: masterFlags(this.config, this.boundPort, this.masterInfo.hostname ?? '', this.redactedZk()),
+      agents: agents.all(),
+      frameworks: frameworks.all(),
+      completedFrameworks: frameworks.completed(),
+      tasksOf: (id) => tasks.byFramework(id),
+      completedTasksOf: (id) => tasks.completed(id),
+      offers: offers.all(),
+    });
+  }
+
+  private redactedZk(): string | undefined {
+    return this.config.zk === undefined ? undefined : redactZkUrl(this.config.zk);
+  }
+
+  private buildInfo(): MasterInfo {
+    return buildMasterInfo({
+      id: this.ids.masterId,
+      host: this.config.host,
+      ...(this.config.hostname === undefined ? {} : { hostname: this.config.hostname }),
+      port: this.boundPort,
+    });
+  }
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string, location?: string): void {
+  const headers = [`HTTP/1.1 ${status} ${text}`, 'Connection: close', 'Content-Length: 0'];
+  if (location !== undefined) headers.push(`Location: ${location}`);
+  socket.end(`${headers.join('\r\n')}\r\n\r\n`);
+}

@@ -1,0 +1,167 @@
+/**
+ * What the master does with each agent message: registration and
+ * re-registration (learning tasks and frameworks after a failover), status
+ * updates (forwarded to the framework, which acknowledges through the master),
+ * pongs and executor messages.
+ */
+import { AgoraError, toAgoraError, type Resources } from '@agora/common';
+import { agora, TaskState, TaskStatusReason, TaskStatusSource } from '@agora/proto';
+import type { AgentChannel } from '../agents/agent-manager.js';
+import type { AgentMessageHandler } from '../api/agent-ws.js';
+import { isEndedState, taskResources } from '../tasks/task-tracker.js';
+import type { MasterParts } from './parts.js';
+
+const EventType = agora.v1.scheduler.Event.Type;
+type AgentToMaster = agora.v1.agent.AgentToMaster;
+type Register = agora.v1.agent.AgentToMaster.Register;
+type Reregister = agora.v1.agent.AgentToMaster.Reregister;
+type StatusUpdate = agora.v1.agent.AgentToMaster.StatusUpdate;
+type ExecutorMessage = agora.v1.agent.AgentToMaster.ExecutorMessage;
+
+export class AgentMessages implements AgentMessageHandler {
+  constructor(private readonly parts: MasterParts) {}
+
+  register(channel: AgentChannel, message: Register, ip: string | undefined): string {
+    if (message.agent_info.id?.value) {
+      // An agent that already has an id is re-registering, whatever the message says.
+      return this.reregister(channel, agora.v1.agent.AgentToMaster.Reregister.create({ ...message }), ip);
+    }
+    const agent = this.parts.agents.register(channel, message.agent_info, message.version ?? '', ip);
+    channel.trySend({ registered: { agent_id: { value: agent.id }, master_info: this.parts.masterInfo() } });
+    return agent.id;
+  }
+
+  reregister(channel: AgentChannel, message: Reregister, ip: string | undefined): string {
+    const { agents, tasks, frameworks, logger } = this.parts;
+    const agentId = message.agent_info.id?.value;
+    if (!agentId) throw new AgoraError('AGORA_ERR_BAD_REQUEST', 'Reregister must carry agent_info.id');
+    // Check everything before changing anything.
+    const reported = message.tasks.map((task) => ({ task, resources: checkedTaskResources(task) }));
+    for (const { framework_info } of message.frameworks) {
+      if (!framework_info.id?.value) {
+        throw new AgoraError('AGORA_ERR_BAD_REQUEST', 'Reregister lists a framework without framework_info.id');
+      }
+    }
+
+    const { agent } = agents.reregister(channel, message.agent_info, message.version ?? '', ip);
+    const shutdown = new Set<string>();
+    for (const { framework_info } of message.frameworks) {
+      const id = framework_info.id!.value;
+      if (frameworks.isCompleted(id)) shutdown.add(id);
+      else frameworks.recover(framework_info);
+    }
+    const reportedKeys = new Set<string>();
+    for (const { task, resources } of reported) {
+      const frameworkId = task.framework_id.value;
+      reportedKeys.add(`${frameworkId}\u0000${task.task_id.value}`);
+      if (frameworks.isCompleted(frameworkId)) {
+        shutdown.add(frameworkId);
+        continue;
+      }
+      if (frameworks.get(frameworkId) === undefined) {
+        frameworks.recover({ user: task.user ?? '', name: '', id: { value: frameworkId } });
+      }
+      const own =
+        task.agent_id.value === agent.id ? task : agora.v1.Task.create({ ...task, agent_id: { value: agent.id } });
+      tasks.recover(own, resources);
+    }
+    // Tasks this master launched on the agent that the agent does not have: the launch was lost on the way.
+    for (const task of tasks.byAgent(agent.id)) {
+      if (isEndedState(task.state) || reportedKeys.has(`${task.frameworkId}\u0000${task.taskId}`)) continue;
+      const partitionAware = frameworks.isPartitionAware(task.frameworkId);
+      const status = {
+        task_id: { value: task.taskId },
+        state: partitionAware ? TaskState.TASK_DROPPED : TaskState.TASK_LOST,
+        source: TaskStatusSource.SOURCE_MASTER,
+        reason: TaskStatusReason.REASON_TASK_UNKNOWN,
+        message: 'Task is unknown to the agent',
+        agent_id: { value: agent.id },
+        timestamp: this.parts.clock.now() / 1000,
+      };
+      logger.warn(
+        { agentId: agent.id, frameworkId: task.frameworkId, taskId: task.taskId },
+        'task unknown to its agent',
+      );
+      tasks.endByMaster(task, status);
+      frameworks.send(task.frameworkId, { type: EventType.UPDATE, update: { status } });
+    }
+
+    channel.trySend({ reregistered: { agent_id: { value: agent.id }, master_info: this.parts.masterInfo() } });
+    for (const frameworkId of shutdown) {
+      channel.trySend({ shutdown_framework: { framework_id: { value: frameworkId } } });
+    }
+    for (const kill of this.parts.pendingKills.take(agent.id)) {
+      channel.trySend({
+        kill_task: {
+          framework_id: { value: kill.frameworkId },
+          task_id: { value: kill.taskId },
+          ...(kill.killPolicy ? { kill_policy: kill.killPolicy } : {}),
+        },
+      });
+    }
+    this.parts.allocation.request();
+    return agent.id;
+  }
+
+  message(agentId: string, message: AgentToMaster, channel: AgentChannel): void {
+    if (this.parts.agents.get(agentId)?.channel !== channel) return; // A replaced connection: ignore.
+    if (message.status_update) this.statusUpdate(agentId, message.status_update);
+    else if (message.pong) this.parts.agents.pong(agentId);
+    else if (message.executor_message) this.executorMessage(agentId, message.executor_message);
+    else this.parts.logger.warn({ agentId }, 'empty or unknown agent message ignored');
+  }
+
+  disconnected(agentId: string, channel: AgentChannel): void {
+    this.parts.agents.disconnected(agentId, channel);
+  }
+
+  private statusUpdate(agentId: string, update: StatusUpdate): void {
+    const { tasks, frameworks, agents, logger } = this.parts;
+    const frameworkId = update.framework_id.value;
+    const status = update.status;
+    if (!status.agent_id) status.agent_id = agora.v1.AgentID.create({ value: agentId });
+    const uuid = status.uuid && status.uuid.length > 0 ? status.uuid : undefined;
+
+    if (frameworks.isCompleted(frameworkId)) {
+      // The framework is gone: acknowledge for it so the agent stops retrying.
+      if (uuid) agents.send(agentId, { ack: { framework_id: update.framework_id, task_id: status.task_id, uuid } });
+      return;
+    }
+    const { task, endedNow } = tasks.update(frameworkId, status, update.latest_state ?? undefined);
+    if (task === undefined) {
+      logger.warn(
+        { agentId, frameworkId, taskId: status.task_id.value },
+        'status update for a task the master does not know',
+      );
+    }
+    if (endedNow) this.parts.allocation.request();
+    if (frameworks.get(frameworkId) === undefined) {
+      logger.warn({ agentId, frameworkId }, 'status update for an unknown framework dropped');
+      return;
+    }
+    const sent = frameworks.send(frameworkId, { type: EventType.UPDATE, update: { status } });
+    logger.debug(
+      { agentId, frameworkId, taskId: status.task_id.value, state: TaskState[status.state], forwarded: sent },
+      'status update',
+    );
+  }
+
+  private executorMessage(agentId: string, message: ExecutorMessage): void {
+    this.parts.frameworks.send(message.framework_id.value, {
+      type: EventType.MESSAGE,
+      message: { agent_id: { value: agentId }, executor_id: message.executor_id, data: message.data },
+    });
+  }
+}
+
+function checkedTaskResources(task: agora.v1.Task): Resources {
+  try {
+    return taskResources(task.resources);
+  } catch (err) {
+    throw new AgoraError(
+      'AGORA_ERR_BAD_RESOURCES',
+      `Reregister lists task ${task.task_id.value} with invalid resources: ${toAgoraError(err).message}`,
+      { cause: err },
+    );
+  }
+}

@@ -1,0 +1,26 @@
+/** The `flags` object of `/state`: the master's effective options, Mesos flag names, credentials redacted. */
+import type { ResolvedMasterConfig } from '../config.js';
+
+export function masterFlags(
+  c: ResolvedMasterConfig,
+  port: number,
+  hostname: string,
+  redactedZk: string | undefined,
+): Record<string, string> {
+  const flags: Record<string, string> = {
+    port: String(port),
+    ip: c.host,
+    hostname,
+    allocation_interval: `${c.allocationIntervalMs}ms`,
+    agent_ping_timeout: `${c.agentPingTimeoutMs}ms`,
+    max_agent_ping_timeouts: String(c.maxAgentPingTimeouts),
+    agent_reregister_timeout: `${c.agentReregisterTimeoutMs}ms`,
+  };
+  if (redactedZk !== undefined) {
+    flags['zk'] = redactedZk;
+    flags['zk_session_timeout'] = `${c.zkSessionTimeoutMs}ms`;
+  }
+  if (c.workDir !== undefined) flags['work_dir'] = c.workDir;
+  if (c.offerTimeoutMs !== undefined) flags['offer_timeout'] = `${c.offerTimeoutMs}ms`;
+  return flags;
+}

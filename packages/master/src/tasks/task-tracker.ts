@@ -1,0 +1,225 @@
+/**
+ * TaskTracker: every task this master knows, by framework and by agent, with
+ * its latest state, status history and the status update awaiting the
+ * framework's acknowledgement.
+ *
+ * A task's resources count as used on its agent (and for its framework) until
+ * the task reaches an ended state (terminal, or TASK_LOST as Mesos counts it).
+ * A task moves to its framework's completed tasks when the framework
+ * acknowledges a terminal update (Mesos removes it then too), or at teardown.
+ */
+import { type Logger, Resources } from '@agora/common';
+import { type agora, isTerminalState, type Resource, type TaskInfo, TaskState, type TaskStatus } from '@agora/proto';
+
+/** Completed tasks kept per framework (Mesos keeps 1,000). */
+export const MAX_COMPLETED_TASKS_PER_FRAMEWORK = 1000;
+/** Status history kept per task. */
+export const MAX_STATUSES_PER_TASK = 50;
+
+type Labels = agora.v1.Labels.$Properties;
+
+export interface TaskRecord {
+  readonly frameworkId: string;
+  readonly taskId: string;
+  readonly agentId: string;
+  name: string;
+  state: TaskState;
+  resources: Resources;
+  labels: Labels | undefined;
+  executorId: string | undefined;
+  user: string | undefined;
+  /** Status updates seen, oldest first (the last is the latest). */
+  statuses: TaskStatus[];
+  /** State of the latest reliable update forwarded (Mesos status_update_state). */
+  statusUpdateState: TaskState | undefined;
+  /** Its uuid; the framework's ACKNOWLEDGE must name it. */
+  statusUpdateUuid: Uint8Array | undefined;
+}
+
+/** Whether a state ends the task for resource accounting (Mesos counts TASK_LOST as terminal). */
+export function isEndedState(state: TaskState): boolean {
+  return isTerminalState(state) || state === TaskState.TASK_LOST;
+}
+
+function key(frameworkId: string, taskId: string): string {
+  return `${frameworkId}\u0000${taskId}`;
+}
+
+export class TaskTracker {
+  private readonly tasks = new Map<string, TaskRecord>();
+  private readonly completedByFramework = new Map<string, TaskRecord[]>();
+
+  constructor(private readonly logger: Logger) {}
+
+  get(frameworkId: string, taskId: string): TaskRecord | undefined {
+    return this.tasks.get(key(frameworkId, taskId));
+  }
+
+  /** Whether the id is taken by a known task of the framework (active or completed). */
+  isTaskIdInUse(frameworkId: string, taskId: string): boolean {
+    if (this.tasks.has(key(frameworkId, taskId))) return true;
+    return this.completedByFramework.get(frameworkId)?.some((t) => t.taskId === taskId) ?? false;
+  }
+
+  all(): TaskRecord[] {
+    return [...this.tasks.values()];
+  }
+
+  byFramework(frameworkId: string): TaskRecord[] {
+    return this.all().filter((t) => t.frameworkId === frameworkId);
+  }
+
+  byAgent(agentId: string): TaskRecord[] {
+    return this.all().filter((t) => t.agentId === agentId);
+  }
+
+  completed(frameworkId: string): readonly TaskRecord[] {
+    return this.completedByFramework.get(frameworkId) ?? [];
+  }
+
+  /** Resources used by the framework's tasks that have not ended, optionally only on one agent. */
+  usedByFramework(frameworkId: string, agentId?: string): Resources {
+    let sum = Resources.empty();
+    for (const t of this.tasks.values()) {
+      if (t.frameworkId !== frameworkId || isEndedState(t.state)) continue;
+      if (agentId !== undefined && t.agentId !== agentId) continue;
+      sum = sum.add(t.resources);
+    }
+    return sum;
+  }
+
+  /** Resources used on an agent by tasks that have not ended. */
+  usedOnAgent(agentId: string): Resources {
+    let sum = Resources.empty();
+    for (const t of this.tasks.values()) {
+      if (t.agentId === agentId && !isEndedState(t.state)) sum = sum.add(t.resources);
+    }
+    return sum;
+  }
+
+  /** A task the master launched (RunTask sent): TASK_STAGING. */
+  launch(frameworkId: string, task: TaskInfo, resources: Resources, user: string | undefined): TaskRecord {
+    const record: TaskRecord = {
+      frameworkId,
+      taskId: task.task_id.value,
+      agentId: task.agent_id.value,
+      name: task.name,
+      state: TaskState.TASK_STAGING,
+      resources,
+      labels: task.labels ?? undefined,
+      executorId: task.executor?.executor_id.value ?? undefined,
+      user,
+      statuses: [],
+      statusUpdateState: undefined,
+      statusUpdateUuid: undefined,
+    };
+    this.tasks.set(key(frameworkId, record.taskId), record);
+    return record;
+  }
+
+  /**
+   * A task an agent reports on re-registration. Known tasks are left as they are (the agent's later status
+   * updates bring news); unknown ones are added (after a master failover this is how the master learns them).
+   * Returns the record when it was added. Resources must already be validated.
+   */
+  recover(task: agora.v1.Task, resources: Resources): TaskRecord | undefined {
+    const k = key(task.framework_id.value, task.task_id.value);
+    if (this.tasks.has(k)) return undefined;
+    const record: TaskRecord = {
+      frameworkId: task.framework_id.value,
+      taskId: task.task_id.value,
+      agentId: task.agent_id.value,
+      name: task.name,
+      state: task.state,
+      resources,
+      labels: task.labels ?? undefined,
+      executorId: task.executor_id?.value ?? undefined,
+      user: task.user ?? undefined,
+      statuses: task.statuses.slice(-MAX_STATUSES_PER_TASK),
+      statusUpdateState: task.status_update_state ?? undefined,
+      statusUpdateUuid: task.status_update_uuid ?? undefined,
+    };
+    this.tasks.set(k, record);
+    this.logger.info(
+      { frameworkId: record.frameworkId, taskId: record.taskId, agentId: record.agentId, state: TaskState[task.state] },
+      'task recovered from agent',
+    );
+    return record;
+  }
+
+  /**
+   * A status update from an agent. `latestState` (the agent's newest state of the task) wins over the
+   * update's own state, as in Mesos. Returns the task (undefined if unknown) and whether it ended now.
+   */
+  update(
+    frameworkId: string,
+    status: TaskStatus,
+    latestState: TaskState | undefined,
+  ): { task: TaskRecord | undefined; endedNow: boolean } {
+    const task = this.tasks.get(key(frameworkId, status.task_id.value));
+    if (task === undefined) return { task: undefined, endedNow: false };
+    const wasEnded = isEndedState(task.state);
+    const uuid = status.uuid && status.uuid.length > 0 ? status.uuid : undefined;
+    const retry = uuid !== undefined && task.statusUpdateUuid !== undefined && sameBytes(uuid, task.statusUpdateUuid);
+    task.state = latestState ?? status.state;
+    if (!retry) task.statuses.push(status);
+    if (task.statuses.length > MAX_STATUSES_PER_TASK) task.statuses.shift();
+    if (uuid !== undefined) {
+      task.statusUpdateState = status.state;
+      task.statusUpdateUuid = uuid;
+    }
+    return { task, endedNow: !wasEnded && isEndedState(task.state) };
+  }
+
+  /** The framework acknowledged `uuid`: a terminal update acked moves the task to the completed ones. */
+  acknowledge(frameworkId: string, taskId: string, uuid: Uint8Array): void {
+    const task = this.tasks.get(key(frameworkId, taskId));
+    if (task === undefined || task.statusUpdateUuid === undefined) return;
+    if (!sameBytes(task.statusUpdateUuid, uuid)) return;
+    if (task.statusUpdateState !== undefined && isEndedState(task.statusUpdateState)) this.complete(task);
+  }
+
+  /** A master-generated terminal state for a task (e.g. gone from its agent): ends and completes it. */
+  endByMaster(task: TaskRecord, status: TaskStatus): void {
+    task.state = status.state;
+    task.statuses.push(status);
+    this.complete(task);
+  }
+
+  /** TEARDOWN: every task of the framework is completed (non-ended ones as TASK_KILLED). */
+  removeFramework(frameworkId: string, now: number): TaskRecord[] {
+    const removed = this.byFramework(frameworkId);
+    for (const task of removed) {
+      if (!isEndedState(task.state)) {
+        task.state = TaskState.TASK_KILLED;
+        task.statuses.push({
+          task_id: { value: task.taskId },
+          state: TaskState.TASK_KILLED,
+          timestamp: now / 1000,
+          message: 'Framework torn down',
+        });
+      }
+      this.complete(task);
+    }
+    return removed;
+  }
+
+  private complete(task: TaskRecord): void {
+    this.tasks.delete(key(task.frameworkId, task.taskId));
+    const list = this.completedByFramework.get(task.frameworkId) ?? [];
+    list.push(task);
+    if (list.length > MAX_COMPLETED_TASKS_PER_FRAMEWORK) list.shift();
+    this.completedByFramework.set(task.frameworkId, list);
+  }
+}
+
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The resources a task uses, from its wire form; throws AGORA_ERR_BAD_RESOURCES. */
+export function taskResources(list: readonly Resource[] | null | undefined): Resources {
+  return Resources.fromProto(list ?? []);
+}

@@ -1,0 +1,106 @@
+/**
+ * What a newcomer does after `npm install && npm start`: `agora local` runs a
+ * master, three agents and marathon in one process; POSTing the README's app
+ * brings 3 real HTTP servers up on their assigned ports, visible in marathon
+ * and the master's /state; DELETE stops them; Ctrl-C leaves no task behind.
+ */
+import { removeTempDir, tempDir, waitFor } from '@agora/testkit';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { findProcesses, findProcessesUnder, httpJson, isAlive, startDaemon } from '../support/processes.js';
+
+const test = suite('e2e: agora local runs the README tour');
+
+test('deploy, inspect, delete and stop with no process left behind', async () => {
+  const work = await tempDir('agora-e2e-local');
+  const local = startDaemon('local', [
+    'local',
+    '--work_dir',
+    work,
+    '--master_port',
+    '0',
+    '--agent_port',
+    '0',
+    '--marathon_port',
+    '0',
+  ]);
+  try {
+    await local.waitForOutput(/Press Ctrl-C/, 60_000);
+    const master = (await local.waitForOutput(/master\s+(http:\/\/\S+)/))[1] as string;
+    const marathon = (await local.waitForOutput(/marathon\s+(http:\/\/\S+)/))[1] as string;
+
+    const app = {
+      id: '/web',
+      cmd: 'python3 -m http.server $PORT0 --bind 127.0.0.1',
+      cpus: 0.1,
+      mem: 64,
+      instances: 3,
+      portDefinitions: [{ port: 0 }],
+    };
+    const created = await httpJson('POST', `${marathon}/v2/apps`, app);
+    assert.is(created.status, 201, JSON.stringify(created.json));
+    assert.ok(created.headers.get('location')?.endsWith('/web'), 'Location names the app');
+
+    const info = await waitFor(
+      async () => {
+        const r = await httpJson('GET', `${marathon}/v2/apps/web`);
+        const a = (r.json as { app?: { tasksRunning: number; tasks: Array<{ id: string; ports: number[] }> } }).app;
+        return a && a.tasksRunning === 3 ? a : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, message: 'app /web never had 3 running tasks' },
+    );
+    const ports = info.tasks.map((t) => t.ports[0] as number);
+    assert.is(new Set(ports).size, 3, 'three distinct host ports');
+    for (const port of ports) {
+      const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) });
+      assert.is(res.status, 200, `task on port ${port} answers HTTP`);
+    }
+    const state = await httpJson('GET', `${master}/state`);
+    const fw = (
+      state.json as { frameworks: Array<{ name: string; tasks: Array<{ id: string; state: string }> }> }
+    ).frameworks.find((f) => f.name === 'marathon');
+    assert.equal(
+      fw?.tasks
+        .filter((t) => t.state === 'TASK_RUNNING')
+        .map((t) => t.id)
+        .sort(),
+      info.tasks.map((t) => t.id).sort(),
+      "the master's /state shows the same running tasks",
+    );
+    const pids = ports.flatMap((p) => findProcesses('http.server', String(p)));
+    assert.is(pids.length, 3);
+
+    const deleted = await httpJson('DELETE', `${marathon}/v2/apps/web`);
+    assert.is(deleted.status, 200);
+    await waitFor(() => pids.every((pid) => !isAlive(pid)), {
+      timeoutMs: 30_000,
+      intervalMs: 250,
+      message: 'task processes still running after DELETE',
+    });
+
+    // Ctrl-C with a task running: it must not outlive the cluster.
+    const again = await httpJson('POST', `${marathon}/v2/apps`, { ...app, id: '/again', instances: 1 });
+    assert.is(again.status, 201);
+    const one = await waitFor(
+      async () => {
+        const r = await httpJson('GET', `${marathon}/v2/apps/again`);
+        const a = (r.json as { app?: { tasksRunning: number; tasks: Array<{ ports: number[] }> } }).app;
+        return a && a.tasksRunning === 1 ? a : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, message: 'app /again never ran' },
+    );
+    const lastPids = findProcesses('http.server', String(one.tasks[0]?.ports[0]));
+    assert.is(lastPids.length, 1);
+    local.kill('SIGINT');
+    const code = await local.exited();
+    assert.is(code, 0, local.output());
+    for (const pid of lastPids) assert.not.ok(isAlive(pid), 'no task process is left behind');
+  } finally {
+    local.kill('SIGKILL');
+    await local.exited();
+    for (const pid of findProcessesUnder(work)) process.kill(pid, 'SIGKILL');
+    await removeTempDir(work);
+  }
+});
+
+test.run();

@@ -107,8 +107,16 @@ test('kill -9 of the leading master loses no task', async () => {
     const taskIds = running.tasks.map((t) => t.id).sort();
     const ports = running.tasks.map((t) => t.ports[0] as number);
     for (const port of ports) {
-      const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) });
-      assert.is(res.status, 200, `task on port ${port} answers HTTP`);
+      // RUNNING means the process started; the server inside may need a moment to listen.
+      const status = await waitFor(
+        () =>
+          fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).then(
+            (r) => r.status,
+            () => undefined,
+          ),
+        { timeoutMs: 20_000, intervalMs: 200, message: `task on port ${port} never answered HTTP` },
+      );
+      assert.is(status, 200, `task on port ${port} answers HTTP`);
     }
     const pids = ports.flatMap((p) => findProcesses('http.server', String(p)));
     assert.is(pids.length, 3, 'three task processes');

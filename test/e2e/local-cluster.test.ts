@@ -52,8 +52,16 @@ test('deploy, inspect, delete and stop with no process left behind', async () =>
     const ports = info.tasks.map((t) => t.ports[0] as number);
     assert.is(new Set(ports).size, 3, 'three distinct host ports');
     for (const port of ports) {
-      const res = await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(5000) });
-      assert.is(res.status, 200, `task on port ${port} answers HTTP`);
+      // RUNNING means the process started; the server inside may need a moment to listen.
+      const status = await waitFor(
+        () =>
+          fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).then(
+            (r) => r.status,
+            () => undefined,
+          ),
+        { timeoutMs: 20_000, intervalMs: 200, message: `task on port ${port} never answered HTTP` },
+      );
+      assert.is(status, 200, `task on port ${port} answers HTTP`);
     }
     const state = await httpJson('GET', `${master}/state`);
     const fw = (

@@ -59,7 +59,7 @@ export type ResolvedMarathonConfig = Required<Omit<MarathonConfig, 'redis' | 'st
   Pick<MarathonConfig, 'redis' | 'stateDir' | 'zk' | 'user'> & { hostname: string };
 
 function bad(flag: string, why: string): AgoraError {
-  return new AgoraError('AGORA_ERR_BAD_FLAG', `marathon option '${flag}' ${why}`, { details: { flag } });
+  return new AgoraError('AGORA_ERR_BAD_FLAG', `marathon option '${flag}' ${why}`, { data: { flag } });
 }
 
 function port(value: number, flag: string, allowZero: boolean): number {

@@ -43,7 +43,7 @@ export const DEFAULT_AGENT_CONFIG = {
 
 function badFlag(flag: string, value: unknown, why: string): AgoraError {
   return new AgoraError('AGORA_ERR_BAD_FLAG', `--${flag} ${JSON.stringify(value)} is invalid: ${why}`, {
-    details: { flag, value },
+    data: { flag, value },
   });
 }
 

@@ -7,7 +7,7 @@ import { parseZkUrl } from '@agora/coordination';
 
 export function badFlag(flag: string, problem: string, cause?: unknown): AgoraError {
   return new AgoraError('AGORA_ERR_BAD_FLAG', `--${flag}: ${problem}`, {
-    details: { flag },
+    data: { flag },
     ...(cause === undefined ? {} : { cause }),
   });
 }

@@ -38,23 +38,27 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 export interface AgoraErrorOptions {
   cause?: unknown;
-  details?: Readonly<Record<string, unknown>>;
+  /** Structured facts about the failure (the flag, the id, the location…). */
+  data?: Readonly<Record<string, unknown>>;
 }
 
-/** The base of every Agora error: a stable `code`, optional `details` and `cause`. */
+/**
+ * The base of every Agora error: a stable `code`, optional `data` and `cause`.
+ * (Not `details`: uvu's reporter expects `details` to be a string and hides the failure otherwise.)
+ */
 export class AgoraError extends Error {
   override name = 'AgoraError';
   readonly code: ErrorCode;
-  readonly details: Readonly<Record<string, unknown>>;
+  readonly data: Readonly<Record<string, unknown>>;
 
   constructor(code: ErrorCode, message: string, options: AgoraErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.details = options.details ?? {};
+    this.data = options.data ?? {};
   }
 
-  toJSON(): { code: ErrorCode; message: string; details: Readonly<Record<string, unknown>> } {
-    return { code: this.code, message: this.message, details: this.details };
+  toJSON(): { code: ErrorCode; message: string; data: Readonly<Record<string, unknown>> } {
+    return { code: this.code, message: this.message, data: this.data };
   }
 }
 

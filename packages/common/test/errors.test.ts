@@ -11,13 +11,13 @@ test('every error code is documented in docs/errors.md', () => {
   assert.equal(missing, [], `add these codes to docs/errors.md: ${missing.join(', ')}`);
 });
 
-test('errors carry code, details and cause', () => {
+test('errors carry code, data and cause', () => {
   const cause = new Error('disk full');
-  const err = new AgoraError('AGORA_ERR_STORAGE', 'cannot write app /web', { cause, details: { app: '/web' } });
+  const err = new AgoraError('AGORA_ERR_STORAGE', 'cannot write app /web', { cause, data: { app: '/web' } });
   assert.ok(hasErrorCode(err, 'AGORA_ERR_STORAGE'));
   assert.not.ok(hasErrorCode(err, 'AGORA_ERR_INTERNAL'));
   assert.is(err.cause, cause);
-  assert.equal(err.toJSON(), { code: 'AGORA_ERR_STORAGE', message: 'cannot write app /web', details: { app: '/web' } });
+  assert.equal(err.toJSON(), { code: 'AGORA_ERR_STORAGE', message: 'cannot write app /web', data: { app: '/web' } });
 });
 
 test('foreign errors are wrapped, known codes kept', () => {

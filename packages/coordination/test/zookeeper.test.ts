@@ -370,6 +370,51 @@ election(
   },
 );
 
+election(
+  'close() right after start() stops at once: start() fails with AGORA_ERR_CLOSED, no socket is left',
+  async () => {
+    const url = zk.url(freshPath());
+    const tcpBefore = tcpHandles();
+    for (let i = 0; i < 5; i++) {
+      const c = contender(url, `c${i}`);
+      const d = detector(url);
+      const starts = [c.start(), d.start()].map((p) =>
+        p.then(
+          () => 'started',
+          (err: unknown) => err,
+        ),
+      );
+      await Promise.all([c.close(), d.close()]);
+      for (const outcome of await Promise.all(starts)) {
+        assert.ok(outcome === 'started' || hasErrorCode(outcome, 'AGORA_ERR_CLOSED'), String(outcome));
+      }
+    }
+    await waitFor(() => tcpHandles() <= tcpBefore, { timeoutMs: 3_000, message: 'sockets closed' });
+  },
+);
+
+election(
+  'a detector cut off from ZooKeeper reports no leader once its session is lost, and the leader again after',
+  async () => {
+    const path = freshPath();
+    const proxy = await startTcpProxy(zk.port);
+    closers.push(() => proxy.close());
+    const a = contender(zk.url(path), 'a');
+    await a.start();
+    await leaderAmong([a], 'a');
+    const d = detector(`zk://${proxy.address}${path}`);
+    const seen: Array<string | undefined> = [];
+    d.onDidChangeLeader((leader) => seen.push(leader?.name));
+    await d.start();
+    assert.equal(d.leader, { name: 'a' });
+    proxy.partition('blackhole');
+    await waitFor(() => d.leader === undefined, { message: 'the detector to give up the leader' });
+    proxy.heal();
+    await waitFor(() => d.leader?.name === 'a', { timeoutMs: 15_000, message: 'the detector to see a again' });
+    assert.equal(seen, ['a', undefined, 'a']);
+  },
+);
+
 election('createContender without a URL is standalone; a bad URL is refused', async () => {
   const s = createContender(undefined, { name: 's' });
   assert.ok(s instanceof StandaloneContender);

@@ -66,7 +66,7 @@ function positive(name: string, value: number | undefined, fallback: number, all
   if (!Number.isFinite(v) || v < 0 || (v === 0 && !allowZero)) {
     const what = allowZero ? 'a non-negative number' : 'a positive number';
     throw new AgoraError('AGORA_ERR_BAD_FLAG', `master option ${name} must be ${what}, got ${String(v)}`, {
-      details: { option: name, value: v },
+      data: { option: name, value: v },
     });
   }
   return v;
@@ -77,12 +77,12 @@ export function resolveMasterConfig(config: MasterConfig): ResolvedMasterConfig 
   const port = config.port ?? DEFAULT_MASTER_CONFIG.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new AgoraError('AGORA_ERR_BAD_FLAG', `master option port must be an integer in 0..65535, got ${port}`, {
-      details: { option: 'port', value: port },
+      data: { option: 'port', value: port },
     });
   }
   if (config.zk !== undefined && !config.zk.startsWith('zk://')) {
     throw new AgoraError('AGORA_ERR_BAD_FLAG', `master option zk must be a zk://host:port/path URL, got ${config.zk}`, {
-      details: { option: 'zk', value: config.zk },
+      data: { option: 'zk', value: config.zk },
     });
   }
   return {

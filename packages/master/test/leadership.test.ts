@@ -73,7 +73,7 @@ test('the first master leads; a standby redirects HTTP (307) and WebSocket upgra
     (err: unknown) => err,
   );
   assert.ok(hasErrorCode(refused, 'AGORA_ERR_NOT_LEADER'), String(refused));
-  assert.is((refused as { details: { location?: string } }).details.location, `${leaderAt}/agora/v1/scheduler`);
+  assert.is((refused as { data: { location?: string } }).data.location, `${leaderAt}/agora/v1/scheduler`);
 
   // The leader's /state names it as leader, with the MasterInfo it published in ZooKeeper.
   const json = (await (await fetch(`${leader.url}/state`)).json()) as Record<string, unknown>;

@@ -91,7 +91,7 @@ driver.onDidUpdateStatus((status) => {
 
 driver.onDidReceiveError((err) => {
   console.error(`master error: ${err.message} (${err.code})`);
-  if (err.details['fatal'] === true) void stop(1, false);
+  if (err.data['fatal'] === true) void stop(1, false);
 });
 
 driver.onDidDisconnect(() => console.log('disconnected from the master; reconnecting'));

@@ -123,7 +123,7 @@ test('a newer scheduler with the same id replaces the older one, which stops wit
       framework: { user: 'tester', name: 'sdk-with-master', id: { value: older.frameworkId! } },
     });
     await newer.start();
-    await waitFor(() => errors.some((e) => e.details['fatal'] === true), { ...WAIT, message: 'a fatal error' });
+    await waitFor(() => errors.some((e) => e.data['fatal'] === true), { ...WAIT, message: 'a fatal error' });
     assert.not.ok(older.connected);
     assert.ok(newer.connected);
     await older.close();

@@ -19,7 +19,7 @@ export function ensureDebianPackage(pkg: string, present: () => boolean, purpose
     throw new AgoraError(
       'AGORA_ERR_MISSING_PACKAGE',
       `${purpose} needs the Debian package '${pkg}', which is not installed; install it with: sudo apt-get install -y ${pkg}`,
-      { details: { package: pkg } },
+      { data: { package: pkg } },
     );
   }
   installedThisRun.add(pkg);
@@ -37,7 +37,7 @@ export function ensureDebianPackage(pkg: string, present: () => boolean, purpose
         `(update exit ${update.status}, install exit ${install.status}): ${String(install.stderr ?? '')
           .trim()
           .slice(-500)}`,
-      { details: { package: pkg } },
+      { data: { package: pkg } },
     );
   }
 }

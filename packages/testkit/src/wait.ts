@@ -44,7 +44,7 @@ export async function waitFor<T>(
       const why = lastError === undefined ? '' : ` (last error: ${errorText(lastError)})`;
       throw new AgoraError('AGORA_ERR_TIMEOUT', `timed out after ${timeoutMs} ms waiting for ${message}${why}`, {
         cause: lastError,
-        details: { timeoutMs, message },
+        data: { timeoutMs, message },
       });
     }
     await sleep(Math.min(intervalMs, left));

@@ -128,6 +128,25 @@ zk('runs a private ZooKeeper that answers, restarts on the same port, and is gon
   }
 });
 
+zk('pause freezes the server (no answers) and resume brings it back', async () => {
+  const server = await startZooKeeper();
+  try {
+    server.pause();
+    let answered = true;
+    await fourLetterWord(server.port, 'ruok', '127.0.0.1', 500).then(
+      () => undefined,
+      () => {
+        answered = false;
+      },
+    );
+    assert.not.ok(answered, 'a paused server does not answer');
+    server.resume();
+    assert.is(await fourLetterWord(server.port, 'ruok'), 'imok');
+  } finally {
+    await server.stop();
+  }
+});
+
 zk('two servers get different ports', async () => {
   const [a, b] = await Promise.all([startZooKeeper(), startZooKeeper()]);
   try {

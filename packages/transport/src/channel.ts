@@ -64,7 +64,7 @@ export function wrapSocket<InProps, InMsg extends InProps, OutProps, OutMsg exte
     } catch (err) {
       const error = new AgoraError('AGORA_ERR_BAD_FRAME', err instanceof Error ? err.message : String(err), {
         cause: err,
-        details: { remote },
+        data: { remote },
       });
       badFrame.fire(error);
       channel.close(CLOSE_PROTOCOL_ERROR, `AGORA_ERR_BAD_FRAME: ${error.message}`.slice(0, 120));
@@ -144,7 +144,7 @@ export function connectChannel<InProps, InMsg extends InProps, OutProps, OutMsg 
         new AgoraError(
           res.statusCode === 307 ? 'AGORA_ERR_NOT_LEADER' : 'AGORA_ERR_CLOSED',
           `cannot connect to ${url}: HTTP ${res.statusCode ?? '?'}`,
-          { details: { status: res.statusCode, location } },
+          { data: { status: res.statusCode, location } },
         ),
       );
     };

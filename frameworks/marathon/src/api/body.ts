@@ -12,7 +12,7 @@ async function readText(ctx: Context, maxBytes: number): Promise<string> {
     size += chunk.length;
     if (size > maxBytes) {
       throw new AgoraError('AGORA_ERR_BAD_REQUEST', `Request body larger than ${maxBytes} bytes`, {
-        details: { status: 413 },
+        data: { status: 413 },
       });
     }
     chunks.push(chunk);
@@ -25,7 +25,7 @@ export async function readJsonBody(ctx: Context, maxBytes = DEFAULT_MAX_BODY_BYT
   const text = await readText(ctx, maxBytes);
   if (text.trim().length === 0) {
     throw new AgoraError('AGORA_ERR_INVALID_JSON', 'Invalid JSON', {
-      details: { parserMessage: 'No content to map due to end-of-input' },
+      data: { parserMessage: 'No content to map due to end-of-input' },
     });
   }
   try {
@@ -33,7 +33,7 @@ export async function readJsonBody(ctx: Context, maxBytes = DEFAULT_MAX_BODY_BYT
   } catch (err) {
     throw new AgoraError('AGORA_ERR_INVALID_JSON', 'Invalid JSON', {
       cause: err,
-      details: { parserMessage: err instanceof Error ? err.message : String(err) },
+      data: { parserMessage: err instanceof Error ? err.message : String(err) },
     });
   }
 }

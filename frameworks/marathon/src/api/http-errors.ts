@@ -9,7 +9,7 @@
  * | AGORA_ERR_TASK_NOT_FOUND    | 404    | `{"message":"Task 'x' does not exist"}`                     |
  * | AGORA_ERR_APP_EXISTS        | 409    | `{"message":"An app with id [/x] already exists."}`         |
  * | AGORA_ERR_APP_LOCKED        | 409    | `{"message":"App is locked …","deployments":[{"id"}]}`      |
- * | AGORA_ERR_BAD_REQUEST       | 400    | `{"message":…}` (or `details.status`, e.g. 413)             |
+ * | AGORA_ERR_BAD_REQUEST       | 400    | `{"message":…}` (or `data.status`, e.g. 413)             |
  * | AGORA_ERR_STORAGE           | 503    | `{"message":"state store failed to …"}`                     |
  * | AGORA_ERR_TIMEOUT           | 503    | `{"message":…}`                                             |
  * | anything else               | 500    | `{"message":…}`                                             |
@@ -36,7 +36,7 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 /** The HTTP answer for anything thrown by a handler. */
 export function httpAnswerFor(err: unknown): HttpAnswer {
   const e = toAgoraError(err);
-  const details = e.details;
+  const details = e.data;
   switch (e.code) {
     case 'AGORA_ERR_INVALID_JSON':
       return { status: 400, body: { message: 'Invalid JSON', details: String(details['parserMessage'] ?? e.message) } };

@@ -40,7 +40,7 @@ export interface AppChangeResult {
 function invalid(result: Extract<AppParseResult, { ok: false }>): AgoraError {
   const message = result.kind === 'json' ? 'Invalid JSON' : 'Object is not valid';
   return new AgoraError('AGORA_ERR_APP_INVALID', message, {
-    details: { kind: result.kind, violations: result.violations, unknownFields: result.unknownFields },
+    data: { kind: result.kind, violations: result.violations, unknownFields: result.unknownFields },
   });
 }
 
@@ -215,7 +215,7 @@ export class AppManager {
     throw new AgoraError(
       'AGORA_ERR_APP_LOCKED',
       `App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/${first.id}'.`,
-      { details: { deployments: running.map((d) => d.id) } },
+      { data: { deployments: running.map((d) => d.id) } },
     );
   }
 

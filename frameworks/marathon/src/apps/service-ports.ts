@@ -31,7 +31,7 @@ export function assignServicePorts(spec: AppSpec, others: Iterable<AppDefinition
     while (used.has(next) && next <= range.max) next++;
     if (next > range.max) {
       throw new AgoraError('AGORA_ERR_APP_INVALID', `no free service port left in [${range.min}, ${range.max}]`, {
-        details: {
+        data: {
           kind: 'semantic',
           violations: [
             { path: '/portDefinitions', errors: [`no free service port left in [${range.min}, ${range.max}]`] },

@@ -21,7 +21,7 @@ function segment(kind: string, id: string): string {
       'AGORA_ERR_BAD_REQUEST',
       `${kind} id ${JSON.stringify(id)} cannot be used as a directory name`,
       {
-        details: { kind, id },
+        data: { kind, id },
       },
     );
   }

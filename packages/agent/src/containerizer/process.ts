@@ -95,7 +95,7 @@ function launchFailed(program: Program, cause: unknown): AgoraError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   return new AgoraError('AGORA_ERR_LAUNCH_FAILED', `cannot start ${program.file}: ${reason}`, {
     cause,
-    details: { file: program.file },
+    data: { file: program.file },
   });
 }
 

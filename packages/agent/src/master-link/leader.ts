@@ -22,7 +22,7 @@ function badMaster(value: string, why: string): AgoraError {
   return new AgoraError(
     'AGORA_ERR_BAD_FLAG',
     `--master '${value}' is invalid: ${why} (expected 'host:port', 'http://host:port' or 'zk://host:2181/path')`,
-    { details: { flag: 'master', value } },
+    { data: { flag: 'master', value } },
   );
 }
 

@@ -162,7 +162,7 @@ export class MasterLink {
         });
       } catch (err) {
         if (hasErrorCode(err, 'AGORA_ERR_NOT_LEADER')) {
-          const location = (err as { details?: { location?: unknown } }).details?.location;
+          const location = (err as { data?: { location?: unknown } }).data?.location;
           const hinted = typeof location === 'string' ? parseEndpoint(location) : undefined;
           this.logger.info({ master: address, location }, 'not the leading master; detecting again');
           this.redirect = hinted;

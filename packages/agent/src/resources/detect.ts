@@ -78,7 +78,7 @@ export function resolveAgentResources(text: string | undefined, facts: HostFacts
     const reason = err instanceof Error ? err.message : String(err);
     throw new AgoraError('AGORA_ERR_BAD_RESOURCES', `--resources '${text}' is invalid: ${reason}`, {
       cause: err,
-      details: { flag: 'resources', value: text },
+      data: { flag: 'resources', value: text },
     });
   }
   const present = new Set(given.names());
@@ -99,7 +99,7 @@ export function resolveAgentAttributes(text: string | undefined): agora.v1.Attri
     const reason = err instanceof Error ? err.message : String(err);
     throw new AgoraError('AGORA_ERR_BAD_ATTRIBUTES', `--attributes '${text}' is invalid: ${reason}`, {
       cause: err,
-      details: { flag: 'attributes', value: text },
+      data: { flag: 'attributes', value: text },
     });
   }
 }

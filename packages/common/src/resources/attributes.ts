@@ -10,7 +10,7 @@ import { parseRangesText, parseScalarText, parseSetText } from './text.js';
 import { findOverlap, formatRanges, formatSet, mergeRanges } from './values.js';
 
 function bad(message: string, details: Record<string, unknown> = {}): AgoraError {
-  return new AgoraError('AGORA_ERR_BAD_ATTRIBUTES', message, { details });
+  return new AgoraError('AGORA_ERR_BAD_ATTRIBUTES', message, { data: details });
 }
 
 const NAME_RE = /^[A-Za-z0-9_.\-/]+$/;

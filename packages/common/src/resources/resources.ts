@@ -37,7 +37,7 @@ const NAME_RE = /^[A-Za-z0-9_.\-/]+$/;
 const KNOWN_ORDER = ['cpus', 'gpus', 'mem', 'disk', 'ports'];
 
 export function badResources(message: string, details: Record<string, unknown> = {}): AgoraError {
-  return new AgoraError('AGORA_ERR_BAD_RESOURCES', message, { details });
+  return new AgoraError('AGORA_ERR_BAD_RESOURCES', message, { data: details });
 }
 
 /** Throws unless `name` is a valid resource name. */

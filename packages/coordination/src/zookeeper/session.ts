@@ -147,13 +147,13 @@ interface ConnectionManagerInternals {
 
 /** The ZooKeeper error code carried by an error from a `ZkSession` operation, if any. */
 export function zkCodeOf(err: unknown): number | undefined {
-  const details = (err as { details?: { zkCode?: unknown } } | null)?.details;
+  const details = (err as { data?: { zkCode?: unknown } } | null)?.data;
   return typeof details?.zkCode === 'number' ? details.zkCode : undefined;
 }
 
 /** Whether an operation failed because its session is lost or closed (retrying on it is pointless). */
 export function isSessionGone(err: unknown): boolean {
-  const details = (err as { details?: { sessionGone?: unknown } } | null)?.details;
+  const details = (err as { data?: { sessionGone?: unknown } } | null)?.data;
   return details?.sessionGone === true || zkCodeOf(err) === ZK_SESSION_EXPIRED;
 }
 
@@ -162,7 +162,7 @@ function zkError(err: ZkException, op: string, path: string): AgoraError {
   const zkName = typeof err.getName === 'function' ? err.getName() : err.name;
   return new AgoraError('AGORA_ERR_COORDINATION', `ZooKeeper ${op} ${path} failed: ${zkName}`, {
     cause: err,
-    details: { zkCode, zkName, op, path },
+    data: { zkCode, zkName, op, path },
   });
 }
 
@@ -332,7 +332,7 @@ export class ZkSession {
 
   private goneError(op: string, path: string): AgoraError {
     return new AgoraError('AGORA_ERR_COORDINATION', `ZooKeeper ${op} ${path}: the session is ${this.stateValue}`, {
-      details: { sessionGone: true, op, path },
+      data: { sessionGone: true, op, path },
     });
   }
 
@@ -415,21 +415,17 @@ export class ZkSession {
 
   private lose(reason: string): void {
     if (this.stateValue === 'lost' || this.stateValue === 'closed') return;
+    // Expired: the server already ended it. Silent while connected: a
+    // closeSession may still get through and free our nodes sooner.
+    const answering = this.stateValue === 'connected';
     this.stateValue = 'lost';
     this.log.warn({ session: this.sessionIdHex, reason }, 'zk session lost');
     this.lost.fire(reason);
-    void this.shutdownAfterLoss();
-  }
-
-  private shutdownAfterLoss(): Promise<void> {
-    // Expired: the server already ended it. Unanswered: a closeSession may still get through.
-    if (this.closing === undefined) this.closing = this.shutdown(true);
-    return this.closing;
+    if (this.closing === undefined) this.closing = this.shutdown(answering);
   }
 
   /** Stop timers, fail pending calls, end the session (cleanly if `answering`) and cut the socket. */
   private async shutdown(answering: boolean): Promise<void> {
-    console.log('shutdown start', answering);
     clearTimeout(this.watchdog);
     clearInterval(this.prober);
     for (const fail of [...this.pending]) fail(this.goneError('call', ''));
@@ -438,17 +434,16 @@ export class ZkSession {
     const internals = (this.client as unknown as { connectionManager?: ConnectionManagerInternals }).connectionManager;
     const cmState = (): number | undefined => internals?.state;
     if (cmState() !== CM_CLOSED && cmState() !== CM_SESSION_EXPIRED) {
-      console.log('cm state', cmState());
       try {
         this.client.close(); // sends closeSession when connected; stops reconnecting otherwise
       } catch (err) {
         this.log.debug({ err }, 'zk client close threw');
       }
-      console.log('after close', cmState(), !!internals?.socket);
-      if (!answering) internals?.socket?.destroy();
-      console.log('after destroy', cmState());
       const deadline = Date.now() + Math.min(CLOSE_GRACE_MS, this.timeoutMs);
       while (cmState() !== CM_CLOSED && cmState() !== CM_SESSION_EXPIRED && Date.now() < deadline) {
+        // Not connected: nothing to say to the server. Cut the socket, and any
+        // socket the client's pending reconnect opens next; it then stops.
+        if (!answering && internals?.socket?.destroyed === false) internals.socket.destroy();
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     }
@@ -457,6 +452,5 @@ export class ZkSession {
       internals.socket?.destroy();
     }
     this.client.removeAllListeners();
-    console.log('shutdown end');
   }
 }

@@ -20,7 +20,7 @@ export function parseZkUrl(url: string): ZkUrl {
     new AgoraError(
       'AGORA_ERR_BAD_FLAG',
       `bad ZooKeeper URL '${url}': ${why} (expected zk://[user:pass@]host1:2181[,host2:2181...]/path)`,
-      { details: { url } },
+      { data: { url } },
     );
   if (typeof url !== 'string') throw bad('not a string');
   if (!/^zk:\/\//i.test(url)) throw bad("it must start with 'zk://'");

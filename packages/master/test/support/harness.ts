@@ -7,23 +7,10 @@
 import { FakeClock, silentLogger } from '@agora/common';
 import { createMaster, type Master, type MasterConfig } from '../../src/index.js';
 import { agora, type AgentToMaster, type SchedulerCall } from '@agora/proto';
-import { waitFor as testkitWaitFor, type WaitForOptions } from '@agora/testkit';
+import { waitFor } from '@agora/testkit';
 import { type ChannelClose, connectChannel, type FrameChannel } from '@agora/transport';
 
-/**
- * testkit's waitFor, rethrowing a timeout as a plain Error: uvu's reporter cannot print errors whose
- * `details` is an object (AgoraError), and would hide the failure.
- */
-export async function waitFor<T>(
-  check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  options: WaitForOptions = {},
-): Promise<T> {
-  try {
-    return await testkitWaitFor(check, options);
-  } catch (err) {
-    throw new Error(err instanceof Error ? err.message : String(err));
-  }
-}
+export { waitFor };
 
 export const EventType = agora.v1.scheduler.Event.Type;
 export const CallType = agora.v1.scheduler.Call.Type;

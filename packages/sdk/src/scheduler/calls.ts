@@ -155,5 +155,5 @@ function nonEmpty(name: string, value: unknown): string {
 }
 
 function bad(argument: string, why: string): AgoraError {
-  return new AgoraError('AGORA_ERR_BAD_REQUEST', `${argument} ${why}`, { details: { argument } });
+  return new AgoraError('AGORA_ERR_BAD_REQUEST', `${argument} ${why}`, { data: { argument } });
 }

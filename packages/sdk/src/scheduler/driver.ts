@@ -95,7 +95,7 @@ export class SchedulerDriver {
   readonly onDidUpdateStatus: Event<agora.v1.TaskStatus> = this.updated.event;
   readonly onDidReceiveMessage: Event<ExecutorMessage> = this.messaged.event;
   readonly onDidReceiveFailure: Event<FailureInfo> = this.failed.event;
-  /** An ERROR from the master (or a replaced connection). `details.fatal` says whether the driver stopped. */
+  /** An ERROR from the master (or a replaced connection). `data.fatal` says whether the driver stopped. */
   readonly onDidReceiveError: Event<AgoraError> = this.errored.event;
   /** A subscribed connection was lost; the driver is reconnecting. */
   readonly onDidDisconnect: Event<void> = this.disconnected.event;
@@ -293,7 +293,7 @@ export class SchedulerDriver {
         } catch (err) {
           lastError = err;
           const next = hasErrorCode(err, 'AGORA_ERR_NOT_LEADER')
-            ? addressFromLocation((err as AgoraError).details['location'])
+            ? addressFromLocation((err as AgoraError).data['location'])
             : undefined;
           if (next === undefined || next === address) break;
           this.logger.info({ from: address, to: next }, 'master is not the leader; following its redirect');
@@ -376,7 +376,7 @@ export class SchedulerDriver {
         'AGORA_ERR_NOT_SUBSCRIBED',
         'framework replaced: another scheduler subscribed with this framework id',
         {
-          details: { fatal: true, closeCode: close.code, reason: close.reason },
+          data: { fatal: true, closeCode: close.code, reason: close.reason },
         },
       );
       if (!conn.errorReported) this.fire(this.errored, error, 'onDidReceiveError');
@@ -494,7 +494,7 @@ export class SchedulerDriver {
     const fatal = !conn.subscribed || (remoteCode !== undefined && FATAL_ERROR_CODES.has(remoteCode));
     const code: ErrorCode =
       remoteCode !== undefined && remoteCode in ERROR_CODES ? (remoteCode as ErrorCode) : 'AGORA_ERR_NOT_SUBSCRIBED';
-    const err = new AgoraError(code, message, { details: { fatal, remoteCode, address: conn.address } });
+    const err = new AgoraError(code, message, { data: { fatal, remoteCode, address: conn.address } });
     conn.errorReported = true;
     this.logger.error({ code: err.code, error: err.message, fatal }, 'error from master');
     this.fire(this.errored, err, 'onDidReceiveError');
@@ -563,7 +563,7 @@ function closedError(message: string): AgoraError {
 function positive(name: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) {
     throw new AgoraError('AGORA_ERR_BAD_REQUEST', `option ${name} must be a positive number, got ${value}`, {
-      details: { option: name },
+      data: { option: name },
     });
   }
   return value;

@@ -67,7 +67,7 @@ class ZooKeeperLeaderLocator implements LeaderLocator {
     } catch (err) {
       throw new AgoraError('AGORA_ERR_BAD_REQUEST', `bad master '${redactZkUrl(url)}': ${(err as Error).message}`, {
         cause: err,
-        details: { option: 'master' },
+        data: { option: 'master' },
       });
     }
   }
@@ -81,7 +81,7 @@ class ZooKeeperLeaderLocator implements LeaderLocator {
         'AGORA_ERR_NO_LEADER',
         `the leading master in ${redactZkUrl(this.url)} published no usable address`,
         {
-          details: { info },
+          data: { info },
         },
       );
     }

@@ -107,6 +107,6 @@ function badMaster(master: string, why: string): AgoraError {
   return new AgoraError(
     'AGORA_ERR_BAD_REQUEST',
     `bad master '${master}': ${why}; expected 'host:port', 'http://host:port' or 'zk://host:2181/path'`,
-    { details: { option: 'master', value: master } },
+    { data: { option: 'master', value: master } },
   );
 }

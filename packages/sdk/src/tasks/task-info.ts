@@ -107,5 +107,5 @@ function nonEmpty(field: string, value: unknown): string {
 }
 
 function bad(field: string, why: string): AgoraError {
-  return new AgoraError('AGORA_ERR_BAD_REQUEST', `task ${field} ${why}`, { details: { field } });
+  return new AgoraError('AGORA_ERR_BAD_REQUEST', `task ${field} ${why}`, { data: { field } });
 }

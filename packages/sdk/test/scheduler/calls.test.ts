@@ -65,7 +65,7 @@ test('bad arguments throw AGORA_ERR_BAD_REQUEST naming the argument', () => {
       assert.unreachable(`${argument} case was accepted`);
     } catch (err) {
       assert.ok(hasErrorCode(err, 'AGORA_ERR_BAD_REQUEST'), `${argument}: ${String(err)}`);
-      assert.is((err as { details: { argument: string } }).details.argument, argument);
+      assert.is((err as { data: { argument: string } }).data.argument, argument);
     }
   }
 });

@@ -154,7 +154,7 @@ errors('an ERROR answering SUBSCRIBE (e.g. framework torn down) rejects start() 
     assert.ok(hasErrorCode(err, 'AGORA_ERR_NOT_SUBSCRIBED'), String(err));
     assert.match((err as Error).message, 'torn down');
     assert.is(reported.length, 1);
-    assert.is(reported[0]?.details['fatal'], true);
+    assert.is(reported[0]?.data['fatal'], true);
     await waitFor(() => peer.connections[0]?.closed, { ...WAIT, message: 'the connection to close' });
     await driver.close();
     assert.is(clock.pendingTimers, 0, 'no reconnect is scheduled');
@@ -182,7 +182,7 @@ errors('replaced by another scheduler (ERROR, then close 4409): reported once, n
     await driver.close();
     assert.is(reported.length, 1);
     assert.is(reported[0]?.code, 'AGORA_ERR_NOT_SUBSCRIBED');
-    assert.is(reported[0]?.details['fatal'], true);
+    assert.is(reported[0]?.data['fatal'], true);
     assert.is(clock.pendingTimers, 0, 'no reconnect is scheduled');
     assert.is(peer.connections.length, 1);
   } finally {
@@ -201,7 +201,7 @@ errors('a close 4409 without an ERROR is reported as replaced and stops the driv
     await driver.start();
     peer.latest?.channel.close(CLOSE_REPLACED, 'replaced');
     await waitFor(() => reported.length === 1, { ...WAIT, message: 'the error' });
-    assert.is(reported[0]?.details['fatal'], true);
+    assert.is(reported[0]?.data['fatal'], true);
     assert.match(reported[0]?.message ?? '', 'replaced');
     await driver.close();
     assert.is(clock.pendingTimers, 0);
@@ -225,7 +225,7 @@ errors('a non-fatal ERROR on a subscribed connection is reported and the subscri
     });
     await waitFor(() => reported.length === 1, { ...WAIT, message: 'the error' });
     assert.is(reported[0]?.code, 'AGORA_ERR_BAD_REQUEST');
-    assert.is(reported[0]?.details['fatal'], false);
+    assert.is(reported[0]?.data['fatal'], false);
     assert.ok(driver.connected);
     driver.revive();
     await waitFor(() => peer.callsOf(CallType.REVIVE).length === 1, { ...WAIT, message: 'REVIVE' });

@@ -61,7 +61,7 @@ test('bad specs are refused with a typed error naming the field', () => {
       assert.unreachable(`${field} case was accepted`);
     } catch (err) {
       assert.ok(hasErrorCode(err, 'AGORA_ERR_BAD_REQUEST'), `${field}: ${String(err)}`);
-      assert.is((err as { details: { field: string } }).details.field, field);
+      assert.is((err as { data: { field: string } }).data.field, field);
     }
   }
   try {

@@ -35,7 +35,7 @@ async function withUnknownFields<T>(ctx: Context, op: () => Promise<T>): Promise
   try {
     return await op();
   } catch (err) {
-    const fields = (err as AgoraError | undefined)?.details?.['unknownFields'];
+    const fields = (err as AgoraError | undefined)?.data?.['unknownFields'];
     if (Array.isArray(fields)) setUnknownFields(ctx, fields as string[]);
     throw err;
   }

@@ -14,19 +14,11 @@ import {
   findProcessesUnder,
   httpJson,
   isAlive,
+  type MarathonApp,
   startDaemon,
+  waitForHttp,
+  waitForRunningApp,
 } from '../support/processes.js';
-
-interface AppTask {
-  id: string;
-  host: string;
-  ports: number[];
-  state: string;
-}
-interface AppInfo {
-  tasksRunning: number;
-  tasks: AppTask[];
-}
 
 const test = suite('e2e: master failover keeps tasks running');
 
@@ -96,28 +88,10 @@ test('kill -9 of the leading master loses no task', async () => {
     const created = await httpJson('POST', `${api}/v2/apps`, app);
     assert.is(created.status, 201, JSON.stringify(created.json));
 
-    const running = await waitFor(
-      async () => {
-        const r = await httpJson('GET', `${api}/v2/apps/web`);
-        const info = (r.json as { app?: AppInfo }).app;
-        return info && info.tasksRunning === 3 && info.tasks.length === 3 ? info : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500, message: 'app /web never had 3 running tasks' },
-    );
+    const running = await waitForRunningApp(api, '/web', 3);
     const taskIds = running.tasks.map((t) => t.id).sort();
     const ports = running.tasks.map((t) => t.ports[0] as number);
-    for (const port of ports) {
-      // RUNNING means the process started; the server inside may need a moment to listen.
-      const status = await waitFor(
-        () =>
-          fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).then(
-            (r) => r.status,
-            () => undefined,
-          ),
-        { timeoutMs: 20_000, intervalMs: 200, message: `task on port ${port} never answered HTTP` },
-      );
-      assert.is(status, 200, `task on port ${port} answers HTTP`);
-    }
+    for (const port of ports) assert.is(await waitForHttp(port), 200, `task on port ${port} answers HTTP`);
     const pids = ports.flatMap((p) => findProcesses('http.server', String(p)));
     assert.is(pids.length, 3, 'three task processes');
 
@@ -159,7 +133,7 @@ test('kill -9 of the leading master loses no task', async () => {
 
     for (const pid of pids) assert.ok(isAlive(pid), `task process ${pid} survived the failover`);
     const after = await httpJson('GET', `${api}/v2/apps/web`);
-    const afterInfo = (after.json as { app: AppInfo & { lastTaskFailure?: unknown } }).app;
+    const afterInfo = (after.json as { app: MarathonApp }).app;
     assert.is(afterInfo.tasksRunning, 3);
     assert.equal(afterInfo.tasks.map((t) => t.id).sort(), taskIds, 'marathon replaced no task');
     assert.is(afterInfo.lastTaskFailure, undefined, 'no task failed or was lost');

@@ -7,7 +7,15 @@
 import { removeTempDir, tempDir, waitFor } from '@agora/testkit';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { findProcesses, findProcessesUnder, httpJson, isAlive, startDaemon } from '../support/processes.js';
+import {
+  findProcesses,
+  findProcessesUnder,
+  httpJson,
+  isAlive,
+  startDaemon,
+  waitForHttp,
+  waitForRunningApp,
+} from '../support/processes.js';
 
 const test = suite('e2e: agora local runs the README tour');
 
@@ -41,28 +49,10 @@ test('deploy, inspect, delete and stop with no process left behind', async () =>
     assert.is(created.status, 201, JSON.stringify(created.json));
     assert.ok(created.headers.get('location')?.endsWith('/web'), 'Location names the app');
 
-    const info = await waitFor(
-      async () => {
-        const r = await httpJson('GET', `${marathon}/v2/apps/web`);
-        const a = (r.json as { app?: { tasksRunning: number; tasks: Array<{ id: string; ports: number[] }> } }).app;
-        return a && a.tasksRunning === 3 ? a : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500, message: 'app /web never had 3 running tasks' },
-    );
+    const info = await waitForRunningApp(marathon, '/web', 3);
     const ports = info.tasks.map((t) => t.ports[0] as number);
     assert.is(new Set(ports).size, 3, 'three distinct host ports');
-    for (const port of ports) {
-      // RUNNING means the process started; the server inside may need a moment to listen.
-      const status = await waitFor(
-        () =>
-          fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).then(
-            (r) => r.status,
-            () => undefined,
-          ),
-        { timeoutMs: 20_000, intervalMs: 200, message: `task on port ${port} never answered HTTP` },
-      );
-      assert.is(status, 200, `task on port ${port} answers HTTP`);
-    }
+    for (const port of ports) assert.is(await waitForHttp(port), 200, `task on port ${port} answers HTTP`);
     const state = await httpJson('GET', `${master}/state`);
     const fw = (
       state.json as { frameworks: Array<{ name: string; tasks: Array<{ id: string; state: string }> }> }
@@ -89,14 +79,7 @@ test('deploy, inspect, delete and stop with no process left behind', async () =>
     // Ctrl-C with a task running: it must not outlive the cluster.
     const again = await httpJson('POST', `${marathon}/v2/apps`, { ...app, id: '/again', instances: 1 });
     assert.is(again.status, 201);
-    const one = await waitFor(
-      async () => {
-        const r = await httpJson('GET', `${marathon}/v2/apps/again`);
-        const a = (r.json as { app?: { tasksRunning: number; tasks: Array<{ ports: number[] }> } }).app;
-        return a && a.tasksRunning === 1 ? a : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500, message: 'app /again never ran' },
-    );
+    const one = await waitForRunningApp(marathon, '/again', 1);
     const lastPids = findProcesses('http.server', String(one.tasks[0]?.ports[0]));
     assert.is(lastPids.length, 1);
     local.kill('SIGINT');

@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '@agora/testkit';
 
 const MAIN = fileURLToPath(new URL('../../packages/cli/src/main.ts', import.meta.url));
 
@@ -141,4 +142,42 @@ export function findProcessesUnder(dir: string): number[] {
     }
   }
   return pids;
+}
+
+export interface MarathonTask {
+  id: string;
+  host: string;
+  ports: number[];
+  state: string;
+}
+
+export interface MarathonApp {
+  tasksRunning: number;
+  tasks: MarathonTask[];
+  lastTaskFailure?: unknown;
+}
+
+/** Poll marathon until the app has `count` running tasks (bounded); returns the app JSON. */
+export function waitForRunningApp(api: string, appId: string, count: number, timeoutMs = 60_000): Promise<MarathonApp> {
+  return waitFor(
+    async () => {
+      const r = await httpJson('GET', `${api}/v2/apps${appId}`);
+      const app = (r.json as { app?: MarathonApp }).app;
+      return app && app.tasksRunning === count && app.tasks.length === count ? app : undefined;
+    },
+    { timeoutMs, intervalMs: 500, message: `app ${appId} never had ${count} running tasks` },
+  );
+}
+
+/** The HTTP status a task's server answers with on 127.0.0.1:port, waiting until it listens (bounded). */
+export function waitForHttp(port: number, timeoutMs = 20_000): Promise<number> {
+  // RUNNING means the process started; the server inside may need a moment to listen.
+  return waitFor(
+    () =>
+      fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.status,
+        () => undefined,
+      ),
+    { timeoutMs, intervalMs: 200, message: `task on port ${port} never answered HTTP` },
+  );
 }

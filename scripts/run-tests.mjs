@@ -8,7 +8,8 @@
 //   AGORA_TEST_JOBS=2          files run at once (default 2)
 //   AGORA_TEST_TIMEOUT_S=300   per-file limit in seconds (default 300)
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -43,12 +44,37 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 const failedFiles = [];
 const started = Date.now();
 
+// Every process a test file starts (daemons, agents' task processes, servers) inherits
+// AGORA_TEST_RUN_ID. Tasks live in their own process groups and outlive a test process that
+// crashed or was killed at its time limit; they are found by this mark and killed when the
+// file ends, so they cannot hold ports or CPU for the files after it.
+function killMarked(runId) {
+  const mark = `AGORA_TEST_RUN_ID=${runId}`;
+  let killed = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/environ`, 'latin1').split('\0').includes(mark)) {
+        process.kill(Number(entry), 'SIGKILL');
+        killed++;
+      }
+    } catch {}
+  }
+  return killed;
+}
+
 function runFile(file) {
   return new Promise((resolve) => {
     const t0 = Date.now();
+    const runId = randomUUID();
     const child = spawn(process.execPath, ['--conditions=development', '--import', 'tsx', file], {
       cwd: root,
-      env: { ...process.env, FORCE_COLOR: '0', AGORA_LOG_LEVEL: process.env.AGORA_LOG_LEVEL ?? 'silent' },
+      env: {
+        ...process.env,
+        FORCE_COLOR: '0',
+        AGORA_LOG_LEVEL: process.env.AGORA_LOG_LEVEL ?? 'silent',
+        AGORA_TEST_RUN_ID: runId,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
@@ -63,6 +89,8 @@ function runFile(file) {
     }, timeoutS * 1000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      const leftovers = killMarked(runId);
+      if (leftovers > 0) out += `\n[run-tests] killed ${leftovers} process(es) ${file} left behind\n`;
       // uvu prints "Total: N", "Passed: N", "Skipped: N" per process.
       const num = (label) =>
         [...out.matchAll(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'gm'))].reduce((s, m) => s + Number(m[1]), 0);
@@ -82,6 +110,7 @@ function runFile(file) {
       } else {
         console.log(`✔ ${file} (${passed} passed, ${secs}s)`);
       }
+      if (leftovers > 0) console.log(`  ⚠ ${file} left ${leftovers} process(es) running; killed them`);
       resolve();
     });
   });

@@ -31,6 +31,9 @@ test('deploy, inspect, delete and stop with no process left behind', async () =>
     '0',
     '--marathon_port',
     '0',
+    // Not the default 31000+: other test files run agents with task ports there at the same time.
+    '--task_ports_from',
+    '45000',
   ]);
   try {
     await local.waitForOutput(/Press Ctrl-C/, 60_000);

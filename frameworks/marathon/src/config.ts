@@ -3,6 +3,7 @@
  * `createMarathon` is called (a bad value throws AGORA_ERR_BAD_FLAG naming it).
  */
 import { AgoraError } from '@agora/common';
+import type { MarathonEventsConfig } from './events/config.js';
 
 export interface MarathonConfig {
   /** The Agora master: 'host:port', 'http://host:port', a comma list, or 'zk://host:2181/agora'. */
@@ -39,6 +40,10 @@ export interface MarathonConfig {
   declineRefuseSeconds?: number;
   /** Explicit + implicit task reconciliation period, ms. @default 600000 */
   reconciliationIntervalMs?: number;
+  /** Callback URLs subscribed at start (`--http_endpoints`), kept in the store like API subscriptions. */
+  httpEndpoints?: readonly string[];
+  /** Event delivery tuning (queues, retries, SSE); see docs/events.md. */
+  events?: MarathonEventsConfig;
 }
 
 export const DEFAULT_MARATHON_CONFIG = {
@@ -53,6 +58,8 @@ export const DEFAULT_MARATHON_CONFIG = {
   maxInstancesPerOffer: 5,
   declineRefuseSeconds: 5,
   reconciliationIntervalMs: 600_000,
+  httpEndpoints: [] as readonly string[],
+  events: {} as MarathonEventsConfig,
 } as const;
 
 export type ResolvedMarathonConfig = Required<Omit<MarathonConfig, 'redis' | 'stateDir' | 'zk' | 'user' | 'hostname'>> &

@@ -46,3 +46,19 @@ export {
   FileStore,
   RedisStore,
 } from './storage/index.js';
+export {
+  EventBus,
+  EventStreams,
+  HttpCallbacks,
+  MARATHON_EVENT_TYPES,
+  MarathonEvents,
+  type EventPublisher,
+  type EventsDroppedEvent,
+  type HttpCallbackOptions,
+  type MarathonEvent,
+  type MarathonEventInput,
+  type MarathonEventsConfig,
+  type MarathonEventType,
+  type PublishedEvent,
+  type SubscriberMetrics,
+} from './events/index.js';

@@ -8,15 +8,21 @@
  *      └──► TaskTracker ◄──────────── status updates / launches ────┘        MarathonStore: Redis or files
  * ```
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Clock, createLogger, type Logger, systemClock, toAgoraError } from '@agora/common';
+import { type Clock, createLogger, Emitter, type Event, type Logger, systemClock, toAgoraError } from '@agora/common';
 import { AppManager } from './apps/app-manager.js';
+import { GroupManager } from './apps/group-manager.js';
 import { createApiApp } from './api/server.js';
 import type { ApiServices } from './api/services.js';
 import { type MarathonConfig, type ResolvedMarathonConfig, resolveMarathonConfig } from './config.js';
 import { DeploymentTracker } from './deployments/deployment-tracker.js';
+import { MarathonEvents } from './events/index.js';
 import type { JsonObject } from './model/app-definition.js';
+import { HealthMonitor } from './health/health-monitor.js';
+import { LEADER_HEADER, proxyToLeader } from './leadership/leader-proxy.js';
+import { Leadership } from './leadership/leadership.js';
+import { ReadinessMonitor } from './readiness/readiness-monitor.js';
 import { MarathonScheduler } from './scheduler/marathon-scheduler.js';
 import { TaskTracker } from './scheduler/task-tracker.js';
 import { LaunchQueue } from './scheduling/launch-queue.js';
@@ -47,7 +53,13 @@ export interface Marathon {
   readonly url: string;
   /** The framework id, once known. */
   readonly frameworkId: string | undefined;
+  /** Whether this instance leads (always true without `zk`). */
+  readonly isLeader: boolean;
+  /** Fires when this Marathon stopped itself: it lost the leadership (HA) or abdicated. */
+  readonly onDidStop: Event<string>;
   /** The Koa request handler (for in-process use without listening). */
+  /** The event bus (publish, onDidPublish), HTTP callbacks and SSE streams. */
+  readonly events: MarathonEvents;
   readonly handler: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void;
 }
 
@@ -61,12 +73,48 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createLogger({ component: 'marathon' });
   const store = deps.store ?? storeFor(c);
-  const deployments = new DeploymentTracker();
+  const deployments = new DeploymentTracker(store.deployments, logger.child({ part: 'deployments' }));
+  const events = new MarathonEvents({
+    clock,
+    logger: logger.child({ part: 'events' }),
+    repository: store.eventSubscriptions,
+    config: c.events,
+    httpEndpoints: c.httpEndpoints,
+  });
+  events.wireDeployments(deployments);
   const apps = new AppManager(store, deployments, clock, logger.child({ part: 'apps' }), {
     defaultRole: c.role,
     servicePorts: { min: c.localPortMin, max: c.localPortMax },
+    events: events.bus,
   });
   const tasks = new TaskTracker(store.tasks);
+  let killUnhealthy: (taskId: string) => void = () => {};
+  const health = new HealthMonitor({
+    app: (id) => apps.get(id),
+    appVersion: (id, version) => apps.versionOf(id, version),
+    tasks: () => tasks.all(),
+    kill: (taskId) => killUnhealthy(taskId),
+    clock,
+    logger: logger.child({ part: 'health' }),
+  });
+  tasks.setHealthView({
+    health: (t) => health.health(t),
+    results: (t) => health.resultsJson(t),
+    hasChecks: (t) => (apps.get(t.appId)?.healthChecks.length ?? 0) > 0,
+  });
+  const readiness = new ReadinessMonitor({
+    app: (id) => apps.get(id),
+    tasks: () => tasks.all(),
+    deployingApps: () =>
+      new Map(
+        deployments
+          .currentActions()
+          .filter((a) => a.action.action !== 'StopApplication')
+          .map((a) => [a.action.app, a.deployment.createdAt] as const),
+      ),
+    clock,
+    logger: logger.child({ part: 'readiness' }),
+  });
   const launchQueue = new LaunchQueue();
   let port = c.port;
   const url = (): string => `http://${c.hostname}:${port}`;
@@ -78,6 +126,9 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
       frameworkIds: store.frameworkId,
       deployments,
       launchQueue,
+      health,
+      readiness,
+      events: events.bus,
       clock,
       logger: logger.child({ part: 'scheduler' }),
     },
@@ -132,14 +183,62 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
   });
 
   const services: ApiServices = { apps, tasks, deployments, info, logger: logger.child({ part: 'api' }) };
+  services.killTasks = (ids) => scheduler.killTasks(ids);
+  services.launchQueue = launchQueue;
+  services.now = () => clock.now();
+  const groups = new GroupManager(apps, store, deployments, clock, logger.child({ part: 'groups' }));
+  services.groups = groups;
+  services.events = { callbacks: events.callbacks, streams: events.streams };
   const koa = createApiApp(services);
   const handler = koa.callback();
   let server: Server | undefined;
   let started = false;
   let closing: Promise<void> | undefined;
+  // HA (with `zk`): only the elected leader activates (loads state, subscribes); standbys proxy to it.
+  let leadership: Leadership | undefined;
+  let active = false;
+  const onDidStopEmitter = new Emitter<string>();
+
+  /** The leader's URL for a standby (undefined: none, or this one), waiting up to ~2.5 s for an election. */
+  async function leaderUrl(): Promise<string | undefined> {
+    for (let i = 0; i < 10; i++) {
+      const l = leadership?.leader;
+      if (l !== undefined && l.url !== url()) return l.url;
+      if (active) return undefined;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return undefined;
+  }
+
+  function serve(req: IncomingMessage, res: ServerResponse): void {
+    if (leadership === undefined) {
+      void handler(req, res);
+      return;
+    }
+    if (active) {
+      res.setHeader(LEADER_HEADER, url());
+      void handler(req, res);
+      return;
+    }
+    void proxyToLeader(req, res, url(), leaderUrl).catch(() => res.destroy());
+  }
+
+  /** Load the state, resume deployments and subscribe: at start, or when elected. */
+  async function activate(): Promise<void> {
+    await apps.load();
+    await groups.load();
+    const resumed = await deployments.load();
+    if (resumed > 0) logger.info({ deployments: resumed }, 'deployments resumed');
+    await events.start();
+    const loaded = await tasks.load();
+    logger.info({ tasks: loaded, store: store.kind }, 'tasks loaded');
+    if (server === undefined) await listen();
+    await scheduler.start();
+    active = true;
+  }
 
   async function listen(): Promise<void> {
-    const s = createServer(handler);
+    const s = createServer(serve);
     server = s;
     await new Promise<void>((resolve, reject) => {
       s.once('error', reject);
@@ -151,8 +250,16 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
     port = (s.address() as AddressInfo).port;
   }
 
+  killUnhealthy = (taskId) => scheduler.killUnhealthy(taskId);
+  deployments.readinessOf = (appId) => readiness.resultsFor(appId);
+
   async function shutdown(): Promise<void> {
+    active = false;
+    await leadership?.close();
     await scheduler.close();
+    health.close();
+    readiness.close();
+    events.dispose();
     const s = server;
     server = undefined;
     if (s !== undefined) {
@@ -162,6 +269,7 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
       });
     }
     await apps.drain();
+    await deployments.flush();
     apps.dispose();
     deployments.dispose();
     await store.close();
@@ -174,12 +282,25 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
       started = true;
       try {
         await store.open();
-        await apps.load();
-        const loaded = await tasks.load();
-        logger.info({ tasks: loaded, store: store.kind }, 'tasks loaded');
-        await listen();
-        await scheduler.start();
-        logger.info({ url: url(), master: c.master }, 'marathon started');
+        if (c.zk === undefined) {
+          await activate();
+        } else {
+          await listen();
+          const l = new Leadership({
+            zk: c.zk,
+            self: { url: url(), leader: `${c.hostname}:${port}` },
+            logger: logger.child({ part: 'leadership' }),
+          });
+          leadership = l;
+          services.abdicate = () => l.abdicate();
+          services.leader = () => (l.isLeader ? undefined : l.leader?.leader);
+          await l.start(activate, (why) => {
+            logger.warn({ why }, 'stepping down: stopping this Marathon');
+            closing ??= shutdown();
+            void closing.finally(() => onDidStopEmitter.fire(why));
+          });
+        }
+        logger.info({ url: url(), master: c.master, ha: c.zk !== undefined }, 'marathon started');
       } catch (err) {
         await shutdown().catch(() => {});
         throw err;
@@ -198,6 +319,11 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
     get frameworkId() {
       return scheduler.frameworkId;
     },
+    get isLeader() {
+      return leadership === undefined ? true : active;
+    },
+    onDidStop: onDidStopEmitter.event,
     handler,
+    events,
   };
 }

@@ -79,7 +79,7 @@ async function pidOf(taskId: string): Promise<number> {
 }
 
 const cmd = (tag: string): string =>
-  `env > ${out}/$MESOS_TASK_ID.env; echo $$ > ${out}/$MESOS_TASK_ID.pid; exec sleep 1000 # ${tag}`;
+  `env > ${out}/$MESOS_TASK_ID.env; read -r p _ < /proc/self/stat; echo $p > ${out}/$MESOS_TASK_ID.pid; exec sleep 1000 # ${tag}`;
 
 const test = suite('marathon with a cluster - apps on real processes');
 

@@ -4,13 +4,14 @@
  * update manager:
  *
  * ```
- *  detector ─▶ MasterLink ──RunTask/KillTask──▶ TaskManager ──▶ CommandExecutor ──▶ ProcessContainerizer
- *                 ▲   │ ack                          │ status                            (process group)
+ *  detector ─▶ MasterLink ──RunTask/KillTask──▶ TaskManager ──▶ CommandExecutor ──▶ IsolatingContainerizer
+ *                 ▲   │ ack                          │ status                       (cgroups, pid namespace)
  *                 │   └───────────▶ StatusUpdateManager ◀┘
  *                 └──── StatusUpdate (head of each task's stream, retried) ────┘
  * ```
  */
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname as osHostname } from 'node:os';
 import { type Clock, createLogger, type Logger, Resources, systemClock } from '@agora/common';
 import type { LeaderDetector } from '@agora/coordination';
@@ -20,6 +21,16 @@ import { agentStateJson } from './api/state.js';
 import { type AgentConfig, DEFAULT_AGENT_CONFIG, validateAgentConfig } from './config.js';
 import type { Containerizer } from './containerizer/containerizer.js';
 import { ProcessContainerizer } from './containerizer/process.js';
+import { Checkpointer } from './checkpoint/checkpoint.js';
+import { recoverAgent } from './checkpoint/recovery.js';
+import { IsolatingContainerizer } from './containerizer/isolating.js';
+import { detectHostIsolation, type HostIsolation, type IsolationPlan, planIsolation } from './isolation/isolation.js';
+import { readBootId } from './monitor/proc.js';
+import { mountMonitorRoutes } from './monitor/statistics.js';
+import { ExecutorManager } from './custom-executor/executor-manager.js';
+import { Fetcher } from './fetcher/fetcher.js';
+import { mountFilesRoutes } from './files/files-routes.js';
+import { SandboxGc } from './gc/sandbox-gc.js';
 import { createLeaderDetector, parseEndpoint } from './master-link/leader.js';
 import { MasterLink, type Registration } from './master-link/master-link.js';
 import { detectHostFacts, type HostFacts, resolveAgentAttributes, resolveAgentResources } from './resources/detect.js';
@@ -35,8 +46,12 @@ export interface AgentDeps {
   logger?: Logger;
   /** Who leads; by default built from `config.master` (fixed, or ZooKeeper for `zk://`). */
   detector?: LeaderDetector<unknown>;
-  /** How tasks run. @default ProcessContainerizer */
+  /** How tasks run. @default IsolatingContainerizer with the isolators of `config.isolation` */
   containerizer?: Containerizer;
+  /** What the host can isolate. @default detected (cgroups v2/v1, pid namespace) */
+  hostIsolation?: HostIsolation;
+  /** The host's boot id. @default /proc/sys/kernel/random/boot_id */
+  bootId?: string;
   /** Host facts for resource detection. @default read from the host */
   hostFacts?: HostFacts;
 }
@@ -72,6 +87,11 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   let link: MasterLink | undefined;
   let updates: StatusUpdateManager | undefined;
   let tasks: TaskManager | undefined;
+  let isolation: IsolationPlan | undefined;
+  let checkpointer: Checkpointer | undefined;
+  const bootId = deps.bootId ?? readBootId();
+  let gc: SandboxGc | undefined;
+  let executors: ExecutorManager | undefined;
   let started = false;
   let closing: Promise<void> | undefined;
 
@@ -104,6 +124,11 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       logger.warn({ previous: agentId, agentId: reg.agentId }, 'the master gave this agent a new id');
     }
     agentId = reg.agentId;
+    try {
+      checkpointer?.writeAgent({ agentId: reg.agentId, bootId });
+    } catch (err) {
+      logger.error({ err }, 'cannot checkpoint the agent id');
+    }
     masterHostname = reg.masterInfo?.hostname ?? parseEndpoint(reg.master)?.host;
     updates?.resume();
   }
@@ -117,10 +142,13 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       tasks.killTask(kill.framework_id.value, kill.task_id.value, kill.kill_policy);
     } else if (message.ack) {
       updates.acknowledge(message.ack.task_id.value, message.ack.uuid);
+      tasks.persistTask(message.ack.task_id.value);
     } else if (message.shutdown_framework) {
       tasks.shutdownFramework(message.shutdown_framework.framework_id.value);
+      void executors?.shutdownFramework(message.shutdown_framework.framework_id.value);
     } else if (message.framework_message) {
-      logger.warn('framework message ignored: this agent runs no custom executors');
+      const m = message.framework_message;
+      executors?.frameworkMessage(m.framework_id.value, m.executor_id.value, m.data);
     }
   }
 
@@ -128,14 +156,35 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     if (started) return;
     // Everything that can be wrong with the config fails here, before any side effect.
     validateAgentConfig(config);
+    // An unknown isolator, or one the host cannot provide, stops the agent here.
+    if (deps.containerizer === undefined) {
+      isolation = planIsolation(
+        config.isolation,
+        deps.hostIsolation ??
+          detectHostIsolation({ cgroupsRoot: config.cgroupsRoot ?? DEFAULT_AGENT_CONFIG.cgroupsRoot }),
+      );
+    }
     const detector = deps.detector ?? createLeaderDetector(config.master, logger);
     resources = resolveAgentResources(config.resources, deps.hostFacts ?? detectHostFacts(config.workDir));
     attributes = resolveAgentAttributes(config.attributes);
     started = true;
     try {
       mkdirSync(config.workDir, { recursive: true });
-      http = await startAgentHttpServer({ host, port: config.port, state });
+      http = await startAgentHttpServer({
+        host,
+        port: config.port,
+        state,
+        routes: [
+          (router) => mountFilesRoutes(router, config.workDir),
+          (router) => mountMonitorRoutes(router, () => tasks?.usage() ?? Promise.resolve([])),
+        ],
+        onUpgrade: (req, socket, head) => executors?.handleUpgrade(req, socket, head) ?? false,
+      });
       port = http.port;
+      const checkpoint = new Checkpointer(config.workDir, logger);
+      const containerizer = deps.containerizer ?? isolatingContainerizer(isolation, checkpoint.runtimeDir);
+      // Checkpoint and recover only what can be re-attached (not virtual or plain-process containers).
+      checkpointer = containerizer.recover === undefined ? undefined : checkpoint;
       updates = new StatusUpdateManager({
         send: (update) => link?.send({ status_update: update }) ?? false,
         latestState: (taskId) => tasks?.latestState(taskId),
@@ -144,15 +193,65 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         retryIntervalMinMs: config.statusUpdateRetryMinMs ?? DEFAULT_AGENT_CONFIG.statusUpdateRetryMinMs,
         retryIntervalMaxMs: config.statusUpdateRetryMaxMs ?? DEFAULT_AGENT_CONFIG.statusUpdateRetryMaxMs,
       });
-      tasks = new TaskManager({
+      executors = new ExecutorManager({
         workDir: config.workDir,
         agentId: () => agentId,
         agentEndpoint,
         hostname,
-        containerizer: deps.containerizer ?? new ProcessContainerizer({ clock, logger }),
+        containerizer,
+        sendToMaster: (message) => link?.send(message) ?? false,
+        clock,
+        logger,
+        registrationTimeoutMs:
+          config.executorRegistrationTimeoutMs ?? DEFAULT_AGENT_CONFIG.executorRegistrationTimeoutMs,
+        shutdownGraceMs: config.executorShutdownGraceMs ?? DEFAULT_AGENT_CONFIG.executorShutdownGraceMs,
+      });
+      tasks = new TaskManager({
+        executors,
+        workDir: config.workDir,
+        agentId: () => agentId,
+        agentEndpoint,
+        hostname,
+        containerizer,
+        checkpointer,
         statusUpdates: updates,
         logger,
+        clock,
+        fetcher: new Fetcher({
+          cacheDir: join(config.workDir, 'fetch-cache'),
+          stallTimeoutMs: config.fetcherStallTimeoutMs ?? DEFAULT_AGENT_CONFIG.fetcherStallTimeoutMs,
+          logger,
+        }),
       });
+      // Recover before anything (GC) looks at which sandboxes are in use.
+      if (checkpointer === undefined) {
+        logger.info('checkpointing off: this containerizer cannot recover containers');
+      } else {
+        await recoverAgent({
+          checkpointer,
+          bootId,
+          tasks,
+          updates,
+          containerizer,
+          setAgentId: (id) => {
+            agentId = id;
+          },
+          logger,
+        });
+      }
+      gc = new SandboxGc({
+        workDir: config.workDir,
+        clock,
+        gcDelayMs: config.gcDelayMs ?? DEFAULT_AGENT_CONFIG.gcDelayMs,
+        diskHeadroom: config.gcDiskHeadroom ?? DEFAULT_AGENT_CONFIG.gcDiskHeadroom,
+        checkIntervalMs: config.diskWatchIntervalMs ?? DEFAULT_AGENT_CONFIG.diskWatchIntervalMs,
+        inUse: () => [
+          ...(tasks?.snapshot() ?? []).flatMap((fw) => fw.live.flatMap((t) => (t.sandbox ? [t.sandbox] : []))),
+          ...(executors?.sandboxes() ?? []),
+        ],
+        logger,
+      });
+      gc.start();
       link = new MasterLink({
         detector,
         registration,
@@ -180,7 +279,46 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     }
   }
 
+  function isolatingContainerizer(plan: IsolationPlan | undefined, runtimeDir: string): Containerizer {
+    if (plan === undefined) return new ProcessContainerizer({ clock, logger });
+    if (plan.mode === 'posix' || plan.fallbacks.length > 0) {
+      logger.warn(
+        { isolation: plan.mode, isolators: plan.isolators, missing: plan.fallbacks },
+        `isolation: posix fallback for ${plan.fallbacks.length > 0 ? plan.fallbacks.join('; ') : 'cpu and memory'} (no hard limits where cgroups are missing; a process that leaves its process group escapes without a pid namespace)`,
+      );
+    } else {
+      logger.info({ isolation: plan.mode, isolators: plan.isolators }, 'isolation');
+    }
+    return new IsolatingContainerizer({
+      plan,
+      runtimeDir,
+      cgroupsEnableCfs: config.cgroupsEnableCfs ?? false,
+      enforceDiskQuota: config.enforceContainerDiskQuota ?? false,
+      diskWatchIntervalMs: config.containerDiskWatchIntervalMs ?? DEFAULT_AGENT_CONFIG.containerDiskWatchIntervalMs,
+      clock,
+      logger,
+    });
+  }
+
+  /** The `isolation` field of `/state`. */
+  function isolationJson(): Record<string, unknown> {
+    if (isolation === undefined) return { mode: 'custom', isolators: [], fallbacks: [] };
+    return {
+      mode: isolation.mode,
+      isolators: isolation.isolators,
+      fallbacks: isolation.fallbacks,
+      cgroups_version: isolation.cgroups?.version ?? null,
+      pid_namespace: isolation.pidNamespace,
+      cfs: isolation.cpu && (config.cgroupsEnableCfs ?? false),
+      enforce_container_disk_quota: config.enforceContainerDiskQuota ?? false,
+    };
+  }
+
   function state(): Record<string, unknown> {
+    return { ...stateJson(), isolation: isolationJson() };
+  }
+
+  function stateJson(): Record<string, unknown> {
     return agentStateJson({
       id: agentId,
       host,
@@ -196,8 +334,13 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   }
 
   async function shutdown(killTasks: boolean): Promise<void> {
-    if (killTasks) await tasks?.killAll();
-    else tasks?.detachAll();
+    gc?.dispose();
+    if (killTasks) await Promise.all([tasks?.killAll(), executors?.shutdownAll()]);
+    else {
+      tasks?.detachAll();
+      executors?.detachAll();
+    }
+    executors?.dispose();
     await link?.close();
     updates?.dispose();
     await http?.close();

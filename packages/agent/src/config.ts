@@ -29,6 +29,31 @@ export interface AgentConfig {
   statusUpdateRetryMinMs?: number;
   /** Longest interval between resends. @default 600000 */
   statusUpdateRetryMaxMs?: number;
+  /**
+   * Isolators (`--isolation`), comma-separated: `cgroups/cpu`, `cgroups/mem`, `namespaces/pid`,
+   * `disk/du`, `posix/cpu`, `posix/mem`, `posix/disk`. @default what the host supports
+   */
+  isolation?: string;
+  /** Hard-cap each container at its `cpus` with the CFS quota (`--cgroups_enable_cfs`). @default false */
+  cgroupsEnableCfs?: boolean;
+  /** The cgroup below which containers go (`--cgroups_root`). @default 'agora' */
+  cgroupsRoot?: string;
+  /** Kill a task whose sandbox outgrows its `disk` (`--enforce_container_disk_quota`). @default false */
+  enforceContainerDiskQuota?: boolean;
+  /** How often sandbox disk usage is measured (`--container_disk_watch_interval`). @default 15000 */
+  containerDiskWatchIntervalMs?: number;
+  /** Remove a finished sandbox this long after its last change (`--gc_delay`). @default 1 week */
+  gcDelayMs?: number;
+  /** Free-disk fraction to keep: the fuller the disk, the sooner sandboxes go (`--gc_disk_headroom`). @default 0.1 */
+  gcDiskHeadroom?: number;
+  /** How often the disk is checked and sandboxes collected (`--disk_watch_interval`). @default 60000 */
+  diskWatchIntervalMs?: number;
+  /** A URI download that receives nothing for this long fails (`--fetcher_stall_timeout`). @default 60000 */
+  fetcherStallTimeoutMs?: number;
+  /** A custom executor that does not subscribe within this is killed (`--executor_registration_timeout`). @default 60000 */
+  executorRegistrationTimeoutMs?: number;
+  /** Between SHUTDOWN and killing a custom executor (`--executor_shutdown_grace_period`). @default 5000 */
+  executorShutdownGraceMs?: number;
 }
 
 export const DEFAULT_AGENT_CONFIG = {
@@ -39,6 +64,14 @@ export const DEFAULT_AGENT_CONFIG = {
   masterPingTimeoutMs: 75_000,
   statusUpdateRetryMinMs: 10_000,
   statusUpdateRetryMaxMs: 600_000,
+  cgroupsRoot: 'agora',
+  containerDiskWatchIntervalMs: 15_000,
+  gcDelayMs: 7 * 24 * 3600 * 1000,
+  gcDiskHeadroom: 0.1,
+  diskWatchIntervalMs: 60_000,
+  fetcherStallTimeoutMs: 60_000,
+  executorRegistrationTimeoutMs: 60_000,
+  executorShutdownGraceMs: 5_000,
 } as const;
 
 function badFlag(flag: string, value: unknown, why: string): AgoraError {
@@ -69,4 +102,21 @@ export function validateAgentConfig(config: AgentConfig): void {
   checkPositive('master_ping_timeout_ms', config.masterPingTimeoutMs);
   checkPositive('status_update_retry_min_ms', config.statusUpdateRetryMinMs);
   checkPositive('status_update_retry_max_ms', config.statusUpdateRetryMaxMs);
+  checkPositive('container_disk_watch_interval', config.containerDiskWatchIntervalMs);
+  const cgroupsRoot = config.cgroupsRoot;
+  if (
+    cgroupsRoot !== undefined &&
+    (!/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(cgroupsRoot) || cgroupsRoot.split('/').some((p) => /^\.+$/.test(p)))
+  ) {
+    throw badFlag('cgroups_root', config.cgroupsRoot, 'expected a relative cgroup path like "agora"');
+  }
+  checkPositive('gc_delay', config.gcDelayMs);
+  checkPositive('disk_watch_interval', config.diskWatchIntervalMs);
+  checkPositive('fetcher_stall_timeout', config.fetcherStallTimeoutMs);
+  checkPositive('executor_registration_timeout', config.executorRegistrationTimeoutMs);
+  checkPositive('executor_shutdown_grace_period', config.executorShutdownGraceMs);
+  const headroom = config.gcDiskHeadroom;
+  if (headroom !== undefined && !(Number.isFinite(headroom) && headroom >= 0 && headroom <= 1)) {
+    throw badFlag('gc_disk_headroom', headroom, 'expected a fraction from 0 to 1');
+  }
 }

@@ -16,6 +16,9 @@ import { MasterPeer } from './support/master-peer.js';
 import { MutableDetector, masterAt } from './support/mutable-detector.js';
 import { isAlive, killGroup, waitFor } from './support/wait.js';
 
+/** Prints the shell's pid as the host sees it ($$ is the pid inside the task's pid namespace). */
+const HOST_PID = 'read -r p _ < /proc/self/stat; echo "$p"';
+
 const test = suite('agent against a master peer');
 let root = '';
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -134,7 +137,7 @@ async function startRunningTask(
   agent: Agent,
   taskId: string,
 ): Promise<{ pid: number; sandbox: string }> {
-  runTask(peer, taskId, 'echo $$ > pid; echo "$PORT0" > port; exec sleep 1000');
+  runTask(peer, taskId, `${HOST_PID} > pid; echo "$PORT0" > port; exec sleep 1000`);
   peer.ack(await peer.update(taskId, TaskState.TASK_STARTING));
   peer.ack(await peer.update(taskId, TaskState.TASK_RUNNING));
   const state = await getState(agent);
@@ -163,7 +166,7 @@ test('registers, runs a task through STARTING and RUNNING (one unacked update at
     ['rack', 'level'],
   );
 
-  runTask(peer, 't1', 'echo "$PORT0 $PORTS $MESOS_TASK_ID" > out; echo $$ > pid; exec sleep 1000');
+  runTask(peer, 't1', `echo "$PORT0 $PORTS $MESOS_TASK_ID" > out; ${HOST_PID} > pid; exec sleep 1000`);
   const starting = await peer.update('t1', TaskState.TASK_STARTING);
   assert.is(starting.framework_id.value, 'F1');
   assert.is(starting.status.source, TaskStatusSource.SOURCE_EXECUTOR);

@@ -33,6 +33,7 @@ export function buildProgram(): Command {
     .option('--master_port <port>', 'master port', '5050')
     .option('--agent_port <port>', 'first agent port (then +1, +2…)', '5051')
     .option('--marathon_port <port>', 'marathon port', '8080')
+    .option('--task_ports_from <port>', 'first host port for tasks (each agent gets 1000)', '31000')
     .action((flags) => serve(() => runLocal(flags)));
 
   program
@@ -44,6 +45,14 @@ export function buildProgram(): Command {
     .option('--zk <url>', 'zk://host:2181[,host:2181]/path for leader election (absent: standalone)')
     .option('--work_dir <dir>', 'where the master keeps its registry')
     .option('--allocation_interval <duration>', 'batch allocation interval (Mesos duration)', '1secs')
+    .option('--agent_ping_timeout <duration>', 'interval of the health pings to agents', '15secs')
+    .option('--max_agent_ping_timeouts <n>', 'missed pongs after which an agent is unreachable', '5')
+    .option('--agent_reregister_timeout <duration>', 'how long agents have to re-register after a failover', '10mins')
+    .option(
+      '--recovery_agent_removal_limit <percent>',
+      'most agents that may be marked unreachable after a failover; beyond it the master fails over',
+      '100%',
+    )
     .action((flags) =>
       serve(() =>
         runMaster(flags, (reason) => {
@@ -63,6 +72,26 @@ export function buildProgram(): Command {
     .option('--work_dir <dir>', 'directory for sandboxes and agent state (required)')
     .option('--resources <resources>', "e.g. 'cpus:4;mem:4096;disk:10000;ports:[31000-32000]' (default: detected)")
     .option('--attributes <attributes>', "e.g. 'rack:r1;zone:a'")
+    .option(
+      '--isolation <isolators>',
+      'e.g. cgroups/cpu,cgroups/mem,namespaces/pid,disk/du or posix/cpu,posix/mem (default: what the host supports)',
+    )
+    .option('--cgroups_enable_cfs', 'hard-cap each task at its cpus (CFS quota)')
+    .option('--cgroups_root <name>', 'cgroup below which task containers go', 'agora')
+    .option('--enforce_container_disk_quota', "kill a task whose sandbox outgrows its 'disk'")
+    .option('--container_disk_watch_interval <duration>', 'how often sandbox disk usage is measured', '15secs')
+    .option('--gc_delay <duration>', 'remove a finished sandbox this long after its last change', '1weeks')
+    .option('--gc_disk_headroom <fraction>', 'free-disk fraction to keep: a fuller disk shortens gc_delay', '0.1')
+    .option('--disk_watch_interval <duration>', 'how often the disk is checked and sandboxes collected', '1mins')
+    .option('--fetcher_stall_timeout <duration>', 'fail a URI download that receives nothing for this long', '1mins')
+    .option('--simulate', 'run simulated agents: the real protocol, tasks run virtually (for scale tests)')
+    .option('--count <n>', 'with --simulate: how many agents in this process (ports --port, --port+1, …)', '1')
+    .option(
+      '--simulate_task_duration <duration>',
+      "with --simulate: how long a task runs ('0secs' = until killed)",
+      '0secs',
+    )
+    .option('--simulate_failure_rate <fraction>', 'with --simulate: the fraction of tasks that fail', '0')
     .action((flags) => serve(() => runAgent(flags)));
 
   program
@@ -78,6 +107,17 @@ export function buildProgram(): Command {
     .option('--zk <url>', 'zk://host:2181/path for marathon leader election')
     .option('--framework_name <name>', 'framework name', 'marathon')
     .option('--mesos_role <role>', 'role to register with')
+    .option('--http_endpoints <urls>', 'comma list of event callback URLs subscribed at start (kept in the store)')
+    .option(
+      '--event_subscriber_queue_size <n>',
+      'events waiting per callback subscriber before the oldest drop',
+      '10000',
+    )
+    .option(
+      '--event_stream_max_outstanding_messages <n>',
+      'frames a slow /v2/events reader may lag before cut-off',
+      '1024',
+    )
     .action((flags) => serve(() => runMarathon(flags)));
 
   return program;

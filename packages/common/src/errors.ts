@@ -32,6 +32,11 @@ export const ERROR_CODES = {
   AGORA_ERR_APP_LOCKED: 'a Marathon app locked by a running deployment (HTTP 409)',
   AGORA_ERR_TASK_NOT_FOUND: 'a Marathon task that does not exist (HTTP 404)',
   AGORA_ERR_MISSING_PACKAGE: 'a system package the test harness needs is missing',
+  AGORA_ERR_FETCH_FAILED: 'a task URI (CommandInfo.uris) that cannot be fetched, cached or extracted',
+  AGORA_ERR_REGISTRY: 'the master registry could not be read, decoded or written (the master gives up leadership)',
+  AGORA_ERR_CHECKPOINT: 'an agent checkpoint file that cannot be read or decoded (that task is reported lost)',
+  AGORA_ERR_CONFLICT: 'an operator request that conflicts with the current state (HTTP 409)',
+  AGORA_ERR_UNPROCESSABLE: 'a well-formed operator request whose content is invalid (HTTP 422)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -15,7 +15,7 @@ export interface MasterConfig {
   zk?: string;
   /** ZooKeeper session timeout (Mesos' --zk_session_timeout). @default 10000 */
   zkSessionTimeoutMs?: number;
-  /** Work directory (kept for the registry of later issues; unused today). */
+  /** Work directory: standalone masters keep the registry in `<workDir>/registry.pb` (absent: in memory). */
   workDir?: string;
   /** Period of the batch allocation cycle. @default 1000 */
   allocationIntervalMs?: number;
@@ -33,6 +33,12 @@ export interface MasterConfig {
    * Mesos' agent_reregister_timeout). @default 600000
    */
   agentReregisterTimeoutMs?: number;
+  /**
+   * Largest share (0..1) of the registry's agents that may be marked unreachable when the re-register window
+   * after a failover ends; beyond it this master gives up leadership instead (Mesos'
+   * --recovery_agent_removal_limit). @default 1
+   */
+  recoveryAgentRemovalLimit?: number;
 }
 
 export interface ResolvedMasterConfig {
@@ -48,6 +54,7 @@ export interface ResolvedMasterConfig {
   maxAgentPingTimeouts: number;
   heartbeatIntervalSeconds: number;
   agentReregisterTimeoutMs: number;
+  recoveryAgentRemovalLimit: number;
 }
 
 export const DEFAULT_MASTER_CONFIG = {
@@ -66,6 +73,16 @@ function positive(name: string, value: number | undefined, fallback: number, all
   if (!Number.isFinite(v) || v < 0 || (v === 0 && !allowZero)) {
     const what = allowZero ? 'a non-negative number' : 'a positive number';
     throw new AgoraError('AGORA_ERR_BAD_FLAG', `master option ${name} must be ${what}, got ${String(v)}`, {
+      data: { option: name, value: v },
+    });
+  }
+  return v;
+}
+
+function fraction(name: string, value: number | undefined, fallback: number): number {
+  const v = value ?? fallback;
+  if (!Number.isFinite(v) || v < 0 || v > 1) {
+    throw new AgoraError('AGORA_ERR_BAD_FLAG', `master option ${name} must be a fraction in 0..1, got ${String(v)}`, {
       data: { option: name, value: v },
     });
   }
@@ -99,5 +116,6 @@ export function resolveMasterConfig(config: MasterConfig): ResolvedMasterConfig 
     maxAgentPingTimeouts: positive('maxAgentPingTimeouts', config.maxAgentPingTimeouts, 5),
     heartbeatIntervalSeconds: positive('heartbeatIntervalSeconds', config.heartbeatIntervalSeconds, 15),
     agentReregisterTimeoutMs: positive('agentReregisterTimeoutMs', config.agentReregisterTimeoutMs, 600_000, true),
+    recoveryAgentRemovalLimit: fraction('recoveryAgentRemovalLimit', config.recoveryAgentRemovalLimit, 1),
   };
 }

@@ -22,5 +22,23 @@ export { buildMasterInfo, ipv4ToMesosUint32, mesosUint32ToIpv4, MASTER_VERSION }
 export { SCHEDULER_PATH } from './api/scheduler-ws.js';
 export { AGENT_PATH } from './api/agent-ws.js';
 export { DEFAULT_REFUSE_SECONDS, MAX_REFUSE_SECONDS, refuseMs } from './offers/offer-manager.js';
-/** The pure allocator (hierarchical DRF), public for benchmarks and alternative masters. */
+/** The pure allocator (hierarchical weighted DRF with quota and reservations), public for benchmarks and alternative masters. */
 export * from './allocator/index.js';
+/** Parsing and validation of operator quota and weight requests (see docs/allocator.md). */
+export {
+  parseQuotaUpdate,
+  parseWeights,
+  type QuotaRequest,
+  type QuotaUpdate,
+  type WeightRequest,
+} from './quota/index.js';
+/** The registry's stored shape and where it lives (see docs/registry.md), for tools that read it. */
+export {
+  decodeRegistry,
+  encodeRegistry,
+  type Registry,
+  REGISTRY_FILE,
+  REGISTRY_ZNODE,
+} from './registry/index.js';
+/** Close code for an agent the master marked unreachable (it should reconnect and re-register). */
+export { CLOSE_UNREACHABLE } from './routing/agent-lifecycle.js';

@@ -28,15 +28,18 @@ import { CLOSE_NOT_LEADER } from '@agora/transport';
 import { WebSocketServer } from 'ws';
 import { AGENT_PATH, acceptAgentSocket } from './api/agent-ws.js';
 import { createHttpApp } from './api/http/app.js';
+import { MasterEventStream } from './api/http/events.js';
+import { createOperatorDeps, operatorReservations } from './api/http/operator/index.js';
 import { acceptSchedulerSocket, SCHEDULER_PATH } from './api/scheduler-ws.js';
 import { type MasterConfig, type ResolvedMasterConfig, resolveMasterConfig } from './config.js';
 import { Leadership } from './leadership.js';
-import { buildMasterInfo, masterAuthority, publishedIp } from './master-info.js';
+import { buildMasterInfo, MASTER_VERSION, masterAuthority, publishedIp } from './master-info.js';
 import { AgentMessages } from './routing/agent-messages.js';
 import { wireComponentEvents } from './routing/component-events.js';
 import { createMasterParts, type MasterParts } from './routing/parts.js';
 import { SchedulerCalls } from './routing/scheduler-calls.js';
 import { masterFlags } from './state/flags.js';
+import { metricsSnapshot, prometheusText } from './state/metrics.js';
 import { buildStateJson } from './state/state-view.js';
 
 /** Why a master stopped serving on its own (the CLI exits non-zero on it). */
@@ -88,6 +91,7 @@ class MasterDaemon implements Master {
   private readonly startTime: number;
   private masterInfo: MasterInfo;
   private leadership: Leadership | undefined;
+  private recovery: Promise<void> | undefined;
   private electedTime: number | undefined;
   private boundPort: number;
   private stopped = false;
@@ -113,17 +117,59 @@ class MasterDaemon implements Master {
       masterInfo: () => this.masterInfo,
       electedTime: () => this.electedTime,
     });
-    for (const part of [this.parts.agents, this.parts.frameworks, this.parts.offers, this.parts.allocation]) {
+    for (const part of [
+      this.parts.agents,
+      this.parts.frameworks,
+      this.parts.offers,
+      this.parts.allocation,
+      this.parts.agentLifecycle,
+      this.parts.frameworkLifecycle,
+      this.parts.maintenance,
+    ]) {
       this.store.add(part);
     }
+    this.store.add(this.parts.registrar.onDidFail((err) => this.abort(`registry: ${err.message}`)));
+    this.store.add(
+      this.parts.agentLifecycle.onDidExceedRemovalLimit(({ missing, expected }) =>
+        this.abort(`${missing} of ${expected} agents did not re-register (over recoveryAgentRemovalLimit)`),
+      ),
+    );
     this.store.add(wireComponentEvents(this.parts));
     this.schedulerCalls = new SchedulerCalls(this.parts);
     this.agentMessages = new AgentMessages(this.parts);
 
     const app = createHttpApp({
       isLeader: () => this.isLeader,
-      leaderAuthority: () => masterAuthority(this.leadership?.leader),
+      // While recovering the registry this master leads but does not serve yet: 503, not a redirect to itself.
+      leaderAuthority: () => (this.recovering ? undefined : masterAuthority(this.leadership?.leader)),
       state: () => this.state(),
+      lifecycle: {
+        teardown: (frameworkId) => this.parts.frameworkLifecycle.teardown(frameworkId, 'operator /teardown'),
+        markAgentGone: (agentId) => this.parts.agentLifecycle.markGone(agentId),
+      },
+      maintenance: this.parts.maintenance,
+      readonly: {
+        state: () => this.state(),
+        flags: () => this.flags(),
+        version: () => ({
+          version: MASTER_VERSION,
+          build_date: '',
+          build_time: 0,
+          build_user: '',
+          git_sha: '',
+          git_branch: '',
+          git_tag: '',
+        }),
+        metrics: () => this.metrics(),
+        prometheus: () => prometheusText(this.metrics()),
+      },
+      operator: createOperatorDeps(this.parts, this.parts.quota, operatorReservations(this.parts)),
+      events: this.store.add(
+        new MasterEventStream(this.parts, {
+          heartbeatIntervalSeconds: config.heartbeatIntervalSeconds,
+          logger: this.logger,
+        }),
+      ),
     });
     this.server = createServer(app.callback());
     this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
@@ -137,8 +183,16 @@ class MasterDaemon implements Master {
     return `http://${publishedIp(this.config.host)}:${this.boundPort}`;
   }
 
+  /** Leading, with the registry recovered (serving). */
   get isLeader(): boolean {
-    return !this.stopped && (this.leadership?.isLeader ?? false);
+    return (
+      !this.stopped && !this.recovering && this.parts.registrar.isRecovered && (this.leadership?.isLeader ?? false)
+    );
+  }
+
+  /** Elected, but the registry is not recovered yet. */
+  private get recovering(): boolean {
+    return (this.leadership?.isLeader ?? false) && !this.parts.registrar.isRecovered && !this.stopped;
   }
 
   get info(): MasterInfo {
@@ -173,9 +227,13 @@ class MasterDaemon implements Master {
       logger: this.logger.child({ component: 'master.leadership' }),
     });
     this.leadership = leadership;
-    leadership.onDidBecomeLeader(() => this.becomeLeader());
+    leadership.onDidBecomeLeader(() => {
+      this.recovery = this.becomeLeader();
+    });
     leadership.onDidLoseLeadership(() => this.abort('lost leadership'));
     await leadership.start();
+    // Standalone: elected at once; serve only once the registry is recovered.
+    await this.recovery;
   }
 
   close(): Promise<void> {
@@ -183,12 +241,26 @@ class MasterDaemon implements Master {
     return this.closing;
   }
 
-  private becomeLeader(): void {
+  /** Elected: recover the registry (which also fences off the previous leader), then serve. */
+  private async becomeLeader(): Promise<void> {
+    if (this.stopped) return;
+    let registry: Awaited<ReturnType<typeof this.parts.registrar.recover>>;
+    try {
+      registry = await this.parts.registrar.recover(this.masterInfo);
+    } catch (err) {
+      this.logger.error({ err }, 'registry recovery failed');
+      return; // The registrar's onDidFail aborts.
+    }
     if (this.stopped) return;
     this.electedTime = this.clock.now();
     this.parts.agents.start();
     this.parts.allocation.start();
-    this.logger.info({ masterId: this.masterInfo.id }, 'leading: serving agents and frameworks');
+    this.parts.agentLifecycle.recovered(registry);
+    this.parts.maintenance.start();
+    this.logger.info(
+      { masterId: this.masterInfo.id, registry: this.parts.registrar.location, expectedAgents: registry.agents.length },
+      'leading: serving agents and frameworks',
+    );
   }
 
   /** Stop serving after losing leadership; the owner (CLI) exits the process. */
@@ -214,6 +286,7 @@ class MasterDaemon implements Master {
     for (const client of this.wss.clients) client.terminate();
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
     await this.leadership?.close().catch((err) => this.logger.warn({ err }, 'closing the election failed'));
+    await this.parts.registrar.close();
     await new Promise<void>((resolve) => {
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());
@@ -266,6 +339,30 @@ class MasterDaemon implements Master {
       tasksOf: (id) => tasks.byFramework(id),
       completedTasksOf: (id) => tasks.completed(id),
       offers: offers.all(),
+      unreachableTasksOf: (id) => tasks.unreachableByFramework(id),
+      unreachableAgents: this.parts.registrar.isRecovered ? this.parts.registrar.registry.unreachable.length : 0,
+    });
+  }
+
+  private flags(): Record<string, string> {
+    return masterFlags(this.config, this.boundPort, this.masterInfo.hostname ?? '', this.redactedZk());
+  }
+
+  private metrics(): Record<string, number> {
+    const { agents, frameworks, tasks, offers, registrar } = this.parts;
+    return metricsSnapshot({
+      elected: this.isLeader,
+      startTime: this.startTime,
+      now: this.clock.now(),
+      agents: agents.all(),
+      unreachableAgents: registrar.isRecovered ? registrar.registry.unreachable.length : 0,
+      frameworks: frameworks.all(),
+      completedFrameworks: frameworks.completed().length,
+      tasks: tasks.all(),
+      unreachableTasks: tasks.allUnreachable().length,
+      ended: tasks.endedCounts(),
+      offers: offers.all(),
+      registrar: registrar.metrics,
     });
   }
 

@@ -41,3 +41,11 @@ export {
   parseMasterOption,
 } from './scheduler/master-address.js';
 export { offerResources, type TaskCommand, type TaskSpec, taskInfo } from './tasks/task-info.js';
+export {
+  EXECUTOR_PATH,
+  ExecutorDriver,
+  type ExecutorDriverOptions,
+  type ExecutorKill,
+  type ExecutorStatusUpdate,
+  type ExecutorSubscribed,
+} from './executor/driver.js';

@@ -19,10 +19,16 @@
  * ```
  */
 export { FakeClock } from '@agora/common';
-export { freePort } from './ports.js';
+export { freePort, freePortRange } from './ports.js';
 export { tempDir, removeTempDir } from './temp.js';
 export { waitFor, sleep, DEFAULT_WAIT_FOR_OPTIONS, type WaitForOptions } from './wait.js';
-export { processAlive, onProcessExit, ServerProcess, type ServerProcessOptions } from './processes.js';
+export {
+  killProcessesUnder,
+  processAlive,
+  onProcessExit,
+  ServerProcess,
+  type ServerProcessOptions,
+} from './processes.js';
 export { ensureDebianPackage } from './packages.js';
 export {
   startZooKeeper,

@@ -4,7 +4,7 @@
  * SIGINT/SIGTERM/SIGHUP), so no server outlives the test that started it.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 const exitHooks = new Set<() => void>();
 let installed = false;
@@ -141,4 +141,28 @@ export class ServerProcess {
   resume(): void {
     if (!this.exitedFlag) this.child.kill('SIGCONT');
   }
+}
+
+/**
+ * SIGKILL every process whose working directory or command line lies under
+ * `dir` — the task processes (and their supervisors) of an agent whose work
+ * dir is `dir`. Tasks outlive a killed agent by design; tests that kill agents
+ * call this so nothing they started keeps running. Returns how many it killed.
+ */
+export function killProcessesUnder(dir: string): number {
+  let killed = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${entry}/cwd`);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cwd.startsWith(dir) || cmdline.includes(dir)) {
+        process.kill(Number(entry), 'SIGKILL');
+        killed++;
+      }
+    } catch {
+      // gone already, or not ours to read
+    }
+  }
+  return killed;
 }

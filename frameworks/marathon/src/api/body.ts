@@ -5,16 +5,21 @@ import type { Context } from 'koa';
 /** Bodies above this are refused. @default 10 MiB */
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+function tooLarge(maxBytes: number): AgoraError {
+  return new AgoraError('AGORA_ERR_BAD_REQUEST', `Request body larger than ${maxBytes} bytes`, {
+    data: { status: 413 },
+  });
+}
+
 async function readText(ctx: Context, maxBytes: number): Promise<string> {
+  // A declared length over the limit is refused before a byte is read.
+  const declared = Number(ctx.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of ctx.req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > maxBytes) {
-      throw new AgoraError('AGORA_ERR_BAD_REQUEST', `Request body larger than ${maxBytes} bytes`, {
-        data: { status: 413 },
-      });
-    }
+    if (size > maxBytes) throw tooLarge(maxBytes);
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString('utf8');

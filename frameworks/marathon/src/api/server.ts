@@ -8,15 +8,33 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { httpAnswerFor } from './http-errors.js';
+import { ApiMetrics, metricsMiddleware, registerMetricsRoutes } from './metrics.js';
 import { registerPingRoute } from './ping.js';
+import { registerAppExtraRoutes } from './v2/app-extras.js';
+import { registerGroupRoutes } from './v2/groups.js';
+import { registerLeaderRoutes } from './v2/leader.js';
+import { registerQueueRoutes } from './v2/queue.js';
 import type { ApiServices } from './services.js';
 import { registerAppRoutes } from './v2/apps.js';
+import { registerDeploymentRoutes } from './v2/deployments.js';
 import { registerInfoRoutes } from './v2/info.js';
 import { registerTaskRoutes } from './v2/tasks.js';
+import { registerEventSubscriptionRoutes } from './v2/event-subscriptions.js';
+import { registerEventStreamRoutes } from './v2/events.js';
 
 export function createApiApp(services: ApiServices): Koa {
   const app = new Koa();
   app.silent = true;
+  services.metrics ??= new ApiMetrics();
+  app.use(metricsMiddleware(services.metrics));
+  app.use(async (ctx, next) => {
+    await next();
+    // Marathon's leader answers carry its URL (a proxying standby passes the leader's through).
+    if (!ctx.response.get('X-Marathon-Leader')) {
+      const leader = services.leader?.() ?? String(services.info()['leader'] ?? '');
+      if (leader !== '') ctx.set('X-Marathon-Leader', `http://${leader}`);
+    }
+  });
   app.use(async (ctx, next) => {
     try {
       await next();
@@ -48,6 +66,14 @@ export function createApiApp(services: ApiServices): Koa {
   registerInfoRoutes(router, services);
   registerAppRoutes(router, services);
   registerTaskRoutes(router, services);
+  registerAppExtraRoutes(router, services);
+  registerQueueRoutes(router, services);
+  registerLeaderRoutes(router, services);
+  registerMetricsRoutes(router, services);
+  registerGroupRoutes(router, services);
+  registerDeploymentRoutes(router, services);
+  if (services.events !== undefined) registerEventSubscriptionRoutes(router, services.events.callbacks);
+  if (services.events !== undefined) registerEventStreamRoutes(router, services.events.streams);
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -6,14 +6,34 @@ import type { AppDefinition, JsonObject } from '../model/app-definition.js';
 import { appToJson } from '../model/app-json.js';
 import { taskToJson } from '../model/task.js';
 import type { TaskTracker } from '../scheduler/task-tracker.js';
+import type { LaunchQueue } from '../scheduling/launch-queue.js';
+import type { GroupManager } from '../apps/group-manager.js';
+import type { ApiMetrics } from './api-metrics.js';
+import type { HttpCallbacks } from '../events/http-callbacks.js';
+import type { EventStreams } from '../events/sse.js';
 
 export interface ApiServices {
   apps: AppManager;
   tasks: TaskTracker;
   deployments: DeploymentTracker;
+  /** HTTP callbacks and SSE streams (`/v2/eventSubscriptions`, `/v2/events`); absent: those routes are not served. */
+  events?: { callbacks: HttpCallbacks; streams: EventStreams };
   /** The body of GET /v2/info. */
   info(): JsonObject;
   logger: Logger;
+  /** Kill tasks now (the scheduler); absent: task kills answer 503. */
+  killTasks?: (taskIds: readonly string[]) => Promise<void>;
+  /** The launch queue and the current time (for `/v2/queue`); absent: the queue is empty. */
+  launchQueue?: LaunchQueue;
+  now?: () => number;
+  /** Give up leadership (HA); absent: a single instance, which keeps leading. */
+  abdicate?: () => Promise<void>;
+  /** The current leader `host:port`, when another instance leads (HA); absent: this one. */
+  leader?: () => string | undefined;
+  /** Request counters for `/metrics` (filled by the API itself). */
+  metrics?: ApiMetrics;
+  /** Groups (`/v2/groups`); absent: those routes are not served. */
+  groups?: GroupManager;
 }
 
 export interface AppInfoEmbed {

@@ -13,6 +13,8 @@ import { isObject } from '../model/app-reads.js';
 import { type AppParseResult, mergeAppUpdate, parseAppDefinition } from '../model/app-parser.js';
 import { canonicalPathId, canonicalSegments } from '../model/path-id.js';
 import type { MarathonStore } from '../storage/repositories.js';
+import { publishApiPost, publishDeploymentStarted, type RequestOrigin } from '../events/publishers.js';
+import type { EventPublisher } from '../events/types.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { assignServicePorts, DEFAULT_SERVICE_PORT_RANGE, type ServicePortRange } from './service-ports.js';
 
@@ -21,6 +23,8 @@ export interface AppManagerOptions {
   defaultRole?: string;
   /** @default [10000, 20000] */
   servicePorts?: ServicePortRange;
+  /** Where Marathon events are published (api_post_event, deployment_info, …). */
+  events?: EventPublisher;
 }
 
 export interface AppChange {
@@ -58,7 +62,7 @@ export class AppManager {
     private readonly deployments: DeploymentTracker,
     private readonly clock: Clock,
     private readonly logger: Logger,
-    options: AppManagerOptions = {},
+    private readonly options: AppManagerOptions = {},
   ) {
     this.defaultRole = options.defaultRole ?? '*';
     this.servicePorts = options.servicePorts ?? DEFAULT_SERVICE_PORT_RANGE;
@@ -95,7 +99,7 @@ export class AppManager {
   }
 
   /** POST /v2/apps */
-  create(body: unknown, _options: { force?: boolean } = {}): Promise<AppChangeResult> {
+  create(body: unknown, _options: { force?: boolean; origin?: RequestOrigin } = {}): Promise<AppChangeResult> {
     const parsed = parseAppDefinition(body, { defaultRole: this.defaultRole });
     if (!parsed.ok) return Promise.reject(invalid(parsed));
     return this.queue.run(async () => {
@@ -103,13 +107,17 @@ export class AppManager {
         throw new AgoraError('AGORA_ERR_APP_EXISTS', `An app with id [${parsed.spec.id}] already exists.`);
       }
       this.checkNamespace(parsed.spec.id);
-      const app = await this.commitNew(parsed.spec);
+      const app = await this.commitNew(parsed.spec, _options.origin);
       return { ...app, unknownFields: parsed.unknownFields };
     });
   }
 
   /** PUT /v2/apps/{id}: update, or create when the app does not exist. */
-  update(id: string, body: unknown, options: { partial?: boolean; force?: boolean } = {}): Promise<AppChangeResult> {
+  update(
+    id: string,
+    body: unknown,
+    options: { partial?: boolean; force?: boolean; origin?: RequestOrigin } = {},
+  ): Promise<AppChangeResult> {
     const appId = canonicalPathId(id);
     return this.queue.run(async () => {
       const current = this.apps.get(appId);
@@ -117,7 +125,7 @@ export class AppManager {
         const parsed = parseAppDefinition(body, { defaultRole: this.defaultRole, id: appId });
         if (!parsed.ok) throw invalid(parsed);
         this.checkNamespace(parsed.spec.id);
-        const created = await this.commitNew(parsed.spec);
+        const created = await this.commitNew(parsed.spec, options.origin);
         return { ...created, unknownFields: parsed.unknownFields };
       }
       const partial = options.partial !== false;
@@ -139,11 +147,43 @@ export class AppManager {
       const app: AppDefinition = { ...spec, version, versionInfo };
       await this.store.apps.put(app);
       this.apps.set(appId, app);
-      const deployment = this.startDeployment(appId, restart ? 'RestartApplication' : 'ScaleApplication', version);
+      publishApiPost(this.options.events, options.origin, app);
+      const deployment = this.startDeployment(
+        appId,
+        restart ? 'RestartApplication' : 'ScaleApplication',
+        version,
+        current,
+      );
       this.logger.info({ appId, version, restart, instances: app.instances }, 'app updated');
       this.onDidChangeEmitter.fire({ appId, kind: 'updated', restart });
       const unknownFields = isObject(body as JsonValue) ? parsed.unknownFields : [];
       return { app, deployment, created: false, unknownFields };
+    });
+  }
+
+  /**
+   * POST /v2/apps/{id}/restart: a new version with the same configuration
+   * whose `lastConfigChangeAt` moves, so every task is replaced (rolling, by
+   * `upgradeStrategy`).
+   */
+  restart(id: string, options: { force?: boolean } = {}): Promise<AppChangeResult> {
+    const appId = canonicalPathId(id);
+    return this.queue.run(async () => {
+      const current = this.apps.get(appId);
+      if (current === undefined) throw notFound(appId);
+      this.checkLock(appId, options.force === true);
+      const version = nextVersion(this.clock.now(), current.version);
+      const app: AppDefinition = {
+        ...current,
+        version,
+        versionInfo: { lastScalingAt: version, lastConfigChangeAt: version },
+      };
+      await this.store.apps.put(app);
+      this.apps.set(appId, app);
+      const deployment = this.startDeployment(appId, 'RestartApplication', version, current);
+      this.logger.info({ appId, version }, 'app restarted');
+      this.onDidChangeEmitter.fire({ appId, kind: 'updated', restart: true });
+      return { app, deployment, created: false, unknownFields: [] };
     });
   }
 
@@ -157,7 +197,7 @@ export class AppManager {
       await this.store.apps.delete(appId);
       this.apps.delete(appId);
       const version = nextVersion(this.clock.now(), current.version);
-      const deployment = this.startDeployment(appId, 'StopApplication', version);
+      const deployment = this.startDeployment(appId, 'StopApplication', version, current);
       this.logger.info({ appId }, 'app deleted');
       this.onDidChangeEmitter.fire({ appId, kind: 'deleted', restart: false });
       return { version, deployment };
@@ -173,7 +213,7 @@ export class AppManager {
     this.onDidChangeEmitter.dispose();
   }
 
-  private async commitNew(parsed: AppSpec): Promise<Omit<AppChangeResult, 'unknownFields'>> {
+  private async commitNew(parsed: AppSpec, origin?: RequestOrigin): Promise<Omit<AppChangeResult, 'unknownFields'>> {
     const spec = assignServicePorts(parsed, this.apps.values(), this.servicePorts);
     const version = nextVersion(this.clock.now());
     const app: AppDefinition = {
@@ -183,6 +223,7 @@ export class AppManager {
     };
     await this.store.apps.put(app);
     this.apps.set(app.id, app);
+    publishApiPost(this.options.events, origin, app);
     const deployment = this.startDeployment(app.id, 'StartApplication', version);
     this.logger.info({ appId: app.id, version, instances: app.instances }, 'app created');
     this.onDidChangeEmitter.fire({ appId: app.id, kind: 'created', restart: false });
@@ -219,15 +260,21 @@ export class AppManager {
     );
   }
 
-  private startDeployment(appId: string, action: DeploymentAction, version: string): Deployment {
+  private startDeployment(
+    appId: string,
+    action: DeploymentAction,
+    version: string,
+    original?: AppDefinition,
+  ): Deployment {
     const deployment: Deployment = {
       id: newUuid(),
       appId,
       action,
       version,
       createdAt: new Date(this.clock.now()).toISOString(),
+      original,
     };
-    this.deployments.start(deployment);
+    publishDeploymentStarted(this.options.events, this.deployments.start(deployment));
     return deployment;
   }
 }

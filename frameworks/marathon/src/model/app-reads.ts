@@ -123,6 +123,39 @@ const constraint: Read = (v, p, out) => {
   });
 };
 
+const HEALTH_PROTOCOLS = ['HTTP', 'HTTPS', 'TCP', 'COMMAND', 'MESOS_HTTP', 'MESOS_HTTPS', 'MESOS_TCP'];
+
+const healthCheck = fields({
+  protocol: oneOf(...HEALTH_PROTOCOLS),
+  path: str,
+  portIndex: int(0),
+  port: int(0, 65535),
+  gracePeriodSeconds: int(0),
+  intervalSeconds: int(0),
+  timeoutSeconds: int(0),
+  maxConsecutiveFailures: int(0),
+  delaySeconds: int(0),
+  ignoreHttp1xx: bool,
+  ipProtocol: oneOf('IPv4', 'IPv6'),
+  command: obj,
+});
+
+const readinessCheck = fields({
+  name: str,
+  protocol: oneOf('HTTP', 'HTTPS'),
+  path: str,
+  portName: str,
+  intervalSeconds: int(1),
+  timeoutSeconds: int(1),
+  httpStatusCodesForReady: arrayOf(int(100, 999)),
+  preserveLastResponse: bool,
+});
+
+const residency = fields({
+  relaunchEscalationTimeoutSeconds: int(0),
+  taskLostBehavior: oneOf('WAIT_FOREVER', 'RELAUNCH_AFTER_TIMEOUT'),
+});
+
 /** The reads of every top-level field this slice checks; other known fields are taken as they are. */
 const APP_FIELD_READS: Record<string, Read> = {
   id: str,
@@ -148,9 +181,9 @@ const APP_FIELD_READS: Record<string, Read> = {
   networks: arrayOf(network),
   ipAddress: obj,
   container: fields({ type: oneOf('DOCKER', 'MESOS'), docker: obj, portMappings: arrayOf(obj), volumes: arrayOf(obj) }),
-  healthChecks: arrayOf(obj),
+  healthChecks: arrayOf(healthCheck),
   check: obj,
-  readinessChecks: arrayOf(obj),
+  readinessChecks: arrayOf(readinessCheck),
   dependencies: arrayOf(str),
   upgradeStrategy,
   labels,
@@ -159,11 +192,11 @@ const APP_FIELD_READS: Record<string, Read> = {
   maxLaunchDelaySeconds: num(0),
   killSelection: oneOf('YOUNGEST_FIRST', 'OLDEST_FIRST'),
   unreachableStrategy,
-  residency: obj,
-  taskKillGracePeriodSeconds: num(0),
+  residency,
+  taskKillGracePeriodSeconds: int(0),
+  executorResources: fields({ cpus: num(0.1), mem: num(32), disk: num(10) }),
   secrets: mapOf(fields({ source: str }, ['source'])),
   resourceLimits: obj,
-  executorResources: obj,
   tty: bool,
 };
 

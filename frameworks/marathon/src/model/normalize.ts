@@ -122,6 +122,50 @@ function containerOf(v: JsonValue | undefined): JsonObject | undefined {
   return container;
 }
 
+function hasPortMappings(container: JsonObject | undefined): boolean {
+  return container !== undefined && Array.isArray(container['portMappings']) && container['portMappings'].length > 0;
+}
+
+/**
+ * The deprecated `ipAddress.discovery.ports` become port mappings of a
+ * Mesos container (Marathon's `AppNormalization`); Docker containers may not
+ * use them (validation says so).
+ */
+function withDiscoveryPorts(
+  container: JsonObject | undefined,
+  ipAddress: JsonValue | undefined,
+): JsonObject | undefined {
+  if (!isObject(ipAddress) || !isObject(ipAddress['discovery'])) return container;
+  const ports = objects(ipAddress['discovery']['ports']);
+  if (ports.length === 0 || (container !== undefined && container['type'] === 'DOCKER')) return container;
+  if (container !== undefined && Array.isArray(container['portMappings']) && container['portMappings'].length > 0) {
+    return container;
+  }
+  const portMappings: JsonValue[] = ports.map((p) => {
+    const m: JsonObject = { containerPort: num(p['number'], 0) };
+    if (typeof p['name'] === 'string') m['name'] = p['name'];
+    if (typeof p['protocol'] === 'string') m['protocol'] = p['protocol'];
+    return m;
+  });
+  return { ...(container ?? { type: 'MESOS' }), portMappings };
+}
+
+/**
+ * Port mappings of a non-host network: Marathon's default
+ * `[{containerPort: 0, name: "default"}]` when none are given; on a bridge
+ * network a missing `hostPort` is 0 (dynamic); `protocol` defaults to tcp.
+ */
+function portMappingsOf(container: JsonObject, networks: readonly Network[]): JsonValue[] {
+  const given = container['portMappings'];
+  const bridge = networks.some((n) => n.mode === 'container/bridge');
+  const list: JsonObject[] = Array.isArray(given) ? given.filter(isObject) : [{ containerPort: 0, name: 'default' }];
+  return list.map((m) => {
+    const out: JsonObject = { containerPort: 0, protocol: 'tcp', servicePort: 0, ...m };
+    if (bridge && (out['hostPort'] === undefined || out['hostPort'] === null)) out['hostPort'] = 0;
+    return out;
+  });
+}
+
 function upgradeStrategyOf(v: JsonValue | undefined, resident: boolean): UpgradeStrategy {
   const base = resident ? APP_DEFAULTS.residentUpgradeStrategy : APP_DEFAULTS.upgradeStrategy;
   if (!isObject(v)) return { ...base };
@@ -138,6 +182,45 @@ function unreachableStrategyOf(v: JsonValue | undefined, resident: boolean): Unr
     inactiveAfterSeconds: num(v['inactiveAfterSeconds'], 0),
     expungeAfterSeconds: num(v['expungeAfterSeconds'], 0),
   };
+}
+
+/** Marathon's health check defaults (`HealthCheck.scala`), per protocol. */
+export function normalizeHealthCheck(hc: JsonObject, hasPorts: boolean): JsonObject {
+  const protocol = typeof hc['protocol'] === 'string' ? hc['protocol'] : 'HTTP';
+  const out: JsonObject = {
+    gracePeriodSeconds: 300,
+    intervalSeconds: 60,
+    timeoutSeconds: 20,
+    maxConsecutiveFailures: 3,
+    delaySeconds: 15,
+  };
+  if (protocol !== 'COMMAND') {
+    if (protocol.startsWith('MESOS_')) out['ipProtocol'] = 'IPv4';
+    if (!present(hc['port']) && !present(hc['portIndex']) && hasPorts) out['portIndex'] = 0;
+  }
+  if (protocol === 'HTTP' || protocol === 'HTTPS' || protocol === 'MESOS_HTTP' || protocol === 'MESOS_HTTPS') {
+    out['path'] = '/';
+  }
+  if (protocol === 'HTTP') out['ignoreHttp1xx'] = false;
+  for (const [k, v] of Object.entries(hc)) if (v !== null) out[k] = v;
+  out['protocol'] = protocol;
+  return out;
+}
+
+/** Marathon's readiness check defaults (`ReadinessCheck.scala`). */
+export function normalizeReadinessCheck(rc: JsonObject): JsonObject {
+  const out: JsonObject = {
+    name: 'readinessCheck',
+    protocol: 'HTTP',
+    path: '/',
+    portName: 'http-api',
+    intervalSeconds: 30,
+    timeoutSeconds: 10,
+    httpStatusCodesForReady: [200],
+    preserveLastResponse: false,
+  };
+  for (const [k, v] of Object.entries(rc)) if (v !== null) out[k] = v;
+  return out;
 }
 
 function envOf(v: JsonValue | undefined): Record<string, EnvVarValue> {
@@ -157,10 +240,11 @@ function envOf(v: JsonValue | undefined): Record<string, EnvVarValue> {
 export function normalizeApp(input: JsonObject, options: NormalizeOptions = {}): AppSpec {
   const id = canonicalPathId(typeof input['id'] === 'string' ? input['id'] : '');
   const parent = canonicalSegments(id).slice(0, -1);
-  const container = containerOf(input['container']);
+  const container = withDiscoveryPorts(containerOf(input['container']), input['ipAddress']);
   const resident = isObject(input['residency']) || hasPersistentVolumes(input['container']);
   const networks = networksOf(input);
   const hostNetworking = networks.every((n) => n.mode === 'host');
+  if (container !== undefined && !hostNetworking) container['portMappings'] = portMappingsOf(container, networks);
 
   let portDefinitions: PortDefinition[];
   if (Array.isArray(input['portDefinitions'])) {
@@ -199,8 +283,10 @@ export function normalizeApp(input: JsonObject, options: NormalizeOptions = {}):
     portDefinitions,
     requirePorts: hostNetworking && input['requirePorts'] === true,
     networks,
-    healthChecks: objects(input['healthChecks']),
-    readinessChecks: objects(input['readinessChecks']),
+    healthChecks: objects(input['healthChecks']).map((hc) =>
+      normalizeHealthCheck(hc, portDefinitions.length > 0 || hasPortMappings(container)),
+    ),
+    readinessChecks: objects(input['readinessChecks']).map(normalizeReadinessCheck),
     dependencies: (stringList(input['dependencies']) ?? []).map(
       (d) => `/${canonicalSegments(d, d.startsWith('/') ? [] : parent).join('/')}`,
     ),
@@ -223,7 +309,13 @@ export function normalizeApp(input: JsonObject, options: NormalizeOptions = {}):
   if (roles !== undefined) spec.acceptedResourceRoles = roles;
   if (container !== undefined) spec.container = container;
   if (isObject(input['check'])) spec.check = input['check'];
-  if (isObject(input['residency'])) spec.residency = input['residency'];
+  if (isObject(input['residency']) || resident) {
+    spec.residency = {
+      relaunchEscalationTimeoutSeconds: 3600,
+      taskLostBehavior: 'WAIT_FOREVER',
+      ...(isObject(input['residency']) ? input['residency'] : {}),
+    };
+  }
   if (typeof input['taskKillGracePeriodSeconds'] === 'number') {
     spec.taskKillGracePeriodSeconds = input['taskKillGracePeriodSeconds'];
   }

@@ -49,6 +49,29 @@ export interface TaskRecord {
   message?: string;
   /** Epoch ms of the last KILL sent for this task (absent: never asked to die). */
   killRequestedAt?: number;
+  /** Health check results (memory only, filled in by the task tracker from the health monitor). */
+  healthCheckResults?: JsonObject[];
+  /** The agent's attributes at launch, name → formatted value (what constraints compare). */
+  attributes?: Record<string, string>;
+  /** The agent's fault domain at launch. */
+  region?: string;
+  zone?: string;
+}
+
+/** Where a task is, as constraints see it. */
+export function placementOfTask(task: TaskRecord): {
+  hostname: string;
+  attributes: Record<string, string>;
+  region?: string;
+  zone?: string;
+} {
+  const p: { hostname: string; attributes: Record<string, string>; region?: string; zone?: string } = {
+    hostname: task.host,
+    attributes: task.attributes ?? {},
+  };
+  if (task.region !== undefined) p.region = task.region;
+  if (task.zone !== undefined) p.zone = task.zone;
+  return p;
 }
 
 /** The app's `lastTaskFailure`, as Marathon serves it. */
@@ -111,8 +134,10 @@ export function taskToJson(task: TaskRecord): JsonObject {
   json['ports'] = [...task.ports];
   json['servicePorts'] = [...task.servicePorts];
   json['ipAddresses'] = task.ipAddresses.map((a) => ({ ...a }));
-  json['healthCheckResults'] = [];
+  json['healthCheckResults'] = task.healthCheckResults ?? [];
   json['localVolumes'] = [];
   json['role'] = task.role;
+  if (task.region !== undefined) json['region'] = task.region;
+  if (task.zone !== undefined) json['zone'] = task.zone;
   return json;
 }

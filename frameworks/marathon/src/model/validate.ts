@@ -11,6 +11,7 @@
 import type { AppSpec, JsonObject, JsonValue } from './app-definition.js';
 import { isObject } from './app-reads.js';
 import { pathIdErrors } from './path-id.js';
+import { validateSchedulingAndChecks } from './validate-checks.js';
 import { childPath, type Violations } from './violations.js';
 
 /** Port names (`portDefinitions[].name`), as Marathon checks them. */
@@ -197,4 +198,5 @@ export function validateAppSpec(spec: AppSpec, input: JsonObject, out: Violation
   spec.fetch.forEach((f, i) => {
     if (f.uri.length === 0 || f.uri.length > 1024) out.add(`/fetch(${i})/uri`, 'must be a URI of 1 to 1024 characters');
   });
+  validateSchedulingAndChecks(spec, out);
 }

@@ -30,11 +30,23 @@ import {
 import { agora, taskStateName, type TaskInfo } from '@agora/proto';
 import { SchedulerDriver, type SubscribedInfo } from '@agora/sdk';
 import type { AppManager } from '../apps/app-manager.js';
-import type { DeploymentTracker } from '../deployments/deployment-tracker.js';
+import type { DeploymentActionRef, DeploymentTracker } from '../deployments/deployment-tracker.js';
+import type { HealthMonitor } from '../health/health-monitor.js';
+import { mesosHealthCheck } from '../health/mesos-health.js';
+import type { ReadinessMonitor } from '../readiness/readiness-monitor.js';
 import type { AppDefinition } from '../model/app-definition.js';
-import { taskIdFor } from '../model/path-id.js';
-import { countsAsLaunchFailure, isGoneForGood, type TaskRecord, type TaskStateName } from '../model/task.js';
-import { planDeletedApp, planInstances } from '../scheduling/instance-planner.js';
+import { appIdOfTaskId, taskIdFor } from '../model/path-id.js';
+import { publishRegistered, publishTaskUpdate, publishUnknownTerminated } from '../events/publishers.js';
+import type { EventPublisher } from '../events/types.js';
+import {
+  countsAsLaunchFailure,
+  isGoneForGood,
+  placementOfTask,
+  type TaskRecord,
+  type TaskStateName,
+} from '../model/task.js';
+import { attributeValues } from '../constraints/field-values.js';
+import { isKilling, planDeletedApp, planInstances } from '../scheduling/instance-planner.js';
 import type { LaunchQueue } from '../scheduling/launch-queue.js';
 import { type Demand, type OfferView, runOfferCycle } from '../scheduling/offer-cycle.js';
 import { buildTaskInfo } from '../scheduling/task-builder.js';
@@ -74,6 +86,12 @@ export interface SchedulerParts {
   frameworkIds: FrameworkIdRepository;
   deployments: DeploymentTracker;
   launchQueue: LaunchQueue;
+  /** Marathon-side health checks and Mesos-side results (healthy = running when absent). */
+  health?: HealthMonitor;
+  /** Readiness checks gating deployments. */
+  readiness?: ReadinessMonitor;
+  /** Where status_update_event, instance_changed_event, scheduler_* events go. */
+  events?: EventPublisher;
   clock: Clock;
   logger: Logger;
 }
@@ -158,6 +176,7 @@ export class MarathonScheduler {
     d.add(driver.onDidUpdateStatus((status) => this.enqueue('status update', () => this.statusUpdated(status))));
     d.add(driver.onDidReceiveError((err) => logger.error({ err: err.toJSON() }, 'error from the master')));
     d.add(driver.onDidDisconnect(() => logger.warn('disconnected from the master; reconnecting')));
+    d.add(driver.onDidDisconnect(() => this.parts.events?.publish({ eventType: 'scheduler_disconnected_event' })));
     d.add(
       apps.onDidChangeApp((change) => this.enqueue('app change', () => this.appChanged(change.appId, change.kind))),
     );
@@ -175,6 +194,23 @@ export class MarathonScheduler {
     this.disposables.dispose();
     await this.queue.drain();
     await this.driver?.close();
+  }
+
+  /**
+   * Kill these tasks now (API: `DELETE /v2/apps/{id}/tasks`, `POST /v2/tasks/delete`).
+   * They are replaced unless their app was scaled down meanwhile. Resolves
+   * once the kills are sent (or could not be, while disconnected).
+   */
+  killTasks(taskIds: readonly string[], reason = 'API_REQUEST'): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return this.queue.run(() => {
+      const { apps, tasks, clock } = this.parts;
+      const now = clock.now();
+      for (const id of taskIds) {
+        const task = tasks.get(id);
+        if (task !== undefined) this.killTask(id, apps.get(task.appId), now, reason);
+      }
+    });
   }
 
   /** Queue a periodic review unless one is already waiting (reviews are idempotent). */
@@ -213,6 +249,7 @@ export class MarathonScheduler {
   private async subscribed(info: SubscribedInfo): Promise<void> {
     const { logger, frameworkIds } = this.parts;
     logger.info({ frameworkId: info.frameworkId, resubscribed: info.resubscribed }, 'subscribed to the master');
+    publishRegistered(this.parts.events, info.frameworkId, this.o.master, info.resubscribed);
     if (this.storedFrameworkId !== info.frameworkId) {
       try {
         await frameworkIds.put(info.frameworkId);
@@ -253,24 +290,25 @@ export class MarathonScheduler {
     const { apps, tasks, deployments, launchQueue, clock } = this.parts;
     const now = clock.now();
     let demand = false;
-    const appIds = new Set([
-      ...apps.list().map((a) => a.id),
-      ...tasks.appIds(),
-      ...deployments.list().map((d) => d.appId),
-    ]);
+    const appIds = new Set([...apps.list().map((a) => a.id), ...tasks.appIds(), ...deployments.appIds()]);
+    this.parts.health?.sync();
+    this.parts.readiness?.sync();
+    const healthy = (t: TaskRecord): boolean => this.isHealthyAndReady(t);
+    deployments.advance((action) => this.actionDone(action)); // steps done since the last review release their apps
     for (const appId of appIds) {
       const app = apps.get(appId);
+      if (app !== undefined && this.isHeld(app)) continue; // waits for an earlier step or its dependencies
       const live = tasks.byApp(appId);
-      const plan = app === undefined ? planDeletedApp(live) : planInstances(app, live);
+      const plan = app === undefined ? planDeletedApp(live) : planInstances(app, live, healthy);
       for (const k of plan.kill) this.killTask(k.taskId, app, now, k.reason);
       for (const t of live) {
         if (t.killRequestedAt !== undefined && now - t.killRequestedAt >= this.o.killRetryMs) {
           this.killTask(t.id, app, now, 'RETRY');
         }
       }
-      if (plan.converged) deployments.completeApp(appId);
       if (app !== undefined && plan.launch > 0 && launchQueue.launchAllowedAt(app, now) <= now) demand = true;
     }
+    deployments.advance((action) => this.actionDone(action));
     if (demand && (!this.hadDemand || this.suppressed)) {
       if (this.call('revive', (d) => d.revive())) {
         this.suppressed = false;
@@ -282,6 +320,55 @@ export class MarathonScheduler {
         this.hadDemand = false;
       }
     }
+  }
+
+  /**
+   * The scheduler leaves an app alone while a deployment holds it: its action
+   * is in a later step, or it is being deployed while an app it depends on
+   * (or an app under a group it depends on) is still being deployed.
+   */
+  private isHeld(app: AppDefinition): boolean {
+    const { deployments } = this.parts;
+    if (deployments.isHeld(app.id)) return true;
+    if (app.dependencies.length === 0 || deployments.forApp(app.id).length === 0) return false;
+    // Deployments of other plans only: within one plan the steps already order dependencies.
+    return deployments
+      .list()
+      .filter((d) => !d.affectedApps.includes(app.id))
+      .flatMap((d) => d.affectedApps)
+      .some((other) => app.dependencies.some((dep) => other === dep || other.startsWith(`${dep}/`)));
+  }
+
+  /** Healthy (every health check alive) and, while a deployment runs, ready. */
+  private isHealthyAndReady(task: TaskRecord): boolean {
+    if (task.state !== 'TASK_RUNNING') return false;
+    const healthy = this.parts.health?.isHealthy(task) ?? true;
+    return healthy && (this.parts.readiness?.isReady(task) ?? true);
+  }
+
+  /** Whether an action of a deployment's current step is done. */
+  private actionDone(action: DeploymentActionRef): boolean {
+    const { apps, tasks } = this.parts;
+    const app = apps.get(action.app);
+    const live = tasks.byApp(action.app);
+    switch (action.action) {
+      case 'StartApplication':
+        return true;
+      case 'StopApplication':
+        return app === undefined && live.length === 0;
+      default:
+        if (app === undefined) return true; // deleted meanwhile (force): nothing left to do here
+        return planInstances(app, live, (t) => this.isHealthyAndReady(t)).converged;
+    }
+  }
+
+  /** Kill a task whose health checks failed too often; it is replaced. */
+  killUnhealthy(taskId: string): void {
+    this.enqueue('health kill', () => {
+      const task = this.parts.tasks.get(taskId);
+      if (task === undefined) return;
+      this.killTask(taskId, this.parts.apps.get(task.appId), this.parts.clock.now(), 'FAILED_HEALTH_CHECKS');
+    });
   }
 
   private killTask(taskId: string, app: AppDefinition | undefined, now: number, reason: string): void {
@@ -303,8 +390,15 @@ export class MarathonScheduler {
     const { apps, tasks, launchQueue } = this.parts;
     const demand: Demand[] = [];
     for (const app of apps.list()) {
-      const plan = planInstances(app, tasks.byApp(app.id));
-      if (plan.launch > 0 && launchQueue.launchAllowedAt(app, now) <= now) demand.push({ app, count: plan.launch });
+      if (this.isHeld(app)) continue;
+      const plan = planInstances(app, tasks.byApp(app.id), (t) => this.isHealthyAndReady(t));
+      if (plan.launch > 0 && launchQueue.launchAllowedAt(app, now) <= now) {
+        const placed = tasks
+          .byApp(app.id)
+          .filter((t) => !isKilling(t))
+          .map(placementOfTask);
+        demand.push({ app, count: plan.launch, placed });
+      }
     }
     return demand;
   }
@@ -321,6 +415,7 @@ export class MarathonScheduler {
           agentId: offer.agent_id.value,
           hostname: offer.hostname,
           resources: Resources.fromProto(offer.resources),
+          attributes: attributeValues(offer.attributes ?? []),
         });
         const ip = offer.url?.address?.ip;
         if (typeof ip === 'string' && ip !== '') ipOf.set(offer.id.value, ip);
@@ -334,7 +429,10 @@ export class MarathonScheduler {
       maxPerOffer: this.o.maxInstancesPerOffer,
       ...(this.o.random === undefined ? {} : { random: this.o.random }),
     });
-    for (const r of cycle.refusals) launchQueue.noteOffer(r.appId, 0, r.reason, now);
+    for (const r of cycle.refusals) {
+      const offer = views.find((v) => v.id === r.offerId);
+      launchQueue.noteOffer(r.appId, 0, r.reason, now, offer);
+    }
 
     const byOffer = new Map<
       string,
@@ -357,6 +455,7 @@ export class MarathonScheduler {
           servicePorts: launch.app.portDefinitions.map((p) => p.port),
           ipAddresses: ip === undefined ? [] : [{ ipAddress: ip, protocol: ip.includes(':') ? 'IPv6' : 'IPv4' }],
           role: launch.app.role,
+          ...(launch.offer.attributes === undefined ? {} : { attributes: { ...launch.offer.attributes } }),
         };
         const task = buildTaskInfo({
           app: launch.app,
@@ -365,6 +464,8 @@ export class MarathonScheduler {
           hostname: launch.offer.hostname,
           instance,
         });
+        const healthCheck = mesosHealthCheck(launch.app, instance.hostPorts);
+        if (healthCheck !== undefined) task.health_check = healthCheck;
         entry.items.push({ app: launch.app, task, record });
       }
       byOffer.set(launch.offer.id, entry);
@@ -413,6 +514,7 @@ export class MarathonScheduler {
       return;
     }
     for (const item of items) {
+      publishTaskUpdate(this.parts.events, item.record, 'TASK_STAGING', undefined);
       logger.info(
         { taskId: item.record.id, appId: item.app.id, agentId: offer.agentId, ports: item.record.ports },
         'launching task',
@@ -447,12 +549,13 @@ export class MarathonScheduler {
       if (!isGoneForGood(state, false)) {
         logger.warn({ taskId, state }, 'update for a task Marathon does not know; killing it');
         this.call('kill unknown task', (d) => d.kill(taskId, agentId));
-      }
+      } else publishUnknownTerminated(this.parts.events, taskId, appIdOfTaskId(taskId), state);
       this.acknowledge(agentId, taskId, uuid);
       return;
     }
 
     const app = apps.get(task.appId);
+    if (typeof status.healthy === 'boolean') this.parts.health?.noteMesosHealth(taskId, status.healthy);
     const unreachableDisabled = app?.unreachableStrategy === 'disabled';
     const message = status.message ?? undefined;
     if (isGoneForGood(state, unreachableDisabled)) {
@@ -502,6 +605,7 @@ export class MarathonScheduler {
         logger.info({ taskId, appId: task.appId, state }, 'task state changed');
       }
     }
+    publishTaskUpdate(this.parts.events, task, state, message);
     this.acknowledge(agentId, taskId, uuid);
     await this.review();
   }

@@ -4,6 +4,7 @@
  * would not find. Records of tasks that are gone for good are deleted; the
  * last failure of each app is kept for `lastTaskFailure`.
  */
+import type { JsonObject } from '../model/app-definition.js';
 import type { TaskFailure, TaskRecord } from '../model/task.js';
 import type { TaskRepository } from '../storage/repositories.js';
 
@@ -14,7 +15,17 @@ export interface TaskCounts {
   tasksUnhealthy: number;
 }
 
+/** What the health monitor tells about a task. */
+export interface TaskHealthView {
+  /** true healthy, false unhealthy, undefined no verdict yet (or no checks: running counts as healthy). */
+  health(task: TaskRecord): boolean | undefined;
+  results(task: TaskRecord): JsonObject[];
+  /** Whether the task's app has health checks at all. */
+  hasChecks(task: TaskRecord): boolean;
+}
+
 export class TaskTracker {
+  private healthView: TaskHealthView | undefined;
   private readonly tasks = new Map<string, TaskRecord>();
   /** app id → its tasks by id (an index over `tasks`). */
   private readonly byAppId = new Map<string, Map<string, TaskRecord>>();
@@ -31,19 +42,27 @@ export class TaskTracker {
     return stored.length;
   }
 
+  /** Let the health monitor fill in `healthCheckResults` and the healthy counters. */
+  setHealthView(view: TaskHealthView | undefined): void {
+    this.healthView = view;
+  }
+
   get(taskId: string): TaskRecord | undefined {
-    return this.tasks.get(taskId);
+    const t = this.tasks.get(taskId);
+    return t === undefined ? undefined : this.decorate(t);
   }
 
   all(): TaskRecord[] {
-    return [...this.tasks.values()].sort(
-      (a, b) => a.appId.localeCompare(b.appId) || a.stagedAt.localeCompare(b.stagedAt),
-    );
+    return [...this.tasks.values()]
+      .map((t) => this.decorate(t))
+      .sort((a, b) => a.appId.localeCompare(b.appId) || a.stagedAt.localeCompare(b.stagedAt));
   }
 
   /** The app's tasks, oldest staged first. */
   byApp(appId: string): TaskRecord[] {
-    return [...(this.byAppId.get(appId)?.values() ?? [])].sort((a, b) => a.stagedAt.localeCompare(b.stagedAt));
+    return [...(this.byAppId.get(appId)?.values() ?? [])]
+      .map((t) => this.decorate(t))
+      .sort((a, b) => a.stagedAt.localeCompare(b.stagedAt));
   }
 
   /** App ids that have tasks. */
@@ -53,9 +72,10 @@ export class TaskTracker {
 
   /** Store the task, then remember it (kill marks are kept). */
   async put(task: TaskRecord): Promise<void> {
-    const { killRequestedAt: _k, ...stored } = task;
+    const { killRequestedAt: _k, healthCheckResults: _h, ...stored } = task;
     await this.repository.put(stored);
-    this.remember(task);
+    const { healthCheckResults: _h2, ...kept } = task;
+    this.remember(kept);
   }
 
   /** Delete the task from the store, then forget it. */
@@ -82,15 +102,28 @@ export class TaskTracker {
     this.failures.delete(appId);
   }
 
-  /** Marathon's counters; without health checks no task is healthy or unhealthy. */
+  /** Marathon's counters; tasks of apps without health checks are neither healthy nor unhealthy. */
   counts(appId: string): TaskCounts {
     let tasksStaged = 0;
     let tasksRunning = 0;
+    let tasksHealthy = 0;
+    let tasksUnhealthy = 0;
+    const view = this.healthView;
     for (const t of this.byAppId.get(appId)?.values() ?? []) {
       if (t.state === 'TASK_STAGING' || t.state === 'TASK_STARTING') tasksStaged++;
       else if (t.state === 'TASK_RUNNING') tasksRunning++;
+      if (view === undefined || !view.hasChecks(t)) continue;
+      const h = view.health(t);
+      if (h === true) tasksHealthy++;
+      else if (h === false) tasksUnhealthy++;
     }
-    return { tasksStaged, tasksRunning, tasksHealthy: 0, tasksUnhealthy: 0 };
+    return { tasksStaged, tasksRunning, tasksHealthy, tasksUnhealthy };
+  }
+
+  private decorate(task: TaskRecord): TaskRecord {
+    const view = this.healthView;
+    if (view === undefined || !view.hasChecks(task)) return task;
+    return { ...task, healthCheckResults: view.results(task) };
   }
 
   private remember(task: TaskRecord): void {

@@ -5,7 +5,8 @@
  * the same answer. PURE.
  *
  * - Scale: more live tasks of the current configuration than `instances` →
- *   kill the surplus, chosen by `killSelection` (Marathon's
+ *   kill the surplus, from the largest GROUP_BY group first (when the app
+ *   has one), then by `killSelection` (Marathon's
  *   `ScalingProposition`: staging before starting before running; among
  *   equals the youngest first, or the oldest with `OLDEST_FIRST`).
  * - Restart (tasks of an older configuration remain): the rolling replace of
@@ -15,11 +16,13 @@
  *   and capacity is reached, so a replacement can start); old tasks that are
  *   not running are killed at once, running old tasks while more than
  *   `minHealthy` tasks run; new tasks are launched while live tasks stay
- *   within `maxCapacity`. "Healthy" means TASK_RUNNING in this slice (health
- *   checks come later).
+ *   within `maxCapacity`. "Healthy" is the caller's `isHealthy` (running,
+ *   every health check alive and, during a deployment, ready); by default
+ *   TASK_RUNNING.
  */
+import { parseConstraints, selectVictims } from '../constraints/constraints.js';
 import type { AppDefinition, KillSelection } from '../model/app-definition.js';
-import type { TaskRecord, TaskStateName } from '../model/task.js';
+import { placementOfTask, type TaskRecord, type TaskStateName } from '../model/task.js';
 
 export type KillReason = 'SCALE_DOWN' | 'OUTDATED' | 'APP_DELETED';
 
@@ -69,7 +72,12 @@ export function planDeletedApp(tasks: readonly TaskRecord[]): InstancePlan {
 }
 
 /** The plan for an app given its live (non-terminal) tasks. */
-export function planInstances(app: AppDefinition, tasks: readonly TaskRecord[]): InstancePlan {
+export function planInstances(
+  app: AppDefinition,
+  tasks: readonly TaskRecord[],
+  /** Healthy and ready (health/readiness checks); by default: running. */
+  isHealthy: (task: TaskRecord) => boolean = (t) => t.state === 'TASK_RUNNING',
+): InstancePlan {
   const n = app.instances;
   const killing = tasks.filter(isKilling);
   const candidates = tasks.filter((t) => !isKilling(t));
@@ -80,9 +88,12 @@ export function planInstances(app: AppDefinition, tasks: readonly TaskRecord[]):
   // Surplus of the current configuration: scale down.
   const surplus = Math.max(0, current.length - n);
   const currentVictims = new Set(
-    killOrder(current, app.killSelection)
-      .slice(0, surplus)
-      .map((t) => t.id),
+    selectVictims(
+      killOrder(current, app.killSelection),
+      surplus,
+      parseConstraints(app.constraints),
+      placementOfTask,
+    ).map((t) => t.id),
   );
   for (const id of currentVictims) kill.push({ taskId: id, reason: 'SCALE_DOWN' });
   const currentKept = current.filter((t) => !currentVictims.has(t.id));
@@ -90,8 +101,7 @@ export function planInstances(app: AppDefinition, tasks: readonly TaskRecord[]):
   const restarting = tasks.some((t) => !isCurrent(t, app));
   if (!restarting) {
     const launch = Math.max(0, n - currentKept.length);
-    const converged =
-      launch === 0 && kill.length === 0 && killing.length === 0 && currentKept.every((t) => t.state === 'TASK_RUNNING');
+    const converged = launch === 0 && kill.length === 0 && killing.length === 0 && currentKept.every(isHealthy);
     return { launch, kill, converged };
   }
 
@@ -104,10 +114,12 @@ export function planInstances(app: AppDefinition, tasks: readonly TaskRecord[]):
   const oldRunning = old.filter((t) => t.state === 'TASK_RUNNING');
   const oldNotRunning = old.filter((t) => t.state !== 'TASK_RUNNING');
   for (const t of oldNotRunning) kill.push({ taskId: t.id, reason: 'OUTDATED' });
-  const healthy = oldRunning.length + currentKept.filter((t) => t.state === 'TASK_RUNNING').length;
+  const healthy = [...oldRunning, ...currentKept].filter(isHealthy).length;
   const canKill = Math.min(oldRunning.length, Math.max(0, healthy - minHealthy));
-  for (const t of killOrder(oldRunning, app.killSelection).slice(0, canKill))
-    kill.push({ taskId: t.id, reason: 'OUTDATED' });
+  // Unhealthy old tasks first (Marathon's TaskReplaceActor), then by killSelection.
+  const oldOrder = killOrder(oldRunning, app.killSelection);
+  const victims = [...oldOrder.filter((t) => !isHealthy(t)), ...oldOrder.filter(isHealthy)];
+  for (const t of victims.slice(0, canKill)) kill.push({ taskId: t.id, reason: 'OUTDATED' });
 
   const oldLeft = oldRunning.length - canKill;
   const dying = killing.length + oldNotRunning.length + canKill + currentVictims.size;

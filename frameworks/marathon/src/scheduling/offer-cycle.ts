@@ -5,6 +5,7 @@
  * previous ones left. PURE.
  */
 import type { Resources } from '@agora/common';
+import type { PlacementView } from '../constraints/field-values.js';
 import type { AppDefinition } from '../model/app-definition.js';
 import { type InstanceLaunch, type MatchOptions, matchOffer, type RefusalReason } from './offer-matcher.js';
 
@@ -13,12 +14,26 @@ export interface OfferView {
   agentId: string;
   hostname: string;
   resources: Resources;
+  /** Agent attributes, name → formatted value (for constraints). */
+  attributes?: Readonly<Record<string, string>>;
+  region?: string;
+  zone?: string;
+}
+
+/** The placement constraints read from an offer. */
+export function placementOfOffer(offer: OfferView): PlacementView {
+  const p: PlacementView = { hostname: offer.hostname, attributes: offer.attributes ?? {} };
+  if (offer.region !== undefined) p.region = offer.region;
+  if (offer.zone !== undefined) p.zone = offer.zone;
+  return p;
 }
 
 export interface Demand {
   app: AppDefinition;
   /** Instances to launch now. */
   count: number;
+  /** Where the app's live instances are (for constraints). @default [] */
+  placed?: readonly PlacementView[];
 }
 
 export interface OfferLaunch {
@@ -41,17 +56,21 @@ export function runOfferCycle(
   options: MatchOptions = {},
 ): OfferCycleResult {
   const left = new Map(demand.map((d) => [d.app.id, d.count]));
+  const placed = new Map(demand.map((d) => [d.app.id, [...(d.placed ?? [])]]));
   const launches: OfferLaunch[] = [];
   const unused: OfferView[] = [];
   const refusals: OfferCycleResult['refusals'] = [];
   for (const offer of offers) {
     let remaining = offer.resources;
     let used = false;
+    const at = placementOfOffer(offer);
     for (const { app } of demand) {
       const wanted = left.get(app.id) ?? 0;
       if (wanted <= 0) continue;
-      const result = matchOffer(app, wanted, remaining, options);
+      const appPlaced = placed.get(app.id) ?? [];
+      const result = matchOffer(app, wanted, remaining, { ...options, placement: { offer: at, placed: appPlaced } });
       if (result.launches.length > 0) {
+        for (let i = 0; i < result.launches.length; i++) appPlaced.push(at);
         launches.push({ offer, app, instances: result.launches });
         left.set(app.id, wanted - result.launches.length);
         remaining = result.remaining;

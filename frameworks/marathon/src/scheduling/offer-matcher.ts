@@ -6,17 +6,24 @@
  * limit. PURE: resources in, plan out; randomness is an input.
  *
  * ```
- * offer ─► roles ─► container ─► cpus ─► mem ─► disk ─► gpus ─► ports ─► one instance
- *          (accepted roles)     (each step takes from what the previous left)
+ * offer ─► roles ─► container ─► constraints ─► cpus ─► mem ─► disk ─► gpus ─► ports ─► one instance
+ *          (accepted roles)                    (each step takes from what the previous left)
  * ```
+ *
+ * Constraints see the offer's placement (hostname, attributes, domain) and
+ * where the app's instances already are, including the ones placed earlier
+ * in the same offer (so UNIQUE never puts two on one host).
  */
 import { ANY_ROLE, Resources, pickPorts, rangesResource, scalarResource } from '@agora/common';
+import { type Constraint, firstUnmet, parseConstraints } from '../constraints/constraints.js';
+import type { PlacementView } from '../constraints/field-values.js';
 import type { AppSpec } from '../model/app-definition.js';
 
 /** Why an offer (or what is left of it) cannot take one more instance of the app. */
 export type RefusalReason =
   | 'UNFULFILLED_ROLE'
   | 'UNSUPPORTED_CONTAINER'
+  | 'UNFULFILLED_CONSTRAINT'
   | 'INSUFFICIENT_CPUS'
   | 'INSUFFICIENT_MEMORY'
   | 'INSUFFICIENT_DISK'
@@ -26,6 +33,7 @@ export type RefusalReason =
 export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'UNFULFILLED_ROLE',
   'UNSUPPORTED_CONTAINER',
+  'UNFULFILLED_CONSTRAINT',
   'INSUFFICIENT_CPUS',
   'INSUFFICIENT_MEMORY',
   'INSUFFICIENT_DISK',
@@ -53,6 +61,14 @@ export interface MatchOptions {
   random?: () => number;
   /** At most this many instances from one offer (Marathon's `--max_instances_per_offer`). @default 5 */
   maxPerOffer?: number;
+  /** Where the offer is and where the app's instances already are (for constraints). */
+  placement?: OfferPlacement;
+}
+
+export interface OfferPlacement {
+  offer: PlacementView;
+  /** The app's live instances, where they are. */
+  placed: readonly PlacementView[];
 }
 
 export const DEFAULT_MAX_INSTANCES_PER_OFFER = 5;
@@ -63,6 +79,8 @@ interface StepContext {
   readonly pool: Resources;
   readonly roles: readonly string[];
   readonly random: (() => number) | undefined;
+  readonly constraints: readonly Constraint[];
+  readonly placement: OfferPlacement | undefined;
 }
 
 type StepResult = { ok: true; take: Resources; hostPorts?: number[] } | { ok: false; reason: RefusalReason };
@@ -167,6 +185,19 @@ const containerStep: MatchStep = {
   },
 };
 
+/** The app's constraints against the offer; an app with constraints refuses an offer whose placement is unknown. */
+const constraintsStep: MatchStep = {
+  name: 'constraints',
+  run(ctx) {
+    if (ctx.constraints.length === 0) return { ok: true, take: Resources.empty() };
+    const p = ctx.placement;
+    if (p === undefined || firstUnmet(ctx.constraints, p.offer, p.placed) !== undefined) {
+      return { ok: false, reason: 'UNFULFILLED_CONSTRAINT' };
+    }
+    return { ok: true, take: Resources.empty() };
+  },
+};
+
 /**
  * The steps, in order. Cheap yes/no checks first (container), then the
  * scalars in Mesos' usual order (cpus, mem, disk, gpus), ports last since
@@ -174,6 +205,7 @@ const containerStep: MatchStep = {
  */
 const STEPS: readonly MatchStep[] = [
   containerStep,
+  constraintsStep,
   scalarStep('cpus', 'cpus', 'INSUFFICIENT_CPUS'),
   scalarStep('mem', 'mem', 'INSUFFICIENT_MEMORY'),
   scalarStep('disk', 'disk', 'INSUFFICIENT_DISK'),
@@ -186,6 +218,8 @@ function matchOne(
   app: AppSpec,
   available: Resources,
   random: (() => number) | undefined,
+  constraints: readonly Constraint[],
+  placement: OfferPlacement | undefined,
 ): InstanceLaunch | RefusalReason {
   const roles = acceptedRoles(app);
   const usable = inRoles(available, roles);
@@ -194,7 +228,7 @@ function matchOne(
   let resources = Resources.empty();
   let hostPorts: number[] = [];
   for (const step of STEPS) {
-    const result = step.run({ app, pool, roles, random });
+    const result = step.run({ app, pool, roles, random, constraints, placement });
     if (!result.ok) return result.reason;
     resources = resources.add(result.take);
     pool = pool.subtract(result.take);
@@ -216,11 +250,14 @@ export function matchOffer(
   const limit = Math.min(wanted, options.maxPerOffer ?? DEFAULT_MAX_INSTANCES_PER_OFFER);
   const launches: InstanceLaunch[] = [];
   let remaining = available;
+  const constraints = parseConstraints(app.constraints);
+  let placement = options.placement;
   while (launches.length < limit) {
-    const one = matchOne(app, remaining, options.random);
+    const one = matchOne(app, remaining, options.random, constraints, placement);
     if (typeof one === 'string') return { launches, remaining, refusal: one };
     launches.push(one);
     remaining = remaining.subtract(one.resources);
+    if (placement !== undefined) placement = { offer: placement.offer, placed: [...placement.placed, placement.offer] };
   }
   return { launches, remaining };
 }

@@ -8,7 +8,9 @@
  */
 import { AgoraError } from '@agora/common';
 import type { AppDefinition } from '../model/app-definition.js';
+import type { GroupMeta } from '../model/group.js';
 import type { TaskRecord } from '../model/task.js';
+import type { DeploymentRecord } from '../deployments/deployment-tracker.js';
 
 /** Versions kept per app (Marathon's `--zk_max_versions`). */
 export const MAX_APP_VERSIONS = 50;
@@ -40,6 +42,57 @@ export interface FrameworkIdRepository {
   delete(): Promise<void>;
 }
 
+/** Running deployments (finished ones are deleted). */
+export interface DeploymentRepository {
+  list(): Promise<DeploymentRecord[]>;
+  put(deployment: DeploymentRecord): Promise<void>;
+  delete(id: string): Promise<void>;
+}
+
+/**
+ * A version of the root group: the explicit groups' own data (apps are
+ * stored as apps) and, per app, the app version it held, so a group can be
+ * rolled back (`PUT /v2/groups/{id}` with `version`).
+ */
+export interface RootGroupRecord {
+  version: string;
+  groups: GroupMeta[];
+  /** app id → app version */
+  apps: Record<string, string>;
+}
+
+export interface GroupRepository {
+  /** The current root group; undefined before the first group change. */
+  root(): Promise<RootGroupRecord | undefined>;
+  /** Store as current and add to the history (oldest dropped beyond MAX_APP_VERSIONS), in one write. */
+  putRoot(root: RootGroupRecord): Promise<void>;
+  /** Stored root versions, oldest first. */
+  versions(): Promise<string[]>;
+  getVersion(version: string): Promise<RootGroupRecord | undefined>;
+}
+
+/** The layout version this code reads and writes; a store holding another one is refused at open. */
+export const STORE_SCHEMA_VERSION = 1;
+
+/** The store holds a layout this code does not know. */
+export function schemaMismatch(found: string, where: string): AgoraError {
+  return new AgoraError(
+    'AGORA_ERR_STORAGE',
+    `state store at ${where} has schema version ${found}, this Marathon reads version ${STORE_SCHEMA_VERSION}; migrate or use another store`,
+    { data: { found, expected: STORE_SCHEMA_VERSION } },
+  );
+}
+
+/** HTTP callback subscriptions (`/v2/eventSubscriptions`), kept so they survive restarts and failover. */
+export interface EventSubscriptionRepository {
+  /** Stored callback URLs, oldest first. */
+  list(): Promise<string[]>;
+  /** Add (idempotent). */
+  add(callbackUrl: string): Promise<void>;
+  /** Remove (idempotent). */
+  remove(callbackUrl: string): Promise<void>;
+}
+
 export interface MarathonStore {
   /** `redis` or `file`, for /v2/info and logs. */
   readonly kind: 'redis' | 'file';
@@ -48,6 +101,11 @@ export interface MarathonStore {
   readonly apps: AppRepository;
   readonly tasks: TaskRepository;
   readonly frameworkId: FrameworkIdRepository;
+  /** Event callback subscriptions (optional so other store implementations stay valid). */
+  readonly eventSubscriptions?: EventSubscriptionRepository;
+  readonly deployments: DeploymentRepository;
+  /** Group data and root group versions (optional so other store implementations stay valid). */
+  readonly groups?: GroupRepository;
   /** Connect / create the layout; AGORA_ERR_STORAGE when the store cannot be reached. */
   open(): Promise<void>;
   close(): Promise<void>;

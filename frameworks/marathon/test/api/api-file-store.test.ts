@@ -3,6 +3,7 @@ import { removeTempDir, tempDir } from '@agora/testkit';
 import { suite } from 'uvu';
 import type { Marathon } from '../../src/marathon.js';
 import { apiContract } from './contract.js';
+import { apiContractV2 } from './contract-v2.js';
 import { startMarathon } from './harness.js';
 
 let dir = '';
@@ -19,6 +20,14 @@ test.after(async () => {
 });
 
 apiContract(test, {
+  marathon: () => marathon!,
+  async restart() {
+    await marathon?.close();
+    marathon = await startMarathon({ stateDir: dir });
+  },
+});
+
+apiContractV2(test, {
   marathon: () => marathon!,
   async restart() {
     await marathon?.close();

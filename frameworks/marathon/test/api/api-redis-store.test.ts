@@ -4,6 +4,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Marathon } from '../../src/marathon.js';
 import { apiContract } from './contract.js';
+import { apiContractV2 } from './contract-v2.js';
 import { client, startMarathon } from './harness.js';
 
 let redis: RedisServer;
@@ -20,6 +21,14 @@ test.after(async () => {
 });
 
 apiContract(test, {
+  marathon: () => marathon!,
+  async restart() {
+    await marathon?.close();
+    marathon = await startMarathon({ redis: redis.url });
+  },
+});
+
+apiContractV2(test, {
   marathon: () => marathon!,
   async restart() {
     await marathon?.close();

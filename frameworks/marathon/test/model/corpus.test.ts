@@ -9,6 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { AppDefinition, JsonObject } from '../../src/model/app-definition.js';
 import { mergeAppUpdate, parseAppDefinition } from '../../src/model/app-parser.js';
+import { groupsOf, parentOf, parseGroupUpdate } from '../../src/model/group.js';
 
 const CORPUS = join(import.meta.dirname, '..', 'fixtures', 'corpus');
 
@@ -149,3 +150,47 @@ for (const file of invalidFiles) {
 }
 
 invalid.run();
+
+/** Files that are group bodies: an object with `apps` or `groups`. */
+function groupFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .filter((f) => {
+      const json = JSON.parse(readFileSync(join(dir, f), 'utf8')) as unknown;
+      if (typeof json !== 'object' || json === null || Array.isArray(json)) return false;
+      const o = json as Record<string, unknown>;
+      return o['apps'] !== undefined || o['groups'] !== undefined;
+    })
+    .sort();
+}
+
+const groups = suite('corpus - Marathon groups');
+const validGroups = groupFiles(CORPUS);
+
+groups('the corpus has group files to check', () => {
+  assert.ok(validGroups.length >= 4, `only ${validGroups.length} group files`);
+});
+
+for (const file of validGroups) {
+  groups(`${file} is accepted with every app canonical and a direct child of its group`, () => {
+    const result = parseGroupUpdate(load(join(CORPUS, file)), '/');
+    assert.ok(result.ok, `${file}: ${JSON.stringify(result.ok ? {} : result.violations)}`);
+    if (!result.ok || result.update.kind !== 'tree') return;
+    for (const node of groupsOf(result.update.root)) {
+      for (const app of node.apps ?? []) assert.is(parentOf(app.spec.id), node.id);
+    }
+  });
+}
+
+groups('test-GroupsResourceTest_app-not-child-of-group.json is rejected at /apps(0)/id (POST /v2/groups/foo)', () => {
+  const result = parseGroupUpdate(
+    load(join(CORPUS, 'invalid', 'test-GroupsResourceTest_app-not-child-of-group.json')),
+    '/foo',
+  );
+  assert.not.ok(result.ok);
+  if (result.ok) return;
+  assert.is(result.kind, 'semantic');
+  assert.equal(result.violations, [{ path: '/apps(0)/id', errors: ["Identifier is not child of '/foo/sub'"] }]);
+});
+
+groups.run();

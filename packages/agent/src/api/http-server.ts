@@ -3,8 +3,9 @@
  * `/slave(1)/state`) and `GET /health` (200, empty). Listens on host:port;
  * port 0 picks a free one.
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Router } from '@koa/router';
 import { AgoraError } from '@agora/common';
 import Koa from 'koa';
@@ -13,6 +14,10 @@ export interface AgentHttpServerOptions {
   host: string;
   port: number;
   state: () => Record<string, unknown>;
+  /** Extra routes (e.g. `/files/*`), added after the built-in ones. */
+  routes?: ReadonlyArray<(router: Router) => void>;
+  /** WebSocket upgrades (e.g. `/agora/v1/executor`); returns false to refuse (the socket is destroyed). */
+  onUpgrade?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 }
 
 export interface AgentHttpServer {
@@ -20,7 +25,10 @@ export interface AgentHttpServer {
   close(): Promise<void>;
 }
 
-export function createAgentHttpHandler(state: () => Record<string, unknown>): ReturnType<Koa['callback']> {
+export function createAgentHttpHandler(
+  state: () => Record<string, unknown>,
+  routes: ReadonlyArray<(router: Router) => void> = [],
+): ReturnType<Koa['callback']> {
   const app = new Koa();
   const router = new Router();
   const serveState = (ctx: Koa.Context) => {
@@ -32,6 +40,7 @@ export function createAgentHttpHandler(state: () => Record<string, unknown>): Re
     ctx.status = 200;
     ctx.body = '';
   });
+  for (const mount of routes) mount(router);
   // Mesos' own path for the agent's state; parentheses are not route syntax, so match it directly.
   app.use(async (ctx, next) => {
     if (ctx.method === 'GET' && ctx.path === '/slave(1)/state') serveState(ctx);
@@ -43,7 +52,10 @@ export function createAgentHttpHandler(state: () => Record<string, unknown>): Re
 }
 
 export async function startAgentHttpServer(options: AgentHttpServerOptions): Promise<AgentHttpServer> {
-  const server: Server = createServer(createAgentHttpHandler(options.state));
+  const server: Server = createServer(createAgentHttpHandler(options.state, options.routes));
+  server.on('upgrade', (req, socket, head) => {
+    if (options.onUpgrade?.(req, socket, head) !== true) socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err) =>
       reject(

@@ -56,9 +56,12 @@ function taskJson(task: TaskSnapshot, agentId: string): Json {
 function executorJson(task: TaskSnapshot, agentId: string, completed: boolean): Json {
   const taskId = task.info.task_id.value;
   const command = task.info.command?.value ?? '';
+  const custom = task.info.executor;
   return {
-    id: taskId,
-    name: `Command Executor (Task: ${taskId}) (Command: sh -c '${command}')`,
+    id: custom?.executor_id.value ?? taskId,
+    name: custom
+      ? (custom.name ?? custom.executor_id.value)
+      : `Command Executor (Task: ${taskId}) (Command: sh -c '${command}')`,
     source: taskId,
     container: task.containerId,
     directory: task.sandbox ?? '',

@@ -1,7 +1,11 @@
 /**
- * A containerizer starts a task's command in its sandbox and supervises it.
- * `process.ts` runs it as a plain process in its own process group; isolation
- * (cgroups, pid namespace) and a simulated containerizer come later.
+ * A containerizer starts a task's command in its sandbox and supervises it:
+ * launch, wait (`exited`), kill, usage, recover. `isolating.ts` runs it with
+ * the isolators of `--isolation` (cgroups, pid namespace, disk) or the posix
+ * fallback, behind a tiny shell supervisor that records the exit status, so
+ * a restarted agent can re-attach (`recover`); `process.ts` is the plain
+ * process-group containerizer (no recovery). A Docker containerizer would
+ * implement the same interface.
  */
 import type { agora } from '@agora/proto';
 
@@ -13,12 +17,41 @@ export interface LaunchSpec {
   command: agora.v1.CommandInfo.$Properties;
   /** The complete environment (nothing else is inherited). */
   env: Record<string, string>;
+  /** The task's resources: cpus, mem and disk become the container's limits. */
+  resources?: readonly agora.v1.Resource.$Properties[] | null | undefined;
+}
+
+/** A limit the container hit (the containerizer killed it for that). */
+export interface ContainerLimitation {
+  kind: 'memory' | 'disk';
+  message: string;
 }
 
 /** How a container's main process ended: an exit code, or the signal that killed it. */
 export interface ContainerExit {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** Set when the container was killed for exceeding a limit. */
+  limitation?: ContainerLimitation | undefined;
+  /** The exit status could not be known (the container ended while the agent was down and left no record). */
+  unknown?: boolean | undefined;
+}
+
+/** Mesos' ResourceStatistics (the `statistics` object of `/monitor/statistics`). */
+export interface ContainerUsage {
+  timestamp: number;
+  cpus_user_time_secs: number;
+  cpus_system_time_secs: number;
+  cpus_limit?: number;
+  cpus_quota_secs?: number;
+  cpus_period_secs?: number;
+  mem_rss_bytes: number;
+  mem_total_bytes?: number;
+  mem_limit_bytes?: number;
+  disk_used_bytes?: number;
+  disk_limit_bytes?: number;
+  processes: number;
+  threads: number;
 }
 
 export interface Container {
@@ -35,15 +68,32 @@ export interface Container {
   kill(gracePeriodMs: number): Promise<ContainerExit>;
   /** Stop supervising: the process keeps running and no longer holds this process open. */
   detach(): void;
+  /** Current resource usage. */
+  usage?(): Promise<ContainerUsage>;
+  /** What a restarted agent needs to re-attach (checkpointed). */
+  checkpoint?(): unknown;
 }
 
 export interface Containerizer {
   /** Start the command; rejects with AGORA_ERR_LAUNCH_FAILED when it cannot be started. */
   launch(spec: LaunchSpec): Promise<Container>;
+  /**
+   * Re-attach to a container from a checkpoint (`Container.checkpoint()`), after an
+   * agent restart. The container may have ended meanwhile: `exited` then resolves
+   * with the status it recorded. Throws when the checkpoint is not one of its own.
+   */
+  recover?(checkpoint: unknown): Container;
+  /**
+   * Kill and remove what may be left of a container known only by id (launched but
+   * not yet checkpointed when the agent died). Resolves whether or not anything was there.
+   */
+  destroy?(containerId: string): Promise<void>;
 }
 
 /** `Command exited with status N` / `Command terminated with signal SIGX` (the command executor's messages). */
 export function describeExit(exit: ContainerExit): string {
+  if (exit.limitation !== undefined) return exit.limitation.message;
+  if (exit.unknown === true) return 'The container ended while the agent was down; its exit status is unknown';
   if (exit.signal !== null) return `Command terminated with signal ${exit.signal}`;
   return `Command exited with status ${exit.code ?? 'unknown'}`;
 }

@@ -7,7 +7,7 @@
  * (preceded by TASK_KILLING for frameworks with the TASK_KILLING_STATE
  * capability).
  */
-import { type Logger, silentLogger, toAgoraError } from '@agora/common';
+import { type Disposable, type Logger, silentLogger, toAgoraError } from '@agora/common';
 import { agora, isTerminalState, TaskState, TaskStatusReason, TaskStatusSource } from '@agora/proto';
 import {
   type Container,
@@ -31,6 +31,22 @@ export interface CommandExecutorOptions {
   /** Receives every status this executor produces, in order (without uuid and timestamp). */
   onStatus: (status: agora.v1.TaskStatus.$Properties) => void;
   logger?: Logger;
+  /**
+   * Runs before the command starts (the fetcher). A rejection ends the task
+   * TASK_FAILED with REASON_FETCHER_FAILED and the error's message.
+   */
+  prepare?: (() => Promise<void>) | undefined;
+  /**
+   * Starts health checking once the task runs (see `health/`); the hooks report
+   * health changes (TASK_RUNNING with `healthy`) and kill the task.
+   */
+  healthCheck?: ((hooks: HealthHooks) => Disposable) | undefined;
+}
+
+/** How a health checker talks back to the executor. */
+export interface HealthHooks {
+  onHealthChange(healthy: boolean, message: string): void;
+  onKill(message: string): void;
 }
 
 /** The grace period of a kill: the kill's policy, else the task's, else 3 s. */
@@ -48,6 +64,9 @@ export class CommandExecutor {
   private container: Container | undefined;
   private killGraceMs: number | undefined;
   private launched = false;
+  private health: Disposable | undefined;
+  /** Set when health checks killed the task: the TASK_KILLED message, with healthy=false. */
+  private healthKillMessage: string | undefined;
   private resolveDone!: () => void;
   /** Resolves once the task has reached a terminal state. */
   readonly done: Promise<void> = new Promise((resolve) => {
@@ -94,6 +113,32 @@ export class CommandExecutor {
       this.report(TaskState.TASK_FAILED, 'Task has no command', TaskStatusReason.REASON_CONTAINER_LAUNCH_FAILED);
       return;
     }
+    if (this.options.prepare !== undefined) {
+      try {
+        await this.options.prepare();
+      } catch (err) {
+        const error = toAgoraError(err, 'AGORA_ERR_FETCH_FAILED');
+        this.logger.warn({ err: error }, 'fetching the URIs failed');
+        if (this.killGraceMs !== undefined) {
+          this.report(
+            TaskState.TASK_KILLED,
+            'Task killed during launch',
+            TaskStatusReason.REASON_TASK_KILLED_DURING_LAUNCH,
+          );
+        } else {
+          this.report(TaskState.TASK_FAILED, error.message, TaskStatusReason.REASON_FETCHER_FAILED);
+        }
+        return;
+      }
+      if (this.killGraceMs !== undefined) {
+        this.report(
+          TaskState.TASK_KILLED,
+          'Task killed during launch',
+          TaskStatusReason.REASON_TASK_KILLED_DURING_LAUNCH,
+        );
+        return;
+      }
+    }
     let container: Container;
     try {
       container = await this.options.containerizer.launch({
@@ -101,6 +146,7 @@ export class CommandExecutor {
         sandbox: this.options.sandbox,
         command,
         env: this.options.env,
+        resources: task.resources,
       });
     } catch (err) {
       const error = toAgoraError(err, 'AGORA_ERR_LAUNCH_FAILED');
@@ -127,6 +173,7 @@ export class CommandExecutor {
       void container.kill(this.killGraceMs);
     } else {
       this.report(TaskState.TASK_RUNNING);
+      this.startHealthChecks();
     }
     void container.exited.then((exit) => this.onExit(exit));
   }
@@ -147,14 +194,73 @@ export class CommandExecutor {
     return this.done;
   }
 
+  /** The task's container, once launched (for usage and checkpoints). */
+  get containerHandle(): Container | undefined {
+    return this.container;
+  }
+
+  /**
+   * Re-attach to a container recovered after an agent restart (the task was in
+   * `state`): watch it again, resume health checks, finish a kill in progress.
+   */
+  recover(container: Container, state: TaskState): void {
+    this.launched = true;
+    this.currentState = state;
+    this.container = container;
+    if (state === TaskState.TASK_KILLING) {
+      this.killGraceMs = killGracePeriodMs(this.options.task);
+      void container.kill(this.killGraceMs);
+    } else if (state === TaskState.TASK_RUNNING) {
+      this.startHealthChecks();
+    }
+    void container.exited.then((exit) => this.onExit(exit));
+  }
+
   /** Leave the process running and stop holding the agent's process open for it. */
   detach(): void {
+    this.health?.dispose();
     this.container?.detach();
   }
 
+  private startHealthChecks(): void {
+    if (this.options.healthCheck === undefined) return;
+    this.health = this.options.healthCheck({
+      onHealthChange: (healthy, message) => {
+        if (this.currentState !== TaskState.TASK_RUNNING || this.killGraceMs !== undefined) return;
+        this.report(TaskState.TASK_RUNNING, message, TaskStatusReason.REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, {
+          healthy,
+        });
+      },
+      onKill: (message) => {
+        if (this.isTerminal || this.killGraceMs !== undefined) return;
+        this.healthKillMessage = message;
+        this.logger.warn({ message }, 'killing an unhealthy task');
+        void this.kill(killGracePeriodMs(this.options.task));
+      },
+    });
+  }
+
   private onExit(exit: ContainerExit): void {
+    this.health?.dispose();
+    if (this.healthKillMessage !== undefined && exit.limitation === undefined) {
+      const reason = TaskStatusReason.REASON_TASK_HEALTH_CHECK_STATUS_UPDATED;
+      this.report(TaskState.TASK_KILLED, this.healthKillMessage, reason, { healthy: false });
+      return;
+    }
     const message = describeExit(exit);
     this.logger.info({ code: exit.code, signal: exit.signal, killed: this.killGraceMs !== undefined }, message);
+    if (exit.limitation !== undefined) {
+      const reason =
+        exit.limitation.kind === 'memory'
+          ? TaskStatusReason.REASON_CONTAINER_LIMITATION_MEMORY
+          : TaskStatusReason.REASON_CONTAINER_LIMITATION_DISK;
+      this.report(TaskState.TASK_FAILED, message, reason);
+      return;
+    }
+    if (exit.unknown === true && this.killGraceMs === undefined) {
+      this.report(TaskState.TASK_FAILED, message, TaskStatusReason.REASON_EXECUTOR_TERMINATED);
+      return;
+    }
     if (this.killGraceMs !== undefined) this.report(TaskState.TASK_KILLED, message);
     else if (exit.code === 0) this.report(TaskState.TASK_FINISHED, message);
     else this.report(TaskState.TASK_FAILED, message);
@@ -166,7 +272,12 @@ export class CommandExecutor {
     );
   }
 
-  private report(state: TaskState, message?: string, reason?: TaskStatusReason): void {
+  private report(
+    state: TaskState,
+    message?: string,
+    reason?: TaskStatusReason,
+    extra?: Pick<agora.v1.TaskStatus.$Properties, 'healthy'>,
+  ): void {
     if (this.isTerminal) return;
     this.currentState = state;
     const status: agora.v1.TaskStatus.$Properties = {
@@ -178,6 +289,7 @@ export class CommandExecutor {
     };
     if (message !== undefined) status.message = message;
     if (reason !== undefined) status.reason = reason;
+    if (extra?.healthy !== undefined && extra.healthy !== null) status.healthy = extra.healthy;
     this.options.onStatus(status);
     if (isTerminalState(state)) this.resolveDone();
   }

@@ -7,13 +7,18 @@
  */
 import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { basename } from 'node:path';
-import { type Logger, newUuid, silentLogger } from '@agora/common';
+import { type Clock, type Logger, newUuid, silentLogger, systemClock } from '@agora/common';
 import { agora, isTerminalState, TaskState, TaskStatusReason, TaskStatusSource } from '@agora/proto';
 import { latestRunLink, sandboxDir } from '../checkpoint/paths.js';
 import type { Containerizer } from '../containerizer/containerizer.js';
 import { buildTaskEnvironment } from '../containerizer/environment.js';
 import { CommandExecutor, killGracePeriodMs } from '../executor/command-executor.js';
+import type { CustomExecutorTask, ExecutorManager } from '../custom-executor/executor-manager.js';
+import type { Fetcher } from '../fetcher/fetcher.js';
+import { HealthChecker, healthCheckKind } from '../health/health-checker.js';
 import type { StatusUpdateManager } from '../status-updates/status-update-manager.js';
+import type { Checkpointer, TaskCheckpoint } from '../checkpoint/checkpoint.js';
+import type { Container, ContainerUsage } from '../containerizer/containerizer.js';
 
 /** Completed tasks kept for `/state` (Mesos keeps a bounded history too). @default 1000 */
 export const DEFAULT_MAX_COMPLETED_TASKS = 1000;
@@ -37,6 +42,22 @@ export interface TaskManagerOptions {
   baseEnv?: Readonly<Record<string, string | undefined>>;
   /** @default DEFAULT_MAX_COMPLETED_TASKS */
   maxCompletedTasks?: number;
+  /** Fetches CommandInfo.uris into the sandbox before the task starts; without it URIs are refused. */
+  fetcher?: Fetcher | undefined;
+  /** For health-check timers. @default systemClock */
+  clock?: Clock | undefined;
+  /** Runs tasks whose TaskInfo has an `executor` (custom executors); without it such tasks are refused. */
+  executors?: ExecutorManager | undefined;
+  /** Checkpoints every task change (recovery after an agent restart); none when undefined. */
+  checkpointer?: Checkpointer | undefined;
+}
+
+/** One container's usage, for `/monitor/statistics`. */
+export interface TaskUsage {
+  frameworkId: string;
+  taskId: string;
+  executorName: string;
+  usage: ContainerUsage;
 }
 
 /** One task as the agent knows it. */
@@ -62,6 +83,10 @@ export interface FrameworkSnapshot {
 interface TaskRecord extends TaskSnapshot {
   statuses: TaskStatus[];
   executor: CommandExecutor | undefined;
+  /** Set instead of `executor` for a task on a custom executor. */
+  custom?: CustomExecutorTask | undefined;
+  /** The container checkpoint of a recovered task without an executor. */
+  container?: unknown;
 }
 
 export class TaskManager {
@@ -96,6 +121,7 @@ export class TaskManager {
       return;
     }
     this.frameworks.set(frameworkId, framework);
+    this.persistFramework(framework);
     const containerId = newUuid();
     const record: TaskRecord = {
       frameworkId,
@@ -108,6 +134,10 @@ export class TaskManager {
       executor: undefined,
     };
     this.live.set(taskId, record);
+    if (task.executor) {
+      this.runOnCustomExecutor(record, framework, frameworkId, agentId, task);
+      return;
+    }
     let sandbox: string;
     try {
       sandbox = sandboxDir(this.options.workDir, agentId, frameworkId, taskId, containerId);
@@ -128,6 +158,21 @@ export class TaskManager {
       return;
     }
     record.sandbox = sandbox;
+    if (task.health_check) {
+      try {
+        healthCheckKind(task.health_check);
+      } catch (err) {
+        this.report(record, {
+          task_id: { value: taskId },
+          state: TaskState.TASK_ERROR,
+          message: (err as Error).message,
+          reason: TaskStatusReason.REASON_TASK_INVALID,
+          source: TaskStatusSource.SOURCE_AGENT,
+          agent_id: { value: agentId },
+        });
+        return;
+      }
+    }
     const env = buildTaskEnvironment({
       taskId,
       frameworkId,
@@ -149,6 +194,17 @@ export class TaskManager {
       env,
       containerizer: this.options.containerizer,
       logger: this.logger,
+      prepare: this.fetchStep(task, sandbox),
+      healthCheck: task.health_check
+        ? (hooks) =>
+            HealthChecker.start(
+              task.health_check as agora.v1.HealthCheck.$Properties,
+              { sandbox, env },
+              this.options.clock ?? systemClock,
+              hooks,
+              this.logger.child({ taskId }),
+            )
+        : undefined,
       onStatus: (status) => {
         record.pid = executor.pid;
         this.report(record, status);
@@ -157,6 +213,54 @@ export class TaskManager {
     record.executor = executor;
     this.logger.info({ taskId, frameworkId, sandbox }, 'launching task');
     void executor.launch();
+  }
+
+  /** The fetch before launch, when the task has URIs. */
+  private fetchStep(task: TaskInfo, sandbox: string): (() => Promise<void>) | undefined {
+    const uris = task.command?.uris ?? [];
+    if (uris.length === 0) return undefined;
+    const fetcher = this.options.fetcher;
+    if (fetcher === undefined) {
+      return () => Promise.reject(new Error('this agent has no fetcher: CommandInfo.uris cannot be fetched'));
+    }
+    return () => fetcher.fetchAll(uris, sandbox);
+  }
+
+  /** A task with an ExecutorInfo: hand it to its custom executor (started if needed). */
+  private runOnCustomExecutor(
+    record: TaskRecord,
+    framework: FrameworkInfo,
+    frameworkId: string,
+    agentId: string,
+    task: TaskInfo,
+  ): void {
+    const taskId = task.task_id.value;
+    const refuse = (message: string): void =>
+      this.report(record, {
+        task_id: { value: taskId },
+        state: TaskState.TASK_ERROR,
+        message,
+        reason: TaskStatusReason.REASON_TASK_INVALID,
+        source: TaskStatusSource.SOURCE_AGENT,
+        agent_id: { value: agentId },
+      });
+    let problem: string | undefined;
+    if (this.options.executors === undefined) problem = 'This agent runs no custom executors';
+    else if (!task.executor?.command?.value) problem = "The task's ExecutorInfo has no command";
+    else if (task.command) problem = 'A task has either a command or an executor, not both';
+    if (problem !== undefined || this.options.executors === undefined) {
+      refuse(problem ?? 'This agent runs no custom executors');
+      return;
+    }
+    const custom = this.options.executors.createTask(framework, frameworkId, agentId, task, (status) => {
+      record.pid = custom.pid;
+      this.report(record, status);
+    });
+    record.custom = custom;
+    record.sandbox = custom.sandbox;
+    const executorId = task.executor?.executor_id.value;
+    this.logger.info({ taskId, frameworkId, executorId }, 'task sent to its executor');
+    custom.launch();
   }
 
   /** KillTask from the master. An unknown task gets TASK_LOST (TASK_DROPPED for partition-aware frameworks). */
@@ -168,6 +272,10 @@ export class TaskManager {
         return;
       }
       this.reportUnknownTask(frameworkId, taskId);
+      return;
+    }
+    if (record.custom !== undefined && !record.custom.isTerminal) {
+      void record.custom.kill(killGracePeriodMs(record.info, killPolicy));
       return;
     }
     if (record.executor === undefined || isTerminalState(record.state)) {
@@ -247,6 +355,7 @@ export class TaskManager {
   async killAll(): Promise<void> {
     const waits: Promise<void>[] = [];
     for (const record of this.live.values()) {
+      if (record.custom !== undefined && !record.custom.isTerminal) waits.push(record.custom.done);
       if (record.executor === undefined || record.executor.isTerminal) continue;
       waits.push(record.executor.kill(killGracePeriodMs(record.info)));
     }
@@ -258,10 +367,182 @@ export class TaskManager {
     for (const record of this.live.values()) record.executor?.detach();
   }
 
+  /** Checkpoint a task again (after an acknowledgement changed its unacknowledged updates). */
+  persistTask(taskId: string): void {
+    const record = this.live.get(taskId);
+    if (record !== undefined) this.persist(record);
+  }
+
+  /**
+   * Recover a checkpointed task after an agent restart: its unacknowledged
+   * updates are queued again (same uuids), and its container is re-attached
+   * and watched (`recoverContainer`); a task whose container cannot be
+   * recovered ends TASK_FAILED. Terminal tasks just wait for their acks.
+   */
+  recoverTask(
+    framework: FrameworkInfo,
+    saved: TaskCheckpoint,
+    recoverContainer: (checkpoint: unknown) => Container | undefined,
+  ): void {
+    const taskId = saved.info.task_id.value;
+    const agentId = this.options.agentId();
+    this.frameworks.set(saved.frameworkId, framework);
+    const record: TaskRecord = {
+      frameworkId: saved.frameworkId,
+      info: saved.info,
+      state: saved.state,
+      statuses: saved.statuses.slice(),
+      containerId: saved.containerId,
+      sandbox: saved.sandbox,
+      pid: undefined,
+      executor: undefined,
+      container: saved.container,
+    };
+    this.live.set(taskId, record);
+    for (const status of saved.pending) this.options.statusUpdates.update(saved.frameworkId, status);
+    if (isTerminalState(saved.state) || saved.state === TaskState.TASK_LOST) {
+      this.persist(record);
+      return;
+    }
+    const container =
+      saved.container === undefined || saved.sandbox === undefined ? undefined : recoverContainer(saved.container);
+    if (container === undefined || saved.sandbox === undefined || agentId === undefined) {
+      this.logger.warn({ taskId }, 'the task had no recoverable container');
+      this.report(record, {
+        task_id: { value: taskId },
+        state: TaskState.TASK_FAILED,
+        message: saved.info.executor
+          ? 'The agent restarted: tasks of custom executors are not recovered'
+          : 'The agent restarted while the task was launching',
+        reason: TaskStatusReason.REASON_AGENT_RESTARTED,
+        source: TaskStatusSource.SOURCE_AGENT,
+        ...(agentId === undefined ? {} : { agent_id: { value: agentId } }),
+      });
+      return;
+    }
+    const sandbox = saved.sandbox;
+    const env = buildTaskEnvironment({
+      taskId,
+      frameworkId: saved.frameworkId,
+      executorId: taskId,
+      sandbox,
+      agentEndpoint: this.options.agentEndpoint(),
+      hostname: this.options.hostname,
+      resources: saved.info.resources ?? [],
+      environment: saved.info.command?.environment,
+      base: this.options.baseEnv ?? process.env,
+    });
+    const healthCheck = saved.info.health_check;
+    const executor = new CommandExecutor({
+      task: saved.info,
+      framework,
+      frameworkId: saved.frameworkId,
+      agentId,
+      containerId: saved.containerId,
+      sandbox,
+      env,
+      containerizer: this.options.containerizer,
+      logger: this.logger,
+      healthCheck: healthCheck
+        ? (hooks) =>
+            HealthChecker.start(
+              healthCheck,
+              { sandbox, env },
+              this.options.clock ?? systemClock,
+              hooks,
+              this.logger.child({ taskId }),
+            )
+        : undefined,
+      onStatus: (status) => {
+        record.pid = executor.pid;
+        this.report(record, status);
+      },
+    });
+    record.executor = executor;
+    record.pid = container.pid;
+    this.logger.info({ taskId, pid: container.pid, state: TaskState[saved.state] }, 'task recovered');
+    executor.recover(container, saved.state);
+  }
+
+  /** A task whose checkpoint is corrupt: reported TASK_LOST (its container cannot be found). */
+  recoverLostTask(framework: FrameworkInfo, taskId: string, message: string): void {
+    const frameworkId = framework.id?.value ?? '';
+    const agentId = this.options.agentId();
+    this.frameworks.set(frameworkId, framework);
+    const record: TaskRecord = {
+      frameworkId,
+      info: { name: taskId, task_id: { value: taskId }, agent_id: { value: agentId ?? '' } },
+      state: TaskState.TASK_STAGING,
+      statuses: [],
+      containerId: '',
+      sandbox: undefined,
+      pid: undefined,
+      executor: undefined,
+    };
+    this.live.set(taskId, record);
+    this.report(record, {
+      task_id: { value: taskId },
+      state: TaskState.TASK_LOST,
+      message,
+      reason: TaskStatusReason.REASON_AGENT_RESTARTED,
+      source: TaskStatusSource.SOURCE_AGENT,
+      ...(agentId === undefined ? {} : { agent_id: { value: agentId } }),
+    });
+  }
+
+  /** Usage of every running container that can report it. */
+  async usage(): Promise<TaskUsage[]> {
+    const out: TaskUsage[] = [];
+    for (const record of this.live.values()) {
+      const container = record.executor?.containerHandle;
+      if (container?.usage === undefined || isTerminalState(record.state)) continue;
+      try {
+        const taskId = record.info.task_id.value;
+        out.push({
+          frameworkId: record.frameworkId,
+          taskId,
+          executorName: `Command Executor (Task: ${taskId}) (Command: sh -c '${record.info.command?.value ?? ''}')`,
+          usage: await container.usage(),
+        });
+      } catch (err) {
+        this.logger.debug({ err, taskId: record.info.task_id.value }, 'usage unavailable');
+      }
+    }
+    return out;
+  }
+
+  private persistFramework(framework: FrameworkInfo): void {
+    try {
+      this.options.checkpointer?.writeFramework(framework);
+    } catch (err) {
+      this.logger.error({ err, frameworkId: framework.id?.value }, 'cannot checkpoint the framework');
+    }
+  }
+
+  private persist(record: TaskRecord): void {
+    const checkpointer = this.options.checkpointer;
+    if (checkpointer === undefined || record.containerId === '') return;
+    try {
+      checkpointer.writeTask({
+        frameworkId: record.frameworkId,
+        info: record.info,
+        state: record.state,
+        containerId: record.containerId,
+        sandbox: record.sandbox,
+        statuses: record.statuses,
+        pending: this.options.statusUpdates.pending(record.info.task_id.value).slice(),
+        container: record.executor?.containerHandle?.checkpoint?.() ?? record.container,
+      });
+    } catch (err) {
+      this.logger.error({ err, taskId: record.info.task_id.value }, 'cannot checkpoint the task');
+    }
+  }
+
   private report(record: TaskRecord, status: TaskStatus): void {
     record.state = status.state;
     const stamped = this.options.statusUpdates.update(record.frameworkId, status);
     if (stamped !== undefined) record.statuses.push(stamped);
+    this.persist(record);
     this.logger.info(
       { taskId: record.info.task_id.value, state: TaskState[status.state], message: status.message ?? undefined },
       'task status',
@@ -287,8 +568,13 @@ export class TaskManager {
 
   private onStreamEnded(taskId: string): void {
     const record = this.live.get(taskId);
-    if (record === undefined || !isTerminalState(record.state)) return;
+    if (record === undefined || !(isTerminalState(record.state) || record.state === TaskState.TASK_LOST)) return;
     this.live.delete(taskId);
+    try {
+      this.options.checkpointer?.removeTask(record.frameworkId, taskId);
+    } catch (err) {
+      this.logger.error({ err, taskId }, 'cannot remove the task checkpoint');
+    }
     record.executor = undefined;
     this.completed.push(record);
     if (this.completed.length > this.maxCompleted) this.completed.splice(0, this.completed.length - this.maxCompleted);

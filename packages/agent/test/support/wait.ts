@@ -35,4 +35,10 @@ export function killGroup(pid: number | undefined): void {
   } catch {
     // already gone
   }
+  try {
+    // In a pid namespace the task is not a group leader: kill it directly (its namespace goes with it).
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }

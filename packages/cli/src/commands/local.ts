@@ -11,7 +11,7 @@ import { createAgent } from '@agora/agent';
 import { createLogger } from '@agora/common';
 import { createMarathon } from '@agora/marathon';
 import { createMaster } from '@agora/master';
-import { parsePort, parsePositiveInt } from '../flags.js';
+import { badFlag, parsePort, parsePositiveInt } from '../flags.js';
 import type { Running } from './daemon.js';
 
 export interface LocalFlags {
@@ -21,6 +21,7 @@ export interface LocalFlags {
   master_port?: string;
   agent_port?: string;
   marathon_port?: string;
+  task_ports_from?: string;
 }
 
 export interface AgentSlice {
@@ -56,17 +57,25 @@ export async function runLocal(flags: LocalFlags): Promise<Running> {
   const masterPort = parsePort('master_port', flags.master_port, 5050);
   const agentPort = parsePort('agent_port', flags.agent_port, 5051);
   const marathonPort = parsePort('marathon_port', flags.marathon_port, 8080);
+  const firstTaskPort = parsePort('task_ports_from', flags.task_ports_from, 31000);
+  if (firstTaskPort + count * 1000 - 1 > 65535) {
+    throw badFlag('task_ports_from', `leaves no room for ${count} agents × 1000 ports below 65536`);
+  }
   mkdirSync(`${workDir}/logs`, { recursive: true });
   const logFile = `${workDir}/logs/agora.log`;
   const destination = createWriteStream(logFile, { flags: 'a' });
   const log = (component: string) => createLogger({ component, destination });
 
   const disk = statfsSync(workDir);
-  const slices = machineSlices(count, {
-    cpus: os.availableParallelism(),
-    memMb: Math.floor(os.totalmem() / 1048576),
-    diskMb: Math.floor((Number(disk.bavail) * Number(disk.bsize)) / 1048576),
-  });
+  const slices = machineSlices(
+    count,
+    {
+      cpus: os.availableParallelism(),
+      memMb: Math.floor(os.totalmem() / 1048576),
+      diskMb: Math.floor((Number(disk.bavail) * Number(disk.bsize)) / 1048576),
+    },
+    firstTaskPort,
+  );
 
   const stops: Array<() => Promise<void>> = [];
   const closeAll = async () => {

@@ -1,6 +1,6 @@
 import { createLogger } from '@agora/common';
 import { createMarathon } from '@agora/marathon';
-import { parseMasterFlag, parsePort, parseRedisFlag, parseZkFlag } from '../flags.js';
+import { parseMasterFlag, parsePort, parsePositiveInt, parseRedisFlag, parseZkFlag } from '../flags.js';
 import type { Running } from './daemon.js';
 
 export interface MarathonFlags {
@@ -14,6 +14,9 @@ export interface MarathonFlags {
   state_dir?: string;
   framework_name?: string;
   mesos_role?: string;
+  http_endpoints?: string;
+  event_subscriber_queue_size?: string;
+  event_stream_max_outstanding_messages?: string;
 }
 
 /** `agora marathon`: the Marathon-compatible framework (state in Redis, or files with --state_dir). */
@@ -32,10 +35,31 @@ export async function runMarathon(flags: MarathonFlags): Promise<Running> {
       ...(zk === undefined ? {} : { zk }),
       ...(flags.framework_name === undefined ? {} : { frameworkName: flags.framework_name }),
       ...(flags.mesos_role === undefined ? {} : { role: flags.mesos_role }),
+      ...(flags.http_endpoints === undefined
+        ? {}
+        : {
+            httpEndpoints: flags.http_endpoints
+              .split(',')
+              .map((u) => u.trim())
+              .filter((u) => u !== ''),
+          }),
+      events: {
+        subscriberQueueSize: parsePositiveInt('event_subscriber_queue_size', flags.event_subscriber_queue_size, 10_000),
+        streamMaxOutstandingMessages: parsePositiveInt(
+          'event_stream_max_outstanding_messages',
+          flags.event_stream_max_outstanding_messages,
+          1024,
+        ),
+      },
     },
     { logger: createLogger({ component: 'marathon' }) },
   );
   await marathon.start();
+  // HA: a Marathon that lost (or gave up) the leadership stops; exit so a supervisor starts it again as a standby.
+  marathon.onDidStop((why) => {
+    process.stderr.write(`marathon stopped: ${why}\n`);
+    process.exit(3);
+  });
   return {
     banner: [`marathon listening on ${marathon.url} (state in ${redis ?? flags.state_dir ?? './.agora/marathon'})`],
     close: () => marathon.close(),

@@ -1,6 +1,6 @@
 import { createLogger } from '@agora/common';
 import { createMaster } from '@agora/master';
-import { parseDuration, parsePort, parseZkFlag } from '../flags.js';
+import { badFlag, parseDuration, parsePort, parsePositiveInt, parseZkFlag } from '../flags.js';
 import type { Running } from './daemon.js';
 
 export interface MasterFlags {
@@ -10,6 +10,24 @@ export interface MasterFlags {
   zk?: string;
   work_dir?: string;
   allocation_interval?: string;
+  agent_ping_timeout?: string;
+  max_agent_ping_timeouts?: string;
+  agent_reregister_timeout?: string;
+  recovery_agent_removal_limit?: string;
+}
+
+/** Mesos' `--recovery_agent_removal_limit`: a percentage (`100%`) or a fraction (`0.5`). */
+function parseRemovalLimit(value: string | undefined): number {
+  if (value === undefined) return 1;
+  const m = /^(\d+(?:\.\d+)?)(%?)$/.exec(value.trim());
+  const n = m === null ? Number.NaN : Number(m[1]) / (m[2] === '%' ? 100 : 1);
+  if (!(n >= 0 && n <= 1)) {
+    throw badFlag(
+      'recovery_agent_removal_limit',
+      `must be a percentage (e.g. 100%) or a fraction in 0..1, got ${value}`,
+    );
+  }
+  return n;
 }
 
 /** `agora master`: one master; with --zk it contends for leadership, else it leads alone. */
@@ -23,6 +41,10 @@ export async function runMaster(flags: MasterFlags, onFatal: (reason: string) =>
       ...(flags.zk === undefined ? {} : { zk: parseZkFlag('zk', flags.zk) as string }),
       ...(flags.work_dir === undefined ? {} : { workDir: flags.work_dir }),
       allocationIntervalMs: parseDuration('allocation_interval', flags.allocation_interval, 1000),
+      agentPingTimeoutMs: parseDuration('agent_ping_timeout', flags.agent_ping_timeout, 15_000),
+      maxAgentPingTimeouts: parsePositiveInt('max_agent_ping_timeouts', flags.max_agent_ping_timeouts, 5),
+      agentReregisterTimeoutMs: parseDuration('agent_reregister_timeout', flags.agent_reregister_timeout, 600_000),
+      recoveryAgentRemovalLimit: parseRemovalLimit(flags.recovery_agent_removal_limit),
     },
     { logger },
   );

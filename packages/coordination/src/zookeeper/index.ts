@@ -33,3 +33,9 @@ export function createContender<T>(zk: string | undefined, data: T, options?: Zk
 export function createDetector<T>(zk: string, options?: ZkDetectorOptions): LeaderDetector<T> {
   return new ZkDetector<T>(parseZkUrl(zk), options);
 }
+export {
+  createVersionedStore,
+  type VersionedStore,
+  type VersionedStoreOptions,
+  type VersionedValue,
+} from './versioned-store.js';

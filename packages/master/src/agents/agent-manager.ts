@@ -2,7 +2,9 @@
  * AgentManager: the agents registered with this master, their WebSocket
  * channels, total resources and attributes, and their health (the master pings
  * every `pingIntervalMs`; an agent that misses `maxPingTimeouts` pongs in a
- * row is marked inactive, and active again on its next pong).
+ * row — connected but silent, or disconnected — has timed out: it is
+ * deactivated and `onDidTimeOutAgent` fires once, after which the agent
+ * lifecycle marks it unreachable and removes it).
  *
  * It owns agent records only. What runs on an agent (tasks) is the
  * TaskTracker's; what is offered from it, the OfferManager's.
@@ -42,6 +44,8 @@ export interface AgentRecord {
   disconnectedTime: number | undefined;
   /** Pings sent since the last pong. */
   missedPongs: number;
+  /** It missed `maxPingTimeouts` pongs; it is being marked unreachable. */
+  timedOut?: boolean;
 }
 
 export interface AgentManagerOptions {
@@ -55,7 +59,7 @@ export interface AgentManagerOptions {
 }
 
 /** Why an agent stopped being offerable. */
-export type AgentDeactivation = 'DISCONNECTED' | 'PING_TIMEOUT' | 'REPLACED';
+export type AgentDeactivation = 'DISCONNECTED' | 'PING_TIMEOUT' | 'REPLACED' | 'REMOVED';
 
 export class AgentManager implements Disposable {
   private readonly agents = new Map<string, AgentRecord>();
@@ -63,6 +67,7 @@ export class AgentManager implements Disposable {
   private readonly added = new Emitter<{ agent: AgentRecord; reregistered: boolean }>();
   private readonly deactivated = new Emitter<{ agent: AgentRecord; reason: AgentDeactivation }>();
   private readonly reactivated = new Emitter<AgentRecord>();
+  private readonly timedOutEmitter = new Emitter<AgentRecord>();
 
   /** An agent registered, re-registered or reconnected (its resources can be offered). */
   readonly onDidAddAgent = this.added.event;
@@ -70,6 +75,8 @@ export class AgentManager implements Disposable {
   readonly onDidDeactivateAgent = this.deactivated.event;
   /** An inactive but connected agent answered a ping again. */
   readonly onDidReactivateAgent = this.reactivated.event;
+  /** An agent missed `maxPingTimeouts` pongs in a row (fires once per agent record). */
+  readonly onDidTimeOutAgent = this.timedOutEmitter.event;
 
   constructor(private readonly options: AgentManagerOptions) {}
 
@@ -85,8 +92,22 @@ export class AgentManager implements Disposable {
     return [...this.agents.values()];
   }
 
-  /** A new agent (Register): assign an id. Throws AGORA_ERR_BAD_RESOURCES / _BAD_REQUEST and changes nothing. */
-  register(channel: AgentChannel, info: agora.v1.AgentInfo, version: string, ip: string | undefined): AgentRecord {
+  /** A fresh agent id (for an agent admitted to the registry before its record is made). */
+  newAgentId(): string {
+    return this.options.ids.agentId();
+  }
+
+  /**
+   * A new agent (Register): under `id` when given (already admitted to the registry), else a fresh id.
+   * Throws AGORA_ERR_BAD_RESOURCES / _BAD_REQUEST and changes nothing.
+   */
+  register(
+    channel: AgentChannel,
+    info: agora.v1.AgentInfo,
+    version: string,
+    ip: string | undefined,
+    id?: string,
+  ): AgentRecord {
     const total = checkAgentInfo(info);
     const existing = info.id?.value ? this.agents.get(info.id.value) : undefined;
     if (existing !== undefined) {
@@ -95,7 +116,7 @@ export class AgentManager implements Disposable {
     }
     const now = this.options.clock.now();
     const agent: AgentRecord = {
-      id: this.options.ids.agentId(),
+      id: id ?? this.options.ids.agentId(),
       hostname: info.hostname,
       port: info.port ?? 5051,
       ip,
@@ -153,6 +174,7 @@ export class AgentManager implements Disposable {
       existing.reregisteredTime = now;
       existing.disconnectedTime = undefined;
       existing.missedPongs = 0;
+      existing.timedOut = false;
       this.options.logger.info({ agentId: id }, 'agent re-registered');
       this.added.fire({ agent: existing, reregistered: true });
       return { agent: existing, known: true };
@@ -197,13 +219,31 @@ export class AgentManager implements Disposable {
 
   pong(agentId: string): void {
     const agent = this.agents.get(agentId);
-    if (agent === undefined) return;
+    if (agent === undefined || agent.timedOut === true) return;
     agent.missedPongs = 0;
     if (!agent.active && agent.connected) {
       agent.active = true;
       this.options.logger.info({ agentId }, 'agent answers pings again; active');
       this.reactivated.fire(agent);
     }
+  }
+
+  /**
+   * Forget an agent (marked unreachable or gone): its record is deleted and its connection, if any, closed with
+   * `code` (an unreachable agent reconnects and re-registers; a gone one is refused). Returns the record.
+   */
+  remove(agentId: string, code: number, reason: string): AgentRecord | undefined {
+    const agent = this.agents.get(agentId);
+    if (agent === undefined) return undefined;
+    this.agents.delete(agentId);
+    const channel = agent.channel;
+    const wasActive = agent.active;
+    agent.channel = undefined;
+    agent.connected = false;
+    agent.active = false;
+    if (wasActive) this.deactivated.fire({ agent, reason: 'REMOVED' });
+    channel?.close(code, reason);
+    return agent;
   }
 
   /** Send to an agent; false when it is not connected. */
@@ -228,27 +268,34 @@ export class AgentManager implements Disposable {
     this.added.dispose();
     this.deactivated.dispose();
     this.reactivated.dispose();
+    this.timedOutEmitter.dispose();
   }
 
   private pingAll(): void {
-    for (const agent of this.agents.values()) {
-      if (!agent.connected) continue;
-      if (agent.missedPongs >= this.options.maxPingTimeouts && agent.active) {
-        agent.active = false;
+    for (const agent of [...this.agents.values()]) {
+      if (agent.timedOut === true) continue;
+      if (agent.missedPongs >= this.options.maxPingTimeouts) {
+        agent.timedOut = true;
         this.options.logger.warn(
-          { agentId: agent.id, missedPongs: agent.missedPongs },
-          'agent missed too many pongs; marked inactive',
+          { agentId: agent.id, missedPongs: agent.missedPongs, connected: agent.connected },
+          'agent missed too many pongs; it is unreachable',
         );
-        this.deactivated.fire({ agent, reason: 'PING_TIMEOUT' });
+        if (agent.active) {
+          agent.active = false;
+          this.deactivated.fire({ agent, reason: 'PING_TIMEOUT' });
+        }
+        this.timedOutEmitter.fire(agent);
+        continue;
       }
+      // A disconnected agent cannot answer either: its silence counts the same (Mesos' health check).
       agent.missedPongs++;
-      agent.channel?.trySend({ ping: {} });
+      if (agent.connected) agent.channel?.trySend({ ping: {} });
     }
   }
 }
 
 /** Validate an AgentInfo; returns its resources. Throws AgoraError and changes nothing. */
-function checkAgentInfo(info: AgentInfo): Resources {
+export function checkAgentInfo(info: AgentInfo): Resources {
   if (!info.hostname) throw new AgoraError('AGORA_ERR_BAD_REQUEST', 'agent_info.hostname must not be empty');
   const port = info.port ?? 5051;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {

@@ -7,17 +7,20 @@
  * cycle is pending at a time.
  */
 import { type Clock, type Disposable, DisposableStore, type Logger, Resources } from '@agora/common';
-import { agora } from '@agora/proto';
+import { agora, type Resource } from '@agora/proto';
 import type { AgentManager } from '../agents/agent-manager.js';
 import {
   type AllocationSnapshot,
   type AllocatorAgent,
   type AllocatorFramework,
   allocate,
+  isWithin,
   type OfferDecision,
+  type RoleQuota,
 } from '../allocator/index.js';
 import type { FrameworkManager } from '../frameworks/framework-manager.js';
 import type { OfferManager, OfferRecord } from '../offers/offer-manager.js';
+import type { ReservationLedger } from '../reservations/ledger.js';
 import { isEndedState, type TaskTracker } from '../tasks/task-tracker.js';
 
 export interface AllocationCycleOptions {
@@ -30,14 +33,80 @@ export interface AllocationCycleOptions {
   tasks: TaskTracker;
   /** Randomness for the allocator (ties); Math.random by default. */
   random?: () => number;
+  /** Dynamic reservations: offers describe reserved resources (STATIC / DYNAMIC, principal, labels). */
+  reservations?: ReservationLedger;
+  /** Role weights and quota for the allocator (from the registry); none when absent. */
+  roleConfig?: () => { weights: Readonly<Record<string, number>>; quota: Readonly<Record<string, RoleQuota>> };
+}
+
+/**
+ * The role a task's resources count toward: a role of the framework its
+ * resources are reserved for (or within), else the framework's first role.
+ * (Tasks do not record their offer's allocation role yet.)
+ */
+export function taskRole(frameworkRoles: readonly string[], resources: Resources): string {
+  const first = frameworkRoles[0] ?? '*';
+  if (frameworkRoles.length <= 1) return first;
+  for (const r of resources.roles()) {
+    if (r === '*') continue;
+    const match = frameworkRoles.find((fr) => isWithin(fr, r));
+    if (match !== undefined) return match;
+  }
+  return first;
+}
+
+/** What each framework holds per allocation role: its tasks (see taskRole) and its offers (by allocation_info.role). */
+export function allocationByRole(
+  frameworks: FrameworkManager,
+  offers: OfferManager,
+  tasks: TaskTracker,
+): Map<string, Map<string, Resources>> {
+  const out = new Map<string, Map<string, Resources>>();
+  const add = (frameworkId: string, role: string, r: Resources): void => {
+    let byRole = out.get(frameworkId);
+    if (byRole === undefined) {
+      byRole = new Map();
+      out.set(frameworkId, byRole);
+    }
+    byRole.set(role, (byRole.get(role) ?? Resources.empty()).add(r));
+  };
+  const rolesOf = new Map(frameworks.all().map((f) => [f.id, f.roles] as const));
+  for (const t of tasks.all()) {
+    if (isEndedState(t.state)) continue;
+    add(t.frameworkId, taskRole(rolesOf.get(t.frameworkId) ?? ['*'], t.resources), t.resources);
+  }
+  for (const o of offers.all()) {
+    const byRole = new Map<string, Resource[]>();
+    for (const r of o.offer.resources ?? []) {
+      const role = r.allocation_info?.role ?? rolesOf.get(o.frameworkId)?.[0] ?? '*';
+      byRole.set(role, [...(byRole.get(role) ?? []), r]);
+    }
+    for (const [role, list] of byRole) add(o.frameworkId, role, Resources.fromProto(list));
+  }
+  return out;
 }
 
 export class AllocationCycle implements Disposable {
   private readonly store = new DisposableStore();
   private pending: NodeJS.Immediate | undefined;
   private running = false;
+  private paused = false;
 
   constructor(private readonly options: AllocationCycleOptions) {}
+
+  /**
+   * Pause or resume allocation (after a failover, until enough agents re-registered). A paused cycle makes
+   * no offers; resuming runs a cycle soon.
+   */
+  setPaused(paused: boolean): void {
+    if (this.paused === paused) return;
+    this.paused = paused;
+    if (!paused) this.request();
+  }
+
+  isPaused(): boolean {
+    return this.paused;
+  }
 
   /** Start the periodic cycle. */
   start(): void {
@@ -55,7 +124,7 @@ export class AllocationCycle implements Disposable {
 
   /** Run one cycle now; returns the offers made. */
   runNow(): OfferRecord[] {
-    if (this.running || this.store.isDisposed) return [];
+    if (this.running || this.paused || this.store.isDisposed) return [];
     this.running = true;
     try {
       return this.cycle();
@@ -89,14 +158,25 @@ export class AllocationCycle implements Disposable {
       const allocated = a.total.subtract(a.total.subtractSaturating(used));
       return { id: a.id, hostname: a.hostname, total: a.total, allocated, active: a.active };
     });
-    const allocatorFrameworks: AllocatorFramework[] = frameworks.all().map((f) => ({
-      id: f.id,
-      roles: [...f.roles],
-      active: f.active,
-      suppressedRoles: [...f.suppressedRoles],
-      allocated: usedByFramework.get(f.id) ?? Resources.empty(),
-    }));
-    return { agents: allocatorAgents, frameworks: allocatorFrameworks, filters: [...offers.filters()] };
+    const byRole = allocationByRole(frameworks, offers, tasks);
+    const allocatorFrameworks: AllocatorFramework[] = frameworks.all().map((f) => {
+      const roles = byRole.get(f.id);
+      return {
+        id: f.id,
+        roles: [...f.roles],
+        active: f.active,
+        suppressedRoles: [...f.suppressedRoles],
+        allocated: usedByFramework.get(f.id) ?? Resources.empty(),
+        ...(roles === undefined ? {} : { allocatedByRole: Object.fromEntries(roles) }),
+      };
+    });
+    const config = this.options.roleConfig?.();
+    return {
+      agents: allocatorAgents,
+      frameworks: allocatorFrameworks,
+      filters: [...offers.filters()],
+      ...(config === undefined ? {} : { weights: config.weights, quota: config.quota }),
+    };
   }
 
   dispose(): void {
@@ -106,14 +186,15 @@ export class AllocationCycle implements Disposable {
   }
 
   private cycle(): OfferRecord[] {
-    const { agents, frameworks, offers, logger, clock } = this.options;
+    const { agents, frameworks, offers, logger, clock, reservations } = this.options;
     const result = allocate(this.snapshot(), clock.now(), this.options.random);
     offers.removeFilters(result.expiredFilters);
     if (result.offers.length === 0) return [];
 
+    // One offer per framework, agent and role (Mesos: every offer is allocated to a single role).
     const grouped = new Map<string, OfferDecision[]>();
     for (const d of result.offers) {
-      const k = `${d.frameworkId}\u0000${d.agentId}`;
+      const k = `${d.frameworkId}\u0000${d.agentId}\u0000${d.role}`;
       grouped.set(k, [...(grouped.get(k) ?? []), d]);
     }
     const byFramework = new Map<string, OfferRecord[]>();
@@ -125,6 +206,7 @@ export class AllocationCycle implements Disposable {
         first.frameworkId,
         agent,
         decisions.map((d) => ({ role: d.role, resources: d.resources })),
+        reservations === undefined ? undefined : (r) => reservations.describe(agent, r),
       );
       byFramework.set(first.frameworkId, [...(byFramework.get(first.frameworkId) ?? []), record]);
     }

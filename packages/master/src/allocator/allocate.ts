@@ -1,15 +1,26 @@
 /**
- * One allocation cycle: hierarchical DRF over roles, then frameworks within
- * a role (Mesos' HierarchicalAllocatorProcess::__allocate without quota).
+ * One allocation cycle: hierarchical weighted DRF with quota and reservations
+ * (Mesos' HierarchicalAllocatorProcess::__allocate, 1.9+ semantics).
  *
- * For each agent (shuffled with `random`, else in id order), its free
- * resources (total − allocated) go to roles in sorter order; within a role,
- * to the first framework in sorter order that is not filtered for the agent.
- * That framework gets everything free that the role may use (unreserved plus
- * reserved for the role), and the sorters are updated at once, so the next
- * agent sees the new shares. Pure: no I/O; time and randomness are inputs.
+ * Agents are visited in id order, shuffled with `random` when given.
+ * - Stage 1 (only when some role has a quota guarantee): for each agent, each
+ *   role with an unsatisfied guarantee (in role-sorter order) is offered what it
+ *   may use — its reservations plus unreserved resources up to its shortfall
+ *   (and its limits); unreserved resources it has no guarantee for only from
+ *   spare headroom.
+ * - Stage 2 (fair sharing): for each agent, roles in hierarchical DRF order; in a
+ *   role, the first framework in DRF order that is not filtered for (agent, role)
+ *   gets everything free it may use: unreserved resources plus those reserved for
+ *   the role or an ancestor — cut to the role's quota limits and to the headroom
+ *   held back for other roles' unsatisfied guarantees.
+ * Sorters are updated at once, so the next agent sees the new shares. Pure: no
+ * I/O; time and randomness are inputs.
  */
 import { Resources, scalarResource } from '@agora/common';
+import { Quantities } from './quantities.js';
+import { type CapReason, QuotaState } from './quota-state.js';
+import { HierarchicalDrfSorter } from './role-sorter.js';
+import { allocatableTo } from './roles.js';
 import { DrfSorter, type Sorter } from './sorter.js';
 import {
   ALL,
@@ -29,7 +40,7 @@ export const MIN_ALLOCATABLE = { cpus: 0.01, mem: 32 } as const;
 export interface AllocateOptions {
   /**
    * Makes the sorter for the roles (`role` undefined) and for the frameworks
-   * of one role. @default a DrfSorter for both
+   * of one role. @default a HierarchicalDrfSorter for the roles, a DrfSorter for the frameworks
    */
   createSorter?: (role?: string) => Sorter;
   /** Whether to list refusals (a decline-heavy cluster has many). @default true */
@@ -55,11 +66,9 @@ function allocationInRole(f: AllocatorFramework, role: string, roles: readonly s
 }
 
 function clusterTotal(agents: readonly AllocatorAgent[]): Resources {
-  const sums = new Map<string, number>();
-  for (const a of agents) for (const [name, v] of a.total.scalars()) sums.set(name, (sums.get(name) ?? 0) + v);
-  let total = Resources.empty();
-  for (const [name, v] of sums) total = total.add(scalarResource(name, v));
-  return total;
+  const sums = new Quantities();
+  for (const a of agents) sums.addResources(a.total, 1);
+  return sums.toResources();
 }
 
 /** Agents sorted by id, then shuffled with `random` when given (Fisher–Yates). */
@@ -76,26 +85,65 @@ function agentOrder(agents: readonly AllocatorAgent[], random: (() => number) | 
   return order;
 }
 
-/** Active filters by framework then agent (latest expiry), and the expired ones. */
-function splitFilters(
-  filters: readonly RefuseFilter[],
-  now: number,
-): { active: Map<string, Map<string, number>>; expired: RefuseFilter[] } {
-  const active = new Map<string, Map<string, number>>();
+/**
+ * Active filters: framework → agent → latest expiry of filters for every role;
+ * and `framework\0agent\0role` keys of filters for one role.
+ */
+interface FilterIndex {
+  all: Map<string, Map<string, number>>;
+  byRole: Set<string>;
+}
+
+function splitFilters(filters: readonly RefuseFilter[], now: number): { active: FilterIndex; expired: RefuseFilter[] } {
+  const active: FilterIndex = { all: new Map(), byRole: new Set() };
   const expired: RefuseFilter[] = [];
   for (const f of filters) {
     if (f.expiresAt <= now) {
       expired.push(f);
       continue;
     }
-    let byAgent = active.get(f.frameworkId);
+    if (f.role !== undefined) {
+      active.byRole.add(`${f.frameworkId}\u0000${f.agentId}\u0000${f.role}`);
+      continue;
+    }
+    let byAgent = active.all.get(f.frameworkId);
     if (byAgent === undefined) {
       byAgent = new Map();
-      active.set(f.frameworkId, byAgent);
+      active.all.set(f.frameworkId, byAgent);
     }
     byAgent.set(f.agentId, Math.max(byAgent.get(f.agentId) ?? 0, f.expiresAt));
   }
   return { active, expired };
+}
+
+/** The scalars of `r` removed (what is left: ranges and sets). */
+function nonScalars(r: Resources): Resources {
+  return r.subtractSaturating(Quantities.fromResources(r).toResources());
+}
+
+/**
+ * `unreserved` with each scalar cut to its cap; returns the reason that cut
+ * the most when something was cut.
+ */
+function capped(
+  unreserved: Resources,
+  cap: (name: string) => { millis: number; reason: CapReason | undefined },
+): { resources: Resources; cutBy: CapReason | undefined } {
+  let cutBy: CapReason | undefined;
+  let scalars = Resources.empty();
+  let changed = false;
+  for (const [name, v] of unreserved.scalars()) {
+    const have = Math.round(v * 1000);
+    const c = cap(name);
+    const give = Math.min(have, c.millis);
+    if (give < have) {
+      changed = true;
+      cutBy ??= c.reason;
+    }
+    if (give > 0) scalars = scalars.add(scalarResource(name, give / 1000));
+  }
+  if (!changed) return { resources: unreserved, cutBy };
+  return { resources: nonScalars(unreserved).add(scalars), cutBy };
 }
 
 /** Run one allocation cycle over `snapshot` at time `now` (ms epoch). */
@@ -105,7 +153,6 @@ export function allocate(
   random?: () => number,
   options: AllocateOptions = {},
 ): AllocationResult {
-  const createSorter = options.createSorter ?? (() => new DrfSorter());
   const record = options.recordRefusals ?? true;
   const min = options.minAllocatable ?? MIN_ALLOCATABLE;
   const refusals: Refusal[] = [];
@@ -114,83 +161,174 @@ export function allocate(
   };
 
   const { active: filters, expired } = splitFilters(snapshot.filters, now);
+  const isFiltered = (frameworkId: string, agentId: string, role: string): boolean => {
+    if (filters.all.get(frameworkId)?.has(agentId) === true) return true;
+    return filters.byRole.size > 0 && filters.byRole.has(`${frameworkId}\u0000${agentId}\u0000${role}`);
+  };
   const total = clusterTotal(snapshot.agents);
 
   // Role sorter: every framework's allocation counts toward its roles' shares,
   // active or not (as in Mesos); framework sorters hold only those that may get offers.
-  const roleSorter = createSorter();
+  const roleSorter = options.createSorter?.() ?? new HierarchicalDrfSorter();
   roleSorter.addTotal(total);
+  const createFrameworkSorter = options.createSorter ?? (() => new DrfSorter());
   const frameworkSorters = new Map<string, Sorter>();
+  const quota = snapshot.quota === undefined ? undefined : new QuotaState(snapshot.quota);
+  const withQuota = quota !== undefined && !quota.isEmpty ? quota : undefined;
   const frameworks = snapshot.frameworks.slice().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (const f of frameworks) {
     const roles = rolesOf(f);
+    const allSuppressed = roles.every((r) => f.suppressedRoles.includes(r));
     if (!f.active) refuse({ frameworkId: f.id, agentId: ALL, reason: RefusalReason.INACTIVE });
-    else if (roles.every((r) => f.suppressedRoles.includes(r))) {
-      refuse({ frameworkId: f.id, agentId: ALL, reason: RefusalReason.SUPPRESSED });
-    }
+    else if (allSuppressed) refuse({ frameworkId: f.id, agentId: ALL, reason: RefusalReason.SUPPRESSED });
     for (const role of roles) {
       const alloc = allocationInRole(f, role, roles);
       roleSorter.allocated(role, alloc);
+      withQuota?.consume(role, alloc.unreserved());
       if (!f.active) continue;
       if (f.suppressedRoles.includes(role)) {
-        if (!roles.every((r) => f.suppressedRoles.includes(r))) {
-          refuse({ frameworkId: f.id, agentId: ALL, reason: RefusalReason.SUPPRESSED, role });
-        }
+        if (!allSuppressed) refuse({ frameworkId: f.id, agentId: ALL, reason: RefusalReason.SUPPRESSED, role });
         continue;
       }
       let fs = frameworkSorters.get(role);
       if (fs === undefined) {
-        fs = createSorter(role);
+        fs = createFrameworkSorter(role);
         fs.addTotal(total);
         frameworkSorters.set(role, fs);
       }
       fs.allocated(f.id, alloc);
     }
   }
-  for (const role of roleSorter.sort()) roleSorter.updateWeight(role, snapshot.weights?.[role] ?? 1);
+  if (roleSorter instanceof HierarchicalDrfSorter) {
+    for (const [role, w] of Object.entries(snapshot.weights ?? {})) roleSorter.updateWeight(role, w);
+  } else {
+    for (const role of roleSorter.sort().slice()) roleSorter.updateWeight(role, snapshot.weights?.[role] ?? 1);
+  }
+
+  const order = agentOrder(snapshot.agents, random);
+  // What is free on each agent, by its index in `order`.
+  const free: Resources[] = new Array(order.length);
+  for (let i = 0; i < order.length; i++) {
+    const agent = order[i]!;
+    const f = agent.total.subtractSaturating(agent.allocated);
+    free[i] = f;
+    if (withQuota === undefined) continue;
+    // Reservations (allocated or not) count as consumed by their role; unreserved free scalars of active agents are headroom.
+    for (const r of agent.total.roles()) if (r !== ALL) withQuota.consume(r, agent.total.reservedFor(r));
+    if (agent.active) withQuota.addAvailable(f.unreserved());
+  }
+  withQuota?.refreshRequired();
 
   const offers: OfferDecision[] = [];
   if (frameworkSorters.size === 0) return { offers, expiredFilters: expired, refusals };
+  // Stage 1 and stage 2 may both give to one (framework, agent, role): merge those into one decision.
+  const decisionIndex = withQuota?.hasGuarantees ? new Map<string, number>() : undefined;
+  const give = (frameworkId: string, at: number, role: string, resources: Resources, fs: Sorter): void => {
+    const agentId = order[at]!.id;
+    const key = decisionIndex === undefined ? '' : `${frameworkId}\u0000${agentId}\u0000${role}`;
+    const index = decisionIndex?.get(key);
+    if (index === undefined) {
+      decisionIndex?.set(key, offers.length);
+      offers.push({ frameworkId, agentId, role, resources });
+    } else {
+      const d = offers[index]!;
+      offers[index] = { ...d, resources: d.resources.add(resources) };
+    }
+    fs.allocated(frameworkId, resources);
+    roleSorter.allocated(role, resources);
+    withQuota?.charge(role, resources);
+    const left = free[at]!;
+    free[at] = resources === left ? Resources.empty() : left.subtractSaturating(resources);
+  };
 
-  for (const agent of agentOrder(snapshot.agents, random)) {
+  /** Stage 1: quota guarantees first. */
+  if (withQuota?.hasGuarantees) {
+    for (let at = 0; at < order.length; at++) {
+      const agent = order[at]!;
+      if (!agent.active || !isAllocatable(free[at]!, min)) continue;
+      for (const role of roleSorter.sort().slice()) {
+        const fs = frameworkSorters.get(role);
+        if (fs === undefined) continue;
+        const short = withQuota.unsatisfied(role);
+        if (short.isEmpty()) continue;
+        const available = allocatableTo(free[at]!, role);
+        const unreserved = available.unreserved();
+        const reserved = available.subtractSaturating(unreserved);
+        let towardGuarantee = false;
+        const part = capped(unreserved, (name) => {
+          const c = withQuota.cap(role, name);
+          const s = short.getMillis(name);
+          if (s === 0) return c; // not guaranteed: only from spare headroom, within limits
+          const limit = withQuota.limitRoom(role, name);
+          if (Math.min(s, limit) > 0) towardGuarantee = true;
+          return s <= limit ? { millis: s, reason: 'headroom' } : { millis: limit, reason: 'limit' };
+        });
+        if (!towardGuarantee && reserved.isEmpty()) continue;
+        const toAllocate = reserved.add(part.resources);
+        if (!isAllocatable(toAllocate, min)) continue;
+        for (const frameworkId of fs.sort()) {
+          if (isFiltered(frameworkId, agent.id, role)) {
+            refuse({ frameworkId, agentId: agent.id, reason: RefusalReason.FILTERED, role });
+            continue;
+          }
+          give(frameworkId, at, role, toAllocate, fs);
+          break;
+        }
+        if (!isAllocatable(free[at]!, min)) break;
+      }
+    }
+  }
+
+  /** Stage 2: fair sharing of the rest. */
+  for (let at = 0; at < order.length; at++) {
+    const agent = order[at]!;
     if (!agent.active) {
       refuse({ frameworkId: ALL, agentId: agent.id, reason: RefusalReason.AGENT_INACTIVE });
       continue;
     }
-    let free = agent.total.subtractSaturating(agent.allocated);
-    if (free.isEmpty()) {
+    if (free[at]!.isEmpty()) {
       refuse({ frameworkId: ALL, agentId: agent.id, reason: RefusalReason.NOTHING_FREE });
       continue;
     }
-    if (!isAllocatable(free, min)) {
+    if (!isAllocatable(free[at]!, min)) {
       refuse({ frameworkId: ALL, agentId: agent.id, reason: RefusalReason.BELOW_MIN_ALLOCATABLE });
       continue;
     }
     // Copy: offering below reorders the role sorter.
-    const roles = roleSorter.sort().slice();
-    for (const role of roles) {
+    for (const role of roleSorter.sort().slice()) {
       const fs = frameworkSorters.get(role);
       if (fs === undefined) continue;
-      const available = free.allocatableTo(role);
+      const available = allocatableTo(free[at]!, role);
       if (available.isEmpty()) continue;
-      if (!isAllocatable(available, min)) {
-        refuse({ frameworkId: ALL, agentId: agent.id, reason: RefusalReason.BELOW_MIN_ALLOCATABLE, role });
+      let toAllocate = available;
+      let cutBy: CapReason | undefined;
+      if (withQuota !== undefined) {
+        const unreserved = available.unreserved();
+        const part = capped(unreserved, (name) => withQuota.cap(role, name));
+        if (part.resources !== unreserved) {
+          toAllocate = available.subtractSaturating(unreserved).add(part.resources);
+          cutBy = part.cutBy;
+        }
+      }
+      if (!isAllocatable(toAllocate, min)) {
+        const reason =
+          cutBy === 'limit'
+            ? RefusalReason.QUOTA_LIMIT
+            : cutBy === 'headroom'
+              ? RefusalReason.QUOTA_HEADROOM
+              : RefusalReason.BELOW_MIN_ALLOCATABLE;
+        refuse({ frameworkId: ALL, agentId: agent.id, reason, role });
         continue;
       }
       for (const frameworkId of fs.sort()) {
-        const until = filters.get(frameworkId)?.get(agent.id);
-        if (until !== undefined) {
+        if (isFiltered(frameworkId, agent.id, role)) {
           refuse({ frameworkId, agentId: agent.id, reason: RefusalReason.FILTERED, role });
           continue;
         }
-        offers.push({ frameworkId, agentId: agent.id, role, resources: available });
-        // The sorters change here, so stop iterating fs.sort() at once.
-        fs.allocated(frameworkId, available);
-        roleSorter.allocated(role, available);
-        free = available === free ? Resources.empty() : free.subtractSaturating(available);
+        give(frameworkId, at, role, toAllocate, fs);
         break;
       }
-      if (!isAllocatable(free, min)) break;
+      if (!isAllocatable(free[at]!, min)) break;
     }
   }
   return { offers, expiredFilters: expired, refusals };

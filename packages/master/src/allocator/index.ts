@@ -1,12 +1,17 @@
 /**
- * The allocator: a pure function from a snapshot of agents, frameworks and
- * filters to offer decisions (hierarchical DRF over roles, then frameworks).
+ * The allocator: a pure function from a snapshot of agents, frameworks,
+ * filters, weights and quota to offer decisions (hierarchical weighted DRF
+ * over roles, then frameworks; quota guarantees first, limits never exceeded;
+ * reservations only to their role and its descendants). See docs/allocator.md.
  *
  * ```ts
  * const { offers, expiredFilters, refusals } = allocate(snapshot, clock.now(), Math.random);
  * ```
  */
 export { type AllocateOptions, allocate, isAllocatable, MIN_ALLOCATABLE } from './allocate.js';
+export { type QuantityMap, Quantities } from './quantities.js';
+export { HierarchicalDrfSorter } from './role-sorter.js';
+export { allocatableTo, ancestorsAndSelf, isWithin, parentOf } from './roles.js';
 export { DrfSorter, RandomSorter, type Sorter } from './sorter.js';
 export {
   ALL,
@@ -18,4 +23,6 @@ export {
   type Refusal,
   RefusalReason,
   type RefuseFilter,
+  type RoleQuota,
+  type ScalarQuantities,
 } from './types.js';

@@ -28,6 +28,8 @@ export interface AllocatorFramework {
 export interface RefuseFilter {
   frameworkId: string;
   agentId: string;
+  /** The role the declined offer was allocated to; absent = every role of the framework. */
+  role?: string;
   /** Ms since the epoch; the filter is over once `now >= expiresAt`. */
   expiresAt: number;
 }
@@ -36,8 +38,25 @@ export interface AllocationSnapshot {
   agents: readonly AllocatorAgent[];
   frameworks: readonly AllocatorFramework[];
   filters: readonly RefuseFilter[];
-  /** Weight per role (default 1; values that are not > 0 count as 1). */
+  /** Weight per role (default 1; values that are not > 0 count as 1). Weights of inner roles (`eng` for `eng/web`) count at their level. */
   weights?: Readonly<Record<string, number>>;
+  /** Quota per role. A role's consumption includes its descendants' (`eng` counts `eng/web`). */
+  quota?: Readonly<Record<string, RoleQuota>>;
+}
+
+/** Scalar amounts by resource name, e.g. `{ cpus: 4, mem: 4096 }`. */
+export type ScalarQuantities = Readonly<Record<string, number>>;
+
+/**
+ * Quota of one role (Mesos' QuotaConfig). `guarantee`: resources the role is
+ * offered before any fair sharing, and that stay held back (headroom) from
+ * other roles until it has them. `limit`: what the role (with its
+ * descendants) may never be offered beyond. Names absent from `limit` are
+ * unlimited.
+ */
+export interface RoleQuota {
+  guarantee?: ScalarQuantities;
+  limit?: ScalarQuantities;
 }
 
 export interface OfferDecision {
@@ -62,6 +81,10 @@ export const RefusalReason = {
   NOTHING_FREE: 'NOTHING_FREE',
   /** What is free (for `role`, when set) is below cpus:0.01 and mem:32. frameworkId '*'. */
   BELOW_MIN_ALLOCATABLE: 'BELOW_MIN_ALLOCATABLE',
+  /** The role (or an ancestor) is at its quota limit: what is left would exceed it. frameworkId '*'. */
+  QUOTA_LIMIT: 'QUOTA_LIMIT',
+  /** The unreserved resources are held back as headroom for unsatisfied quota guarantees of other roles. frameworkId '*'. */
+  QUOTA_HEADROOM: 'QUOTA_HEADROOM',
 } as const;
 export type RefusalReason = (typeof RefusalReason)[keyof typeof RefusalReason];
 

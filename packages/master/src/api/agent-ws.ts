@@ -17,10 +17,21 @@ import type { AgentChannel } from '../agents/agent-manager.js';
 export const AGENT_PATH = '/agora/v1/agent';
 
 export interface AgentMessageHandler {
-  /** Register (a new agent); returns the agent id. Throws AgoraError to refuse. */
-  register(channel: AgentChannel, message: agora.v1.agent.AgentToMaster.Register, ip: string | undefined): string;
-  /** Reregister (a known agent); returns the agent id. Throws AgoraError to refuse. */
-  reregister(channel: AgentChannel, message: agora.v1.agent.AgentToMaster.Reregister, ip: string | undefined): string;
+  /**
+   * Register (a new agent); returns the agent id, or a promise of it when the registry must be written first.
+   * Throws (or rejects with) AgoraError to refuse.
+   */
+  register(
+    channel: AgentChannel,
+    message: agora.v1.agent.AgentToMaster.Register,
+    ip: string | undefined,
+  ): string | Promise<string>;
+  /** Reregister (a known agent); returns the agent id (or a promise of it). Throws AgoraError to refuse. */
+  reregister(
+    channel: AgentChannel,
+    message: agora.v1.agent.AgentToMaster.Reregister,
+    ip: string | undefined,
+  ): string | Promise<string>;
   /** Any other message of a registered agent. */
   message(agentId: string, message: agora.v1.agent.AgentToMaster, channel: AgentChannel): void;
   disconnected(agentId: string, channel: AgentChannel): void;
@@ -36,34 +47,57 @@ export function acceptAgentSocket(
 ): AgentChannel {
   const channel: AgentChannel = wrapSocket(ws, agora.v1.agent.AgentToMaster, agora.v1.agent.MasterToAgent, remote);
   let agentId: string | undefined;
+  /** A registration is waiting for the registry; messages meanwhile are ignored (the agent retries). */
+  let registering = false;
 
-  const registration = (message: agora.v1.agent.AgentToMaster): string | undefined => {
+  const refuse = (err: unknown): void => {
+    const error = toAgoraError(err);
+    logger.warn({ remote, err: error }, 'agent registration refused');
+    channel.trySend({ refused: { message: error.message, code: error.code } });
+    channel.close(CLOSE_REFUSED, `${error.code}: ${error.message}`.slice(0, 120));
+  };
+
+  const registration = (message: agora.v1.agent.AgentToMaster): void => {
+    let result: string | Promise<string> | undefined;
     try {
-      if (message.register) return handler.register(channel, message.register, ip);
-      if (message.reregister) return handler.reregister(channel, message.reregister, ip);
+      if (message.register) result = handler.register(channel, message.register, ip);
+      else if (message.reregister) result = handler.reregister(channel, message.reregister, ip);
     } catch (err) {
-      const error = toAgoraError(err);
-      logger.warn({ remote, err: error }, 'agent registration refused');
-      channel.trySend({ refused: { message: error.message, code: error.code } });
-      channel.close(CLOSE_REFUSED, `${error.code}: ${error.message}`.slice(0, 120));
+      refuse(err);
+      return;
     }
-    return undefined;
+    if (typeof result === 'string') {
+      agentId = result;
+      return;
+    }
+    if (result === undefined) return;
+    registering = true;
+    result.then(
+      (id) => {
+        registering = false;
+        agentId = id;
+      },
+      (err) => {
+        registering = false;
+        refuse(err);
+      },
+    );
   };
 
   channel.onDidReceive((message) => {
+    if (registering) return;
     if (agentId === undefined) {
       if (!message.register && !message.reregister) {
         logger.warn({ remote }, 'agent connection began with a message other than Register/Reregister');
         channel.close(CLOSE_PROTOCOL_ERROR, 'AGORA_ERR_BAD_REQUEST: the first message must be Register or Reregister');
         return;
       }
-      agentId = registration(message);
+      registration(message);
       return;
     }
     if (message.register || message.reregister) {
       // The agent retried its registration (e.g. it missed our answer); answer again.
-      const id = registration(message);
-      if (id !== undefined) agentId = id;
+      registration(message);
       return;
     }
     try {

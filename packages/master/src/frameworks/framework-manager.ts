@@ -58,6 +58,7 @@ export interface FrameworkManagerOptions {
   masterInfo: () => MasterInfo;
 }
 
+/** One segment of a role path (hierarchical roles `eng/web`, as Mesos 1.x). */
 const ROLE_PATTERN = /^[^\s/\\]+$/;
 
 export function rolesOf(info: FrameworkInfo): string[] {
@@ -294,7 +295,8 @@ function checkFrameworkInfo(info: FrameworkInfo): string[] {
   if (!info.name) throw new AgoraError('AGORA_ERR_BAD_REQUEST', 'framework_info.name must not be empty');
   const roles = rolesOf(info);
   for (const role of roles) {
-    if (!ROLE_PATTERN.test(role) || role === '.' || role === '..') {
+    const segments = role.split('/');
+    if (segments.some((x) => !ROLE_PATTERN.test(x) || x === '.' || x === '..' || (role !== '*' && x === '*'))) {
       throw new AgoraError('AGORA_ERR_BAD_REQUEST', `framework role '${role}' is not a valid role name`);
     }
   }

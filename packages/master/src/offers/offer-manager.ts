@@ -7,7 +7,7 @@
  * here, since the allocation snapshot is rebuilt from the offers left.
  */
 import { type Clock, type Disposable, Emitter, type IdGenerator, type Logger, Resources } from '@agora/common';
-import type { Offer } from '@agora/proto';
+import type { Offer, Resource } from '@agora/proto';
 import type { AgentRecord } from '../agents/agent-manager.js';
 import type { RefuseFilter } from '../allocator/index.js';
 
@@ -30,13 +30,15 @@ export interface OfferRecord {
   readonly agentId: string;
   /** Every resource in the offer (over all roles). */
   readonly resources: Resources;
+  /** The role the offer is allocated to, when all of it is allocated to one role (as every offer the allocation cycle makes). */
+  readonly role: string | undefined;
   /** The offer as sent (resources carry allocation_info.role). */
   readonly offer: Offer;
   readonly createdAt: number;
 }
 
 export type TakeOffersResult =
-  | { ok: true; offers: OfferRecord[]; agentId: string; resources: Resources }
+  | { ok: true; offers: OfferRecord[]; agentId: string; resources: Resources; role: string | undefined }
   | { ok: false; message: string; removed: OfferRecord[] };
 
 export interface OfferManagerOptions {
@@ -83,7 +85,16 @@ export class OfferManager implements Disposable {
   }
 
   /** Make one offer of `parts` (resources per allocation role) from `agent` to a framework. */
-  create(frameworkId: string, agent: AgentRecord, parts: ReadonlyArray<{ role: string; resources: Resources }>) {
+  /**
+   * `reservationsOf`, when given, names the reservations of a reserved resource as sent
+   * (`Resource.reservations`, e.g. DYNAMIC with its principal); the resource keeps `role` either way.
+   */
+  create(
+    frameworkId: string,
+    agent: AgentRecord,
+    parts: ReadonlyArray<{ role: string; resources: Resources }>,
+    reservationsOf?: (resource: Resource) => Resource['reservations'] | undefined,
+  ) {
     const id = this.options.ids.offerId();
     const resources = parts.reduce((acc, p) => acc.add(p.resources), Resources.empty());
     const offer: Offer = {
@@ -96,15 +107,22 @@ export class OfferManager implements Disposable {
         address: { hostname: agent.hostname, port: agent.port, ...(agent.ip === undefined ? {} : { ip: agent.ip }) },
         path: '/',
       },
-      resources: parts.flatMap((p) => p.resources.toProto().map((r) => ({ ...r, allocation_info: { role: p.role } }))),
+      resources: parts.flatMap((p) =>
+        p.resources.toProto().map((r) => {
+          const reservations = r.role !== '*' ? reservationsOf?.(r) : undefined;
+          return { ...r, ...(reservations === undefined ? {} : { reservations }), allocation_info: { role: p.role } };
+        }),
+      ),
       attributes: agent.attributes,
       executor_ids: [],
     };
+    const roles = new Set(parts.map((p) => p.role));
     const record: OfferRecord = {
       id,
       frameworkId,
       agentId: agent.id,
       resources,
+      role: roles.size === 1 ? [...roles][0] : undefined,
       offer,
       createdAt: this.options.clock.now(),
     };
@@ -159,18 +177,27 @@ export class OfferManager implements Disposable {
     for (const o of found) this.remove(o.id);
     if (problems.length > 0) return { ok: false, message: problems.join('; '), removed: found };
     const first = found[0]!;
-    return { ok: true, offers: found, agentId: first.agentId, resources: sum(found) };
+    const roles = new Set(found.map((o) => o.role));
+    const role = roles.size === 1 ? first.role : undefined;
+    return { ok: true, offers: found, agentId: first.agentId, resources: sum(found), role };
   }
 
-  /** Refuse the agent to the framework for refuse_seconds (see refuseMs). */
-  addFilter(frameworkId: string, agentId: string, refuseSeconds: number | null | undefined): void {
+  /**
+   * Refuse the agent to the framework for refuse_seconds (see refuseMs): for `role` only when given (Mesos
+   * filters are per framework, role and agent), else for every role of the framework.
+   */
+  addFilter(frameworkId: string, agentId: string, refuseSeconds: number | null | undefined, role?: string): void {
     const ms = refuseMs(refuseSeconds);
     if (ms <= 0) return;
     const expiresAt = this.options.clock.now() + ms;
-    const existing = this.filterList.find((f) => f.frameworkId === frameworkId && f.agentId === agentId);
+    const existing = this.filterList.find(
+      (f) => f.frameworkId === frameworkId && f.agentId === agentId && f.role === role,
+    );
     if (existing !== undefined && existing.expiresAt >= expiresAt) return;
     this.filterList = this.filterList.filter((f) => f !== existing);
-    this.filterList.push({ frameworkId, agentId, expiresAt });
+    this.filterList.push(
+      role === undefined ? { frameworkId, agentId, expiresAt } : { frameworkId, agentId, role, expiresAt },
+    );
   }
 
   filters(): readonly RefuseFilter[] {
@@ -180,10 +207,9 @@ export class OfferManager implements Disposable {
   /** Drop filters the allocator found expired. */
   removeFilters(expired: readonly RefuseFilter[]): void {
     if (expired.length === 0) return;
-    const gone = new Set(expired.map((f) => `${f.frameworkId}\u0000${f.agentId}\u0000${f.expiresAt}`));
-    this.filterList = this.filterList.filter(
-      (f) => !gone.has(`${f.frameworkId}\u0000${f.agentId}\u0000${f.expiresAt}`),
-    );
+    const key = (f: RefuseFilter) => `${f.frameworkId}\u0000${f.agentId}\u0000${f.role ?? ''}\u0000${f.expiresAt}`;
+    const gone = new Set(expired.map(key));
+    this.filterList = this.filterList.filter((f) => !gone.has(key(f)));
   }
 
   /** REVIVE (or teardown): drop every filter of the framework. */

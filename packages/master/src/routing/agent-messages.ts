@@ -6,7 +6,8 @@
  */
 import { AgoraError, toAgoraError, type Resources } from '@agora/common';
 import { agora, TaskState, TaskStatusReason, TaskStatusSource } from '@agora/proto';
-import type { AgentChannel } from '../agents/agent-manager.js';
+import { type AgentChannel, checkAgentInfo } from '../agents/agent-manager.js';
+import { admitAgent, isGone, isUnreachable, markReachable } from '../registry/operations.js';
 import type { AgentMessageHandler } from '../api/agent-ws.js';
 import { isEndedState, taskResources } from '../tasks/task-tracker.js';
 import type { MasterParts } from './parts.js';
@@ -21,20 +22,40 @@ type ExecutorMessage = agora.v1.agent.AgentToMaster.ExecutorMessage;
 export class AgentMessages implements AgentMessageHandler {
   constructor(private readonly parts: MasterParts) {}
 
-  register(channel: AgentChannel, message: Register, ip: string | undefined): string {
+  /**
+   * A new agent: admitted to the registry under a fresh id first, then registered and answered (Registered).
+   * A Register carrying an id is a re-registration.
+   */
+  register(channel: AgentChannel, message: Register, ip: string | undefined): string | Promise<string> {
     if (message.agent_info.id?.value) {
       // An agent that already has an id is re-registering, whatever the message says.
       return this.reregister(channel, agora.v1.agent.AgentToMaster.Reregister.create({ ...message }), ip);
     }
-    const agent = this.parts.agents.register(channel, message.agent_info, message.version ?? '', ip);
-    channel.trySend({ registered: { agent_id: { value: agent.id }, master_info: this.parts.masterInfo() } });
-    return agent.id;
+    const { agents, registrar, clock } = this.parts;
+    checkAgentInfo(message.agent_info);
+    this.refuseIfDown(message.agent_info, ip);
+    const id = agents.newAgentId();
+    const info = agora.v1.AgentInfo.create({ ...message.agent_info, id: { value: id } });
+    return registrar.apply(admitAgent(info, clock.now())).then(() => {
+      if (!channel.isOpen) throw new AgoraError('AGORA_ERR_CLOSED', `agent ${id} went away while being admitted`);
+      const agent = agents.register(channel, message.agent_info, message.version ?? '', ip, id);
+      channel.trySend({ registered: { agent_id: { value: agent.id }, master_info: this.parts.masterInfo() } });
+      this.parts.allocation.request();
+      return agent.id;
+    });
   }
 
-  reregister(channel: AgentChannel, message: Reregister, ip: string | undefined): string {
-    const { agents, tasks, frameworks, logger } = this.parts;
+  /**
+   * A known agent: refused when marked gone; otherwise written reachable (and its info updated: changed
+   * resources are taken as reported, as Mesos does since 1.5) to the registry, then re-admitted. An agent
+   * coming back from unreachable keeps the tasks of PARTITION_AWARE frameworks; the frameworks that are not
+   * partition-aware (whose tasks were reported TASK_LOST) are shut down on it.
+   */
+  reregister(channel: AgentChannel, message: Reregister, ip: string | undefined): string | Promise<string> {
+    const { registrar, clock, tasks } = this.parts;
     const agentId = message.agent_info.id?.value;
     if (!agentId) throw new AgoraError('AGORA_ERR_BAD_REQUEST', 'Reregister must carry agent_info.id');
+    checkAgentInfo(message.agent_info);
     // Check everything before changing anything.
     const reported = message.tasks.map((task) => ({ task, resources: checkedTaskResources(task) }));
     for (const { framework_info } of message.frameworks) {
@@ -42,7 +63,37 @@ export class AgentMessages implements AgentMessageHandler {
         throw new AgoraError('AGORA_ERR_BAD_REQUEST', 'Reregister lists a framework without framework_info.id');
       }
     }
+    if (registrar.isRecovered && isGone(registrar.registry, agentId)) {
+      throw new AgoraError('AGORA_ERR_AGENT_REFUSED', `agent ${agentId} has been marked gone and may not re-register`, {
+        data: { agentId },
+      });
+    }
+    this.refuseIfDown(message.agent_info, ip);
+    const wasUnreachable =
+      (registrar.isRecovered && isUnreachable(registrar.registry, agentId)) ||
+      tasks.unreachableByAgent(agentId).length > 0;
+    return registrar.apply(markReachable(message.agent_info, clock.now())).then(() => {
+      if (!channel.isOpen) throw new AgoraError('AGORA_ERR_CLOSED', `agent ${agentId} went away while re-registering`);
+      return this.readmit(channel, message, ip, reported, wasUnreachable);
+    });
+  }
 
+  private refuseIfDown(info: agora.v1.AgentInfo, ip: string | undefined): void {
+    if (this.parts.maintenance.isDown({ hostname: info.hostname, ip })) {
+      throw new AgoraError('AGORA_ERR_AGENT_REFUSED', `machine ${info.hostname} is down for maintenance`, {
+        data: { hostname: info.hostname },
+      });
+    }
+  }
+
+  private readmit(
+    channel: AgentChannel,
+    message: Reregister,
+    ip: string | undefined,
+    reported: Array<{ task: agora.v1.Task; resources: Resources }>,
+    wasUnreachable: boolean,
+  ): string {
+    const { agents, tasks, frameworks, logger } = this.parts;
     const { agent } = agents.reregister(channel, message.agent_info, message.version ?? '', ip);
     const shutdown = new Set<string>();
     for (const { framework_info } of message.frameworks) {
@@ -61,12 +112,21 @@ export class AgentMessages implements AgentMessageHandler {
       if (frameworks.get(frameworkId) === undefined) {
         frameworks.recover({ user: task.user ?? '', name: '', id: { value: frameworkId } });
       }
+      if (wasUnreachable && !frameworks.isPartitionAware(frameworkId)) {
+        // Its tasks were reported TASK_LOST when the agent became unreachable: kill them (Mesos 1.1+).
+        shutdown.add(frameworkId);
+        continue;
+      }
+      if (tasks.takeUnreachable(frameworkId, task.task_id.value) !== undefined) {
+        logger.info({ agentId: agent.id, frameworkId, taskId: task.task_id.value }, 'unreachable task is back');
+      }
       const own =
         task.agent_id.value === agent.id ? task : agora.v1.Task.create({ ...task, agent_id: { value: agent.id } });
       tasks.recover(own, resources);
     }
-    // Tasks this master launched on the agent that the agent does not have: the launch was lost on the way.
-    for (const task of tasks.byAgent(agent.id)) {
+    // Unreachable tasks the agent did not bring back, and tasks this master launched on the agent that the
+    // agent does not have (the launch was lost on the way).
+    for (const task of [...tasks.unreachableByAgent(agent.id), ...tasks.byAgent(agent.id)]) {
       if (isEndedState(task.state) || reportedKeys.has(`${task.frameworkId}\u0000${task.taskId}`)) continue;
       const partitionAware = frameworks.isPartitionAware(task.frameworkId);
       const status = {
@@ -82,7 +142,8 @@ export class AgentMessages implements AgentMessageHandler {
         { agentId: agent.id, frameworkId: task.frameworkId, taskId: task.taskId },
         'task unknown to its agent',
       );
-      tasks.endByMaster(task, status);
+      if (task.state === TaskState.TASK_UNREACHABLE) tasks.endUnreachable(task, status);
+      else tasks.endByMaster(task, status);
       frameworks.send(task.frameworkId, { type: EventType.UPDATE, update: { status } });
     }
 

@@ -7,21 +7,42 @@ import type { Clock, IdGenerator, Logger } from '@agora/common';
 import type { MasterInfo } from '@agora/proto';
 import { AgentManager } from '../agents/agent-manager.js';
 import { AllocationCycle } from '../allocation/allocation-cycle.js';
+import { clusterTotalOf, QuotaService } from '../quota/index.js';
+import { registryQuotaStore } from '../registry/config-store.js';
+import { ReservationLedger } from '../reservations/ledger.js';
 import type { ResolvedMasterConfig } from '../config.js';
 import { FrameworkManager } from '../frameworks/framework-manager.js';
 import { OfferManager } from '../offers/offer-manager.js';
+import { Registrar } from '../registry/registrar.js';
+import { createRegistryStorage } from '../registry/storage.js';
 import { PendingKills } from '../tasks/pending-kills.js';
 import { TaskTracker } from '../tasks/task-tracker.js';
+import { Maintenance } from '../maintenance/maintenance.js';
+import { AgentLifecycle } from './agent-lifecycle.js';
+import { FrameworkLifecycle } from './framework-lifecycle.js';
 
 export interface MasterParts {
+  config: ResolvedMasterConfig;
   clock: Clock;
   logger: Logger;
+  /** The only writer of the registry (recovered on election). */
+  registrar: Registrar;
+  /** Unreachable / gone agents, the re-register window after a failover. */
+  agentLifecycle: AgentLifecycle;
+  /** Failover timeouts and teardown of frameworks. */
+  frameworkLifecycle: FrameworkLifecycle;
+  /** Maintenance schedule, machine modes and inverse offers. */
+  maintenance: Maintenance;
   agents: AgentManager;
   frameworks: FrameworkManager;
   offers: OfferManager;
   tasks: TaskTracker;
   pendingKills: PendingKills;
   allocation: AllocationCycle;
+  /** Quota and role weights (stored in the registry). */
+  quota: QuotaService;
+  /** Dynamic reservations (RESERVE / UNRESERVE, /reserve, /unreserve). */
+  reservations: ReservationLedger;
   masterInfo(): MasterInfo;
   /** Whether agents may still be re-registering after this master's election (see reconciliation.ts). */
   inReregistrationWindow(): boolean;
@@ -48,6 +69,9 @@ export function createMasterParts(o: MasterPartsOptions): MasterParts {
     pingIntervalMs: config.agentPingTimeoutMs,
     maxPingTimeouts: config.maxAgentPingTimeouts,
   });
+  const reservations = new ReservationLedger(agents, child('reservations'));
+  // Before any other listener: a re-registered agent gets its dynamic reservations back at once.
+  agents.onDidAddAgent(({ agent }) => reservations.reapply(agent));
   const frameworks = new FrameworkManager({
     clock,
     logger: child('frameworks'),
@@ -66,10 +90,32 @@ export function createMasterParts(o: MasterPartsOptions): MasterParts {
     offers,
     tasks,
     ...(o.random === undefined ? {} : { random: o.random }),
+    reservations,
+    // Weights and quota from the registry (quota is created below; the cycle only runs after).
+    roleConfig: () => ({ weights: quota.weights(), quota: quota.forAllocator() }),
   });
-  return {
+  const registrar = new Registrar(
+    createRegistryStorage({
+      zk: config.zk,
+      workDir: config.workDir,
+      sessionTimeoutMs: config.zkSessionTimeoutMs,
+      logger: child('registry'),
+    }),
+    child('registrar'),
+    () => clock.now(),
+  );
+  const quota = new QuotaService(registryQuotaStore(registrar), () => clusterTotalOf({ agents }));
+  const parts: MasterParts = {
+    config,
     clock,
     logger: o.logger,
+    registrar,
+    quota,
+    reservations,
+    // Set right below (they need the parts).
+    agentLifecycle: undefined as unknown as AgentLifecycle,
+    frameworkLifecycle: undefined as unknown as FrameworkLifecycle,
+    maintenance: undefined as unknown as Maintenance,
     agents,
     frameworks,
     offers,
@@ -82,4 +128,13 @@ export function createMasterParts(o: MasterPartsOptions): MasterParts {
       return elected !== undefined && clock.now() - elected < config.agentReregisterTimeoutMs;
     },
   };
+  parts.agentLifecycle = new AgentLifecycle(parts);
+  parts.frameworkLifecycle = new FrameworkLifecycle(parts);
+  parts.maintenance = new Maintenance({
+    ...parts,
+    logger: child('maintenance'),
+    removeAgentForMaintenance: (agentId) => parts.agentLifecycle.removeForMaintenance(agentId),
+    intervalMs: config.allocationIntervalMs,
+  });
+  return parts;
 }

@@ -4,11 +4,20 @@
  * happens before any state changes; a rejected call throws an AgoraError that
  * the endpoint answers with an ERROR event.
  */
-import { AgoraError } from '@agora/common';
-import { agora, type TaskInfo, TaskState, TaskStatusReason, TaskStatusSource, type TaskStatus } from '@agora/proto';
+import { AgoraError, toAgoraError } from '@agora/common';
+import {
+  agora,
+  refuseSeconds,
+  type TaskInfo,
+  TaskState,
+  TaskStatusReason,
+  TaskStatusSource,
+  type TaskStatus,
+} from '@agora/proto';
 import type { SchedulerCallHandler } from '../api/scheduler-ws.js';
 import type { FrameworkRecord, SchedulerChannel } from '../frameworks/framework-manager.js';
 import { checkLaunch } from '../offers/launch-validation.js';
+import { applyReservationOperation, isReservationOperation } from '../offers/reservation-ops.js';
 import { reconcileTasks } from '../tasks/reconciliation.js';
 import type { MasterParts } from './parts.js';
 
@@ -62,6 +71,22 @@ export class SchedulerCalls implements SchedulerCallHandler {
         return;
       case CallType.REQUEST:
         return; // Ignored, as by Mesos' built-in allocator.
+      case CallType.ACCEPT_INVERSE_OFFERS:
+        this.parts.maintenance.respond(
+          framework.id,
+          (call.accept_inverse_offers?.inverse_offer_ids ?? []).map((o) => o.value),
+          true,
+          refuseSeconds(call.accept_inverse_offers?.filters),
+        );
+        return;
+      case CallType.DECLINE_INVERSE_OFFERS:
+        this.parts.maintenance.respond(
+          framework.id,
+          (call.decline_inverse_offers?.inverse_offer_ids ?? []).map((o) => o.value),
+          false,
+          refuseSeconds(call.decline_inverse_offers?.filters),
+        );
+        return;
       case CallType.SHUTDOWN:
         throw new AgoraError(
           'AGORA_ERR_BAD_REQUEST',
@@ -104,7 +129,28 @@ export class SchedulerCalls implements SchedulerCallHandler {
     }
     let remaining = taken.resources;
     const unsupported: string[] = [];
+    const refusedOps: string[] = [];
     for (const op of accept.operations) {
+      if (isReservationOperation(op)) {
+        // RESERVE / UNRESERVE (offers/reservation-ops.ts): an invalid one changes nothing and is reported below.
+        const agent = agents.get(taken.agentId);
+        if (agent === undefined) continue;
+        try {
+          remaining = applyReservationOperation(
+            {
+              ledger: this.parts.reservations,
+              agent,
+              framework: { id: framework.id, roles: framework.roles, principal: framework.info.principal ?? undefined },
+              offerRole: taken.role,
+            },
+            op,
+            remaining,
+          );
+        } catch (err) {
+          refusedOps.push(toAgoraError(err).message);
+        }
+        continue;
+      }
       if (op.type !== OperationType.LAUNCH) {
         unsupported.push(OperationType[op.type ?? OperationType.UNKNOWN] ?? String(op.type));
         continue;
@@ -151,8 +197,9 @@ export class SchedulerCalls implements SchedulerCallHandler {
         );
       }
     }
-    if (!remaining.isEmpty()) offers.addFilter(framework.id, taken.agentId, accept.filters?.refuse_seconds);
+    if (!remaining.isEmpty()) offers.addFilter(framework.id, taken.agentId, accept.filters?.refuse_seconds, taken.role);
     this.parts.allocation.request();
+    if (refusedOps.length > 0) throw new AgoraError('AGORA_ERR_INVALID_OPERATION', refusedOps.join('; '));
     if (unsupported.length > 0) {
       throw new AgoraError(
         'AGORA_ERR_INVALID_OPERATION',
@@ -170,7 +217,7 @@ export class SchedulerCalls implements SchedulerCallHandler {
         continue;
       }
       offers.remove(value);
-      offers.addFilter(framework.id, offer.agentId, decline.filters?.refuse_seconds);
+      offers.addFilter(framework.id, offer.agentId, decline.filters?.refuse_seconds, offer.role);
     }
     this.parts.allocation.request();
   }
@@ -231,6 +278,8 @@ export class SchedulerCalls implements SchedulerCallHandler {
       tasks: tasks.byFramework(framework.id),
       partitionAware: frameworks.isPartitionAware(framework.id),
       isAgentRegistered: (id) => agents.get(id) !== undefined,
+      unreachable: tasks.unreachableByFramework(framework.id),
+      agentStatus: (id) => this.parts.agentLifecycle.agentStatus(id),
       inReregistrationWindow: this.parts.inReregistrationWindow(),
       now: this.now(),
     });
@@ -251,21 +300,7 @@ export class SchedulerCalls implements SchedulerCallHandler {
   }
 
   private teardown(framework: FrameworkRecord): void {
-    const { offers, tasks, agents, frameworks, logger } = this.parts;
-    for (const offer of offers.byFramework(framework.id)) offers.remove(offer.id);
-    offers.clearFilters(framework.id);
-    const removed = tasks.removeFramework(framework.id, this.now());
-    const agentIds = new Set(removed.map((t) => t.agentId));
-    for (const agentId of agentIds) {
-      if (!agents.send(agentId, { shutdown_framework: { framework_id: { value: framework.id } } })) {
-        logger.warn(
-          { frameworkId: framework.id, agentId },
-          'agent disconnected; framework shutdown sent on re-registration',
-        );
-      }
-    }
-    frameworks.remove(framework.id);
-    this.parts.allocation.request();
+    this.parts.frameworkLifecycle.teardown(framework.id, 'TEARDOWN call');
   }
 
   private sendUpdate(framework: FrameworkRecord, status: TaskStatus): void {

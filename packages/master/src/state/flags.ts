@@ -15,6 +15,7 @@ export function masterFlags(
     agent_ping_timeout: `${c.agentPingTimeoutMs}ms`,
     max_agent_ping_timeouts: String(c.maxAgentPingTimeouts),
     agent_reregister_timeout: `${c.agentReregisterTimeoutMs}ms`,
+    recovery_agent_removal_limit: `${c.recoveryAgentRemovalLimit * 100}%`,
   };
   if (redactedZk !== undefined) {
     flags['zk'] = redactedZk;

@@ -27,6 +27,10 @@ export interface StateSources {
   tasksOf(frameworkId: string): readonly TaskRecord[];
   completedTasksOf(frameworkId: string): readonly TaskRecord[];
   offers: readonly OfferRecord[];
+  /** A framework's tasks on unreachable agents. */
+  unreachableTasksOf?(frameworkId: string): readonly TaskRecord[];
+  /** Agents the registry lists as unreachable. */
+  unreachableAgents?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -49,7 +53,7 @@ export function buildStateJson(s: StateSources): Json {
     ...(s.electedTime === undefined ? {} : { elected_time: s.electedTime / 1000 }),
     activated_slaves: s.agents.filter((a) => a.active).length,
     deactivated_slaves: s.agents.filter((a) => !a.active).length,
-    unreachable_slaves: 0,
+    unreachable_slaves: s.unreachableAgents ?? 0,
     ...(s.leader === undefined ? {} : { leader: s.leader.pid ?? '', leader_info: masterInfoJson(s.leader) }),
     flags: s.flags,
     slaves: s.agents.map((a) =>
@@ -137,7 +141,7 @@ function frameworkJson(f: FrameworkRecord, s: StateSources): Json {
     used_resources: used.toMesosJson(),
     offered_resources: offered.toMesosJson(),
     tasks: tasks.map(taskJson),
-    unreachable_tasks: [],
+    unreachable_tasks: (s.unreachableTasksOf?.(f.id) ?? []).map(taskJson),
     completed_tasks: s.completedTasksOf(f.id).map(taskJson),
     offers: offers.map((o) => ({
       id: o.id,

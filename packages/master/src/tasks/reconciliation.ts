@@ -6,6 +6,9 @@
  *
  * - Implicit (empty list): the latest state of every task of the framework the master knows.
  * - Explicit, known task: its latest state (with the agent it is on, even if the request named another).
+ * - Tasks on an agent marked unreachable (kept by the master): TASK_UNREACHABLE to PARTITION_AWARE frameworks,
+ *   TASK_LOST to others — in implicit and explicit reconciliation. An explicit request naming an agent marked
+ *   unreachable gets the same; naming an agent marked gone: TASK_GONE (TASK_LOST).
  * - Explicit, unknown task: TASK_LOST (TASK_UNKNOWN for PARTITION_AWARE frameworks) when the master can tell
  *   the task does not exist: its agent is registered with this master (an agent re-registers with all its
  *   tasks), or the re-registration window after this master's election has passed. Inside that window, for
@@ -23,6 +26,10 @@ export interface ReconcileInput {
   partitionAware: boolean;
   /** Whether the agent has registered with this master. */
   isAgentRegistered(agentId: string): boolean;
+  /** The framework's tasks on agents marked unreachable. */
+  unreachable?: readonly TaskRecord[];
+  /** What the registry says of an agent that is not registered: unreachable, gone, or nothing. */
+  agentStatus?(agentId: string): 'unreachable' | 'gone' | undefined;
   /** Agents may still be re-registering after this master's election. */
   inReregistrationWindow: boolean;
   /** ms epoch */
@@ -31,13 +38,42 @@ export interface ReconcileInput {
 
 export function reconcileTasks(input: ReconcileInput): TaskStatus[] {
   const byId = new Map(input.tasks.map((t) => [t.taskId, t]));
+  const unreachable = new Map((input.unreachable ?? []).map((t) => [t.taskId, t]));
   const timestamp = input.now / 1000;
-  if (input.requested.length === 0) return input.tasks.map((t) => latestStatus(t, timestamp));
+  const partitioned = (taskId: string, agentId: string | undefined, state: 'unreachable' | 'gone'): TaskStatus => ({
+    task_id: { value: taskId },
+    state: !input.partitionAware
+      ? TaskState.TASK_LOST
+      : state === 'unreachable'
+        ? TaskState.TASK_UNREACHABLE
+        : TaskState.TASK_GONE,
+    source: TaskStatusSource.SOURCE_MASTER,
+    reason: TaskStatusReason.REASON_RECONCILIATION,
+    message: `Reconciliation: Task is ${state === 'unreachable' ? 'unreachable' : 'gone'}`,
+    timestamp,
+    ...(agentId === undefined ? {} : { agent_id: { value: agentId } }),
+  });
+  if (input.requested.length === 0) {
+    return [
+      ...input.tasks.map((t) => latestStatus(t, timestamp)),
+      ...[...unreachable.values()].map((t) => partitioned(t.taskId, t.agentId, 'unreachable')),
+    ];
+  }
   const out: TaskStatus[] = [];
   for (const { taskId, agentId } of input.requested) {
     const task = byId.get(taskId);
     if (task !== undefined) {
       out.push(latestStatus(task, timestamp));
+      continue;
+    }
+    const lost = unreachable.get(taskId);
+    if (lost !== undefined) {
+      out.push(partitioned(taskId, lost.agentId, 'unreachable'));
+      continue;
+    }
+    const agentStatus = agentId === undefined ? undefined : input.agentStatus?.(agentId);
+    if (agentStatus !== undefined) {
+      out.push(partitioned(taskId, agentId, agentStatus));
       continue;
     }
     const knownAbsent = agentId !== undefined && input.isAgentRegistered(agentId);

@@ -8,11 +8,13 @@
  * A task moves to its framework's completed tasks when the framework
  * acknowledges a terminal update (Mesos removes it then too), or at teardown.
  */
-import { type Logger, Resources } from '@agora/common';
+import { Emitter, type Logger, Resources } from '@agora/common';
 import { type agora, isTerminalState, type Resource, type TaskInfo, TaskState, type TaskStatus } from '@agora/proto';
 
 /** Completed tasks kept per framework (Mesos keeps 1,000). */
 export const MAX_COMPLETED_TASKS_PER_FRAMEWORK = 1000;
+/** Unreachable tasks kept per framework (Mesos keeps 1,000). */
+export const MAX_UNREACHABLE_TASKS_PER_FRAMEWORK = 1000;
 /** Status history kept per task. */
 export const MAX_STATUSES_PER_TASK = 50;
 
@@ -48,6 +50,14 @@ function key(frameworkId: string, taskId: string): string {
 export class TaskTracker {
   private readonly tasks = new Map<string, TaskRecord>();
   private readonly completedByFramework = new Map<string, TaskRecord[]>();
+  /** How many tasks ended in each state since this master started (Mesos' master/tasks_<state> counters). */
+  private readonly ended = new Map<TaskState, number>();
+  /** Tasks of partition-aware frameworks on agents marked unreachable (Mesos' unreachable_tasks). */
+  private readonly unreachableTasks = new Map<string, TaskRecord>();
+
+  private readonly changed = new Emitter<{ task: TaskRecord; added: boolean }>();
+  /** A task was added (launched, recovered from an agent) or got a new state (operator event stream). */
+  readonly onDidChangeTask = this.changed.event;
 
   constructor(private readonly logger: Logger) {}
 
@@ -57,7 +67,7 @@ export class TaskTracker {
 
   /** Whether the id is taken by a known task of the framework (active or completed). */
   isTaskIdInUse(frameworkId: string, taskId: string): boolean {
-    if (this.tasks.has(key(frameworkId, taskId))) return true;
+    if (this.tasks.has(key(frameworkId, taskId)) || this.unreachableTasks.has(key(frameworkId, taskId))) return true;
     return this.completedByFramework.get(frameworkId)?.some((t) => t.taskId === taskId) ?? false;
   }
 
@@ -114,6 +124,7 @@ export class TaskTracker {
       statusUpdateUuid: undefined,
     };
     this.tasks.set(key(frameworkId, record.taskId), record);
+    this.changed.fire({ task: record, added: true });
     return record;
   }
 
@@ -144,6 +155,7 @@ export class TaskTracker {
       { frameworkId: record.frameworkId, taskId: record.taskId, agentId: record.agentId, state: TaskState[task.state] },
       'task recovered from agent',
     );
+    this.changed.fire({ task: record, added: true });
     return record;
   }
 
@@ -168,7 +180,10 @@ export class TaskTracker {
       task.statusUpdateState = status.state;
       task.statusUpdateUuid = uuid;
     }
-    return { task, endedNow: !wasEnded && isEndedState(task.state) };
+    if (!retry) this.changed.fire({ task, added: false });
+    const endedNow = !wasEnded && isEndedState(task.state);
+    if (endedNow) this.countEnded(task.state);
+    return { task, endedNow };
   }
 
   /** The framework acknowledged `uuid`: a terminal update acked moves the task to the completed ones. */
@@ -181,16 +196,83 @@ export class TaskTracker {
 
   /** A master-generated terminal state for a task (e.g. gone from its agent): ends and completes it. */
   endByMaster(task: TaskRecord, status: TaskStatus): void {
+    if (!isEndedState(task.state)) this.countEnded(status.state);
     task.state = status.state;
     task.statuses.push(status);
     this.complete(task);
+    this.changed.fire({ task, added: false });
+  }
+
+  /**
+   * The task's agent was marked unreachable and its framework is partition-aware: TASK_UNREACHABLE. The task
+   * leaves the active tasks (its resources no longer count) and is kept among the unreachable ones, so that
+   * reconciliation answers TASK_UNREACHABLE and the agent's return can bring it back.
+   */
+  markUnreachable(task: TaskRecord, status: TaskStatus): void {
+    task.state = status.state;
+    task.statuses.push(status);
+    if (task.statuses.length > MAX_STATUSES_PER_TASK) task.statuses.shift();
+    const k = key(task.frameworkId, task.taskId);
+    this.tasks.delete(k);
+    this.unreachableTasks.set(k, task);
+    const ofFramework = this.unreachableByFramework(task.frameworkId);
+    if (ofFramework.length > MAX_UNREACHABLE_TASKS_PER_FRAMEWORK) {
+      const oldest = ofFramework[0]!;
+      this.unreachableTasks.delete(key(oldest.frameworkId, oldest.taskId));
+    }
+    this.changed.fire({ task, added: false });
+  }
+
+  unreachableByFramework(frameworkId: string): TaskRecord[] {
+    return [...this.unreachableTasks.values()].filter((t) => t.frameworkId === frameworkId);
+  }
+
+  unreachableByAgent(agentId: string): TaskRecord[] {
+    return [...this.unreachableTasks.values()].filter((t) => t.agentId === agentId);
+  }
+
+  /** Forget an unreachable task (its agent came back with it, or is gone); returns it. */
+  takeUnreachable(frameworkId: string, taskId: string): TaskRecord | undefined {
+    const k = key(frameworkId, taskId);
+    const task = this.unreachableTasks.get(k);
+    this.unreachableTasks.delete(k);
+    return task;
+  }
+
+  /** An unreachable task ends for good (its agent is gone, or its framework torn down): completed. */
+  endUnreachable(task: TaskRecord, status: TaskStatus): void {
+    this.unreachableTasks.delete(key(task.frameworkId, task.taskId));
+    this.countEnded(status.state);
+    task.state = status.state;
+    task.statuses.push(status);
+    this.complete(task);
+    this.changed.fire({ task, added: false });
+  }
+
+  /** Tasks that ended in each state since this master started. */
+  endedCounts(): ReadonlyMap<TaskState, number> {
+    return this.ended;
+  }
+
+  /** Every unreachable task (all frameworks). */
+  allUnreachable(): TaskRecord[] {
+    return [...this.unreachableTasks.values()];
+  }
+
+  private countEnded(state: TaskState): void {
+    this.ended.set(state, (this.ended.get(state) ?? 0) + 1);
   }
 
   /** TEARDOWN: every task of the framework is completed (non-ended ones as TASK_KILLED). */
   removeFramework(frameworkId: string, now: number): TaskRecord[] {
+    for (const task of this.unreachableByFramework(frameworkId)) {
+      this.unreachableTasks.delete(key(frameworkId, task.taskId));
+      this.complete(task);
+    }
     const removed = this.byFramework(frameworkId);
     for (const task of removed) {
       if (!isEndedState(task.state)) {
+        this.countEnded(TaskState.TASK_KILLED);
         task.state = TaskState.TASK_KILLED;
         task.statuses.push({
           task_id: { value: task.taskId },
@@ -198,6 +280,7 @@ export class TaskTracker {
           timestamp: now / 1000,
           message: 'Framework torn down',
         });
+        this.changed.fire({ task, added: false });
       }
       this.complete(task);
     }

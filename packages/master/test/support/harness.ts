@@ -106,6 +106,11 @@ export interface SubscribeOptions {
   id?: string;
   roles?: string[];
   capabilities?: agora.v1.FrameworkInfo.Capability.Type[];
+  /**
+   * FrameworkInfo.failover_timeout. The harness' frameworks survive a disconnection for an hour unless a test
+   * says otherwise (Mesos' default, 0, tears a framework down as soon as its connection breaks).
+   */
+  failoverTimeoutSeconds?: number;
 }
 
 /** Connect and SUBSCRIBE; resolves once SUBSCRIBED arrives. */
@@ -120,6 +125,7 @@ export async function subscribeScheduler(t: TestMaster, options: SubscribeOption
         ...(options.id === undefined ? {} : { id: { value: options.id } }),
         ...(options.roles === undefined ? {} : { roles: options.roles }),
         capabilities: (options.capabilities ?? []).map((type) => ({ type })),
+        failover_timeout: options.failoverTimeoutSeconds ?? 3600,
       },
     },
   });

@@ -1914,7 +1914,669 @@ export namespace agora {
             }
         }
 
+        namespace executor {
+
+            interface IExecutorCall extends agora.v1.executor.ExecutorCall.$Properties {
+            }
+
+            class ExecutorCall {
+                constructor(properties?: agora.v1.executor.ExecutorCall.$Properties);
+                $unknowns?: Uint8Array[];
+                executor_id: agora.v1.ExecutorID;
+                framework_id: agora.v1.FrameworkID;
+                type: (agora.v1.executor.ExecutorCall.Type|null);
+                subscribe: (agora.v1.executor.ExecutorCall.Subscribe|null);
+                update: (agora.v1.executor.ExecutorCall.Update|null);
+                message: (agora.v1.executor.ExecutorCall.Message|null);
+                static create(properties: agora.v1.executor.ExecutorCall.$Shape): agora.v1.executor.ExecutorCall & agora.v1.executor.ExecutorCall.$Shape;
+                static create(properties?: agora.v1.executor.ExecutorCall.$Properties): agora.v1.executor.ExecutorCall;
+                static encode(message: agora.v1.executor.ExecutorCall.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.executor.ExecutorCall & agora.v1.executor.ExecutorCall.$Shape;
+                static fromObject(object: { [k: string]: any }): agora.v1.executor.ExecutorCall;
+                static toObject(message: agora.v1.executor.ExecutorCall, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                toJSON(): { [k: string]: any };
+            }
+
+            namespace ExecutorCall {
+                interface $Properties {
+                    executor_id: agora.v1.ExecutorID.$Properties;
+                    framework_id: agora.v1.FrameworkID.$Properties;
+                    type?: (agora.v1.executor.ExecutorCall.Type|null);
+                    subscribe?: (agora.v1.executor.ExecutorCall.Subscribe.$Properties|null);
+                    update?: (agora.v1.executor.ExecutorCall.Update.$Properties|null);
+                    message?: (agora.v1.executor.ExecutorCall.Message.$Properties|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = agora.v1.executor.ExecutorCall.$Properties;
+
+                enum Type {
+                    UNKNOWN = 0,
+                    SUBSCRIBE = 1,
+                    UPDATE = 2,
+                    MESSAGE = 3
+                }
+
+                interface ISubscribe extends agora.v1.executor.ExecutorCall.Subscribe.$Properties {
+                }
+
+                class Subscribe {
+                    constructor(properties?: agora.v1.executor.ExecutorCall.Subscribe.$Properties);
+                    $unknowns?: Uint8Array[];
+                    unacknowledged_tasks: agora.v1.TaskInfo[];
+                    unacknowledged_updates: agora.v1.executor.ExecutorCall.Update[];
+                    static create(properties: agora.v1.executor.ExecutorCall.Subscribe.$Shape): agora.v1.executor.ExecutorCall.Subscribe & agora.v1.executor.ExecutorCall.Subscribe.$Shape;
+                    static create(properties?: agora.v1.executor.ExecutorCall.Subscribe.$Properties): agora.v1.executor.ExecutorCall.Subscribe;
+                    static encode(message: agora.v1.executor.ExecutorCall.Subscribe.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.executor.ExecutorCall.Subscribe & agora.v1.executor.ExecutorCall.Subscribe.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.executor.ExecutorCall.Subscribe;
+                    static toObject(message: agora.v1.executor.ExecutorCall.Subscribe, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace Subscribe {
+                    interface $Properties {
+                        unacknowledged_tasks?: agora.v1.TaskInfo.$Properties[];
+                        unacknowledged_updates?: agora.v1.executor.ExecutorCall.Update.$Properties[];
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.executor.ExecutorCall.Subscribe.$Properties;
+                }
+
+                interface IUpdate extends agora.v1.executor.ExecutorCall.Update.$Properties {
+                }
+
+                class Update {
+                    constructor(properties?: agora.v1.executor.ExecutorCall.Update.$Properties);
+                    $unknowns?: Uint8Array[];
+                    status: agora.v1.TaskStatus;
+                    static create(properties: agora.v1.executor.ExecutorCall.Update.$Shape): agora.v1.executor.ExecutorCall.Update & agora.v1.executor.ExecutorCall.Update.$Shape;
+                    static create(properties?: agora.v1.executor.ExecutorCall.Update.$Properties): agora.v1.executor.ExecutorCall.Update;
+                    static encode(message: agora.v1.executor.ExecutorCall.Update.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.executor.ExecutorCall.Update & agora.v1.executor.ExecutorCall.Update.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.executor.ExecutorCall.Update;
+                    static toObject(message: agora.v1.executor.ExecutorCall.Update, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace Update {
+                    interface $Properties {
+                        status: agora.v1.TaskStatus.$Properties;
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.executor.ExecutorCall.Update.$Properties;
+                }
+
+                interface IMessage extends agora.v1.executor.ExecutorCall.Message.$Properties {
+                }
+
+                class Message {
+                    constructor(properties?: agora.v1.executor.ExecutorCall.Message.$Properties);
+                    $unknowns?: Uint8Array[];
+                    data: Uint8Array;
+                    static create(properties: agora.v1.executor.ExecutorCall.Message.$Shape): agora.v1.executor.ExecutorCall.Message & agora.v1.executor.ExecutorCall.Message.$Shape;
+                    static create(properties?: agora.v1.executor.ExecutorCall.Message.$Properties): agora.v1.executor.ExecutorCall.Message;
+                    static encode(message: agora.v1.executor.ExecutorCall.Message.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.executor.ExecutorCall.Message & agora.v1.executor.ExecutorCall.Message.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.executor.ExecutorCall.Message;
+                    static toObject(message: agora.v1.executor.ExecutorCall.Message, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace Message {
+                    interface $Properties {
+                        data: Uint8Array;
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.executor.ExecutorCall.Message.$Properties;
+                }
+            }
+
+            interface IExecutorEvent extends agora.v1.executor.ExecutorEvent.$Properties {
+            }
+
+            class ExecutorEvent {
+                constructor(properties?: agora.v1.executor.ExecutorEvent.$Properties);
+                $unknowns?: Uint8Array[];
+                type: (agora.v1.executor.ExecutorEvent.Type|null);
+                subscribed: (agora.v1.executor.ExecutorEvent.Subscribed|null);
+                launch: (agora.v1.executor.ExecutorEvent.Launch|null);
+                kill: (agora.v1.executor.ExecutorEvent.Kill|null);
+                acknowledged: (agora.v1.executor.ExecutorEvent.Acknowledged|null);
+                message: (agora.v1.executor.ExecutorEvent.Message|null);
+                error: (agora.v1.executor.ExecutorEvent.Error|null);
+                static create(properties: agora.v1.executor.ExecutorEvent.$Shape): agora.v1.executor.ExecutorEvent & agora.v1.executor.ExecutorEvent.$Shape;
+                static create(properties?: agora.v1.executor.ExecutorEvent.$Properties): agora.v1.executor.ExecutorEvent;
+                static encode(message: agora.v1.executor.ExecutorEvent.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.executor.ExecutorEvent & agora.v1.executor.ExecutorEvent.$Shape;
+                static fromObject(object: { [k: string]: any }): agora.v1.executor.ExecutorEvent;
+                static toObject(message: agora.v1.executor.ExecutorEvent, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                toJSON(): { [k: string]: any };
+            }
+
+            namespace ExecutorEvent {
+                interface $Properties {
+                    type?: (agora.v1.executor.ExecutorEvent.Type|null);
+                    subscribed?: (agora.v1.executor.ExecutorEvent.Subscribed.$Properties|null);
+                    launch?: (agora.v1.executor.ExecutorEvent.Launch.$Properties|null);
+                    kill?: (agora.v1.executor.ExecutorEvent.Kill.$Properties|null);
+                    acknowledged?: (agora.v1.executor.ExecutorEvent.Acknowledged.$Properties|null);
+                    message?: (agora.v1.executor.ExecutorEvent.Message.$Properties|null);
+                    error?: (agora.v1.executor.ExecutorEvent.Error.$Properties|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = agora.v1.executor.ExecutorEvent.$Properties;
+
+                enum Type {
+                    UNKNOWN = 0,
+                    SUBSCRIBED = 1,
+                    LAUNCH = 2,
+                    KILL = 3,
+                    ACKNOWLEDGED = 4,
+                    MESSAGE = 5,
+                    SHUTDOWN = 6,
+                    ERROR = 7
+                }
+
+                interface ISubscribed extends agora.v1.executor.ExecutorEvent.Subscribed.$Properties {
+                }
+
+                class Subscribed {
+                    constructor(properties?: agora.v1.executor.ExecutorEvent.Subscribed.$Properties);
+                    $unknowns?: Uint8Array[];
+                    executor_info: agora.v1.ExecutorInfo;
+                    framework_info: agora.v1.FrameworkInfo;
+                    agent_id: agora.v1.AgentID;
+                    container_id: (string|null);
+                    static create(properties: agora.v1.executor.ExecutorEvent.Subscribed.$Shape): agora.v1.executor.ExecutorEvent.Subscribed & agora.v1.executor.ExecutorEvent.Subscribed.$Shape;
+                    static create(properties?: agora.v1.executor.ExecutorEvent.Subscribed.$Properties): agora.v1.executor.ExecutorEvent.Subscribed;
+                    static encode(message: agora.v1.executor.ExecutorEvent.Subscribed.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.executor.ExecutorEvent.Subscribed & agora.v1.executor.ExecutorEvent.Subscribed.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.executor.ExecutorEvent.Subscribed;
+                    static toObject(message: agora.v1.executor.ExecutorEvent.Subscribed, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace Subscribed {
+                    interface $Properties {
+                        executor_info: agora.v1.ExecutorInfo.$Properties;
+                        framework_info: agora.v1.FrameworkInfo.$Properties;
+                        agent_id: agora.v1.AgentID.$Properties;
+                        container_id?: (string|null);
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.executor.ExecutorEvent.Subscribed.$Properties;
+                }
+
+                interface ILaunch extends agora.v1.executor.ExecutorEvent.Launch.$Properties {
+                }
+
+                class Launch {
+                    constructor(properties?: agora.v1.executor.ExecutorEvent.Launch.$Properties);
+                    $unknowns?: Uint8Array[];
+                    task: agora.v1.TaskInfo;
+                    static create(properties: agora.v1.executor.ExecutorEvent.Launch.$Shape): agora.v1.executor.ExecutorEvent.Launch & agora.v1.executor.ExecutorEvent.Launch.$Shape;
+                    static create(properties?: agora.v1.executor.ExecutorEvent.Launch.$Properties): agora.v1.executor.ExecutorEvent.Launch;
+                    static encode(message: agora.v1.executor.ExecutorEvent.Launch.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.executor.ExecutorEvent.Launch & agora.v1.executor.ExecutorEvent.Launch.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.executor.ExecutorEvent.Launch;
+                    static toObject(message: agora.v1.executor.ExecutorEvent.Launch, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace Launch {
+                    interface $Properties {
+                        task: agora.v1.TaskInfo.$Properties;
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.executor.ExecutorEvent.Launch.$Properties;
+                }
+
+                interface IKill extends agora.v1.executor.ExecutorEvent.Kill.$Properties {
+                }
+
+                class Kill {
+                    constructor(properties?: agora.v1.executor.ExecutorEvent.Kill.$Properties);
+                    $unknowns?: Uint8Array[];
+                    task_id: agora.v1.TaskID;
+                    kill_policy: (agora.v1.KillPolicy|null);
+                    static create(properties: agora.v1.executor.ExecutorEvent.Kill.$Shape): agora.v1.executor.ExecutorEvent.Kill & agora.v1.executor.ExecutorEvent.Kill.$Shape;
+                    static create(properties?: agora.v1.executor.ExecutorEvent.Kill.$Properties): agora.v1.executor.ExecutorEvent.Kill;
+                    static encode(message: agora.v1.executor.ExecutorEvent.Kill.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.executor.ExecutorEvent.Kill & agora.v1.executor.ExecutorEvent.Kill.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.executor.ExecutorEvent.Kill;
+                    static toObject(message: agora.v1.executor.ExecutorEvent.Kill, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace Kill {
+                    interface $Properties {
+                        task_id: agora.v1.TaskID.$Properties;
+                        kill_policy?: (agora.v1.KillPolicy.$Properties|null);
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.executor.ExecutorEvent.Kill.$Properties;
+                }
+
+                interface IAcknowledged extends agora.v1.executor.ExecutorEvent.Acknowledged.$Properties {
+                }
+
+                class Acknowledged {
+                    constructor(properties?: agora.v1.executor.ExecutorEvent.Acknowledged.$Properties);
+                    $unknowns?: Uint8Array[];
+                    task_id: agora.v1.TaskID;
+                    uuid: Uint8Array;
+                    static create(properties: agora.v1.executor.ExecutorEvent.Acknowledged.$Shape): agora.v1.executor.ExecutorEvent.Acknowledged & agora.v1.executor.ExecutorEvent.Acknowledged.$Shape;
+                    static create(properties?: agora.v1.executor.ExecutorEvent.Acknowledged.$Properties): agora.v1.executor.ExecutorEvent.Acknowledged;
+                    static encode(message: agora.v1.executor.ExecutorEvent.Acknowledged.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.executor.ExecutorEvent.Acknowledged & agora.v1.executor.ExecutorEvent.Acknowledged.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.executor.ExecutorEvent.Acknowledged;
+                    static toObject(message: agora.v1.executor.ExecutorEvent.Acknowledged, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace Acknowledged {
+                    interface $Properties {
+                        task_id: agora.v1.TaskID.$Properties;
+                        uuid: Uint8Array;
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.executor.ExecutorEvent.Acknowledged.$Properties;
+                }
+
+                interface IMessage extends agora.v1.executor.ExecutorEvent.Message.$Properties {
+                }
+
+                class Message {
+                    constructor(properties?: agora.v1.executor.ExecutorEvent.Message.$Properties);
+                    $unknowns?: Uint8Array[];
+                    data: Uint8Array;
+                    static create(properties: agora.v1.executor.ExecutorEvent.Message.$Shape): agora.v1.executor.ExecutorEvent.Message & agora.v1.executor.ExecutorEvent.Message.$Shape;
+                    static create(properties?: agora.v1.executor.ExecutorEvent.Message.$Properties): agora.v1.executor.ExecutorEvent.Message;
+                    static encode(message: agora.v1.executor.ExecutorEvent.Message.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.executor.ExecutorEvent.Message & agora.v1.executor.ExecutorEvent.Message.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.executor.ExecutorEvent.Message;
+                    static toObject(message: agora.v1.executor.ExecutorEvent.Message, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace Message {
+                    interface $Properties {
+                        data: Uint8Array;
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.executor.ExecutorEvent.Message.$Properties;
+                }
+
+                interface IError extends agora.v1.executor.ExecutorEvent.Error.$Properties {
+                }
+
+                class Error {
+                    constructor(properties?: agora.v1.executor.ExecutorEvent.Error.$Properties);
+                    $unknowns?: Uint8Array[];
+                    message: string;
+                    static create(properties: agora.v1.executor.ExecutorEvent.Error.$Shape): agora.v1.executor.ExecutorEvent.Error & agora.v1.executor.ExecutorEvent.Error.$Shape;
+                    static create(properties?: agora.v1.executor.ExecutorEvent.Error.$Properties): agora.v1.executor.ExecutorEvent.Error;
+                    static encode(message: agora.v1.executor.ExecutorEvent.Error.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.executor.ExecutorEvent.Error & agora.v1.executor.ExecutorEvent.Error.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.executor.ExecutorEvent.Error;
+                    static toObject(message: agora.v1.executor.ExecutorEvent.Error, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace Error {
+                    interface $Properties {
+                        message: string;
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.executor.ExecutorEvent.Error.$Properties;
+                }
+            }
+        }
+
+        namespace registry {
+
+            interface IRegistry extends agora.v1.registry.Registry.$Properties {
+            }
+
+            class Registry {
+                constructor(properties?: agora.v1.registry.Registry.$Properties);
+                $unknowns?: Uint8Array[];
+                master: (agora.v1.MasterInfo|null);
+                agents: agora.v1.registry.Registry.Agent[];
+                unreachable: agora.v1.registry.Registry.UnreachableAgent[];
+                gone: agora.v1.registry.Registry.GoneAgent[];
+                quotas: agora.v1.registry.Registry.Quota[];
+                weights: agora.v1.registry.Registry.Weight[];
+                schedules: agora.v1.registry.Registry.Schedule[];
+                machines: agora.v1.registry.Registry.Machine[];
+                static create(properties: agora.v1.registry.Registry.$Shape): agora.v1.registry.Registry & agora.v1.registry.Registry.$Shape;
+                static create(properties?: agora.v1.registry.Registry.$Properties): agora.v1.registry.Registry;
+                static encode(message: agora.v1.registry.Registry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.registry.Registry & agora.v1.registry.Registry.$Shape;
+                static fromObject(object: { [k: string]: any }): agora.v1.registry.Registry;
+                static toObject(message: agora.v1.registry.Registry, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                toJSON(): { [k: string]: any };
+            }
+
+            namespace Registry {
+                interface $Properties {
+                    master?: (agora.v1.MasterInfo.$Properties|null);
+                    agents?: agora.v1.registry.Registry.Agent.$Properties[];
+                    unreachable?: agora.v1.registry.Registry.UnreachableAgent.$Properties[];
+                    gone?: agora.v1.registry.Registry.GoneAgent.$Properties[];
+                    quotas?: agora.v1.registry.Registry.Quota.$Properties[];
+                    weights?: agora.v1.registry.Registry.Weight.$Properties[];
+                    schedules?: agora.v1.registry.Registry.Schedule.$Properties[];
+                    machines?: agora.v1.registry.Registry.Machine.$Properties[];
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = agora.v1.registry.Registry.$Properties;
+
+                interface IAgent extends agora.v1.registry.Registry.Agent.$Properties {
+                }
+
+                class Agent {
+                    constructor(properties?: agora.v1.registry.Registry.Agent.$Properties);
+                    $unknowns?: Uint8Array[];
+                    info: agora.v1.AgentInfo;
+                    admitted_ms: (number|null);
+                    static create(properties: agora.v1.registry.Registry.Agent.$Shape): agora.v1.registry.Registry.Agent & agora.v1.registry.Registry.Agent.$Shape;
+                    static create(properties?: agora.v1.registry.Registry.Agent.$Properties): agora.v1.registry.Registry.Agent;
+                    static encode(message: agora.v1.registry.Registry.Agent.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.registry.Registry.Agent & agora.v1.registry.Registry.Agent.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.registry.Registry.Agent;
+                    static toObject(message: agora.v1.registry.Registry.Agent, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace Agent {
+                    interface $Properties {
+                        info: agora.v1.AgentInfo.$Properties;
+                        admitted_ms?: (number|null);
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.registry.Registry.Agent.$Properties;
+                }
+
+                interface IUnreachableAgent extends agora.v1.registry.Registry.UnreachableAgent.$Properties {
+                }
+
+                class UnreachableAgent {
+                    constructor(properties?: agora.v1.registry.Registry.UnreachableAgent.$Properties);
+                    $unknowns?: Uint8Array[];
+                    id: agora.v1.AgentID;
+                    timestamp_ms: number;
+                    hostname: (string|null);
+                    static create(properties: agora.v1.registry.Registry.UnreachableAgent.$Shape): agora.v1.registry.Registry.UnreachableAgent & agora.v1.registry.Registry.UnreachableAgent.$Shape;
+                    static create(properties?: agora.v1.registry.Registry.UnreachableAgent.$Properties): agora.v1.registry.Registry.UnreachableAgent;
+                    static encode(message: agora.v1.registry.Registry.UnreachableAgent.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.registry.Registry.UnreachableAgent & agora.v1.registry.Registry.UnreachableAgent.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.registry.Registry.UnreachableAgent;
+                    static toObject(message: agora.v1.registry.Registry.UnreachableAgent, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace UnreachableAgent {
+                    interface $Properties {
+                        id: agora.v1.AgentID.$Properties;
+                        timestamp_ms: number;
+                        hostname?: (string|null);
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.registry.Registry.UnreachableAgent.$Properties;
+                }
+
+                interface IGoneAgent extends agora.v1.registry.Registry.GoneAgent.$Properties {
+                }
+
+                class GoneAgent {
+                    constructor(properties?: agora.v1.registry.Registry.GoneAgent.$Properties);
+                    $unknowns?: Uint8Array[];
+                    id: agora.v1.AgentID;
+                    timestamp_ms: number;
+                    static create(properties: agora.v1.registry.Registry.GoneAgent.$Shape): agora.v1.registry.Registry.GoneAgent & agora.v1.registry.Registry.GoneAgent.$Shape;
+                    static create(properties?: agora.v1.registry.Registry.GoneAgent.$Properties): agora.v1.registry.Registry.GoneAgent;
+                    static encode(message: agora.v1.registry.Registry.GoneAgent.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.registry.Registry.GoneAgent & agora.v1.registry.Registry.GoneAgent.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.registry.Registry.GoneAgent;
+                    static toObject(message: agora.v1.registry.Registry.GoneAgent, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace GoneAgent {
+                    interface $Properties {
+                        id: agora.v1.AgentID.$Properties;
+                        timestamp_ms: number;
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.registry.Registry.GoneAgent.$Properties;
+                }
+
+                interface IQuota extends agora.v1.registry.Registry.Quota.$Properties {
+                }
+
+                class Quota {
+                    constructor(properties?: agora.v1.registry.Registry.Quota.$Properties);
+                    $unknowns?: Uint8Array[];
+                    role: string;
+                    guarantees: agora.v1.Resource[];
+                    limits: agora.v1.Resource[];
+                    static create(properties: agora.v1.registry.Registry.Quota.$Shape): agora.v1.registry.Registry.Quota & agora.v1.registry.Registry.Quota.$Shape;
+                    static create(properties?: agora.v1.registry.Registry.Quota.$Properties): agora.v1.registry.Registry.Quota;
+                    static encode(message: agora.v1.registry.Registry.Quota.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.registry.Registry.Quota & agora.v1.registry.Registry.Quota.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.registry.Registry.Quota;
+                    static toObject(message: agora.v1.registry.Registry.Quota, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace Quota {
+                    interface $Properties {
+                        role: string;
+                        guarantees?: agora.v1.Resource.$Properties[];
+                        limits?: agora.v1.Resource.$Properties[];
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.registry.Registry.Quota.$Properties;
+                }
+
+                interface IWeight extends agora.v1.registry.Registry.Weight.$Properties {
+                }
+
+                class Weight {
+                    constructor(properties?: agora.v1.registry.Registry.Weight.$Properties);
+                    $unknowns?: Uint8Array[];
+                    role: string;
+                    weight: number;
+                    static create(properties: agora.v1.registry.Registry.Weight.$Shape): agora.v1.registry.Registry.Weight & agora.v1.registry.Registry.Weight.$Shape;
+                    static create(properties?: agora.v1.registry.Registry.Weight.$Properties): agora.v1.registry.Registry.Weight;
+                    static encode(message: agora.v1.registry.Registry.Weight.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.registry.Registry.Weight & agora.v1.registry.Registry.Weight.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.registry.Registry.Weight;
+                    static toObject(message: agora.v1.registry.Registry.Weight, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace Weight {
+                    interface $Properties {
+                        role: string;
+                        weight: number;
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.registry.Registry.Weight.$Properties;
+                }
+
+                interface IMachineID extends agora.v1.registry.Registry.MachineID.$Properties {
+                }
+
+                class MachineID {
+                    constructor(properties?: agora.v1.registry.Registry.MachineID.$Properties);
+                    $unknowns?: Uint8Array[];
+                    hostname: (string|null);
+                    ip: (string|null);
+                    static create(properties: agora.v1.registry.Registry.MachineID.$Shape): agora.v1.registry.Registry.MachineID & agora.v1.registry.Registry.MachineID.$Shape;
+                    static create(properties?: agora.v1.registry.Registry.MachineID.$Properties): agora.v1.registry.Registry.MachineID;
+                    static encode(message: agora.v1.registry.Registry.MachineID.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.registry.Registry.MachineID & agora.v1.registry.Registry.MachineID.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.registry.Registry.MachineID;
+                    static toObject(message: agora.v1.registry.Registry.MachineID, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace MachineID {
+                    interface $Properties {
+                        hostname?: (string|null);
+                        ip?: (string|null);
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.registry.Registry.MachineID.$Properties;
+                }
+
+                interface IWindow extends agora.v1.registry.Registry.Window.$Properties {
+                }
+
+                class Window {
+                    constructor(properties?: agora.v1.registry.Registry.Window.$Properties);
+                    $unknowns?: Uint8Array[];
+                    machine_ids: agora.v1.registry.Registry.MachineID[];
+                    start_ns: number;
+                    duration_ns: (number|null);
+                    static create(properties: agora.v1.registry.Registry.Window.$Shape): agora.v1.registry.Registry.Window & agora.v1.registry.Registry.Window.$Shape;
+                    static create(properties?: agora.v1.registry.Registry.Window.$Properties): agora.v1.registry.Registry.Window;
+                    static encode(message: agora.v1.registry.Registry.Window.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.registry.Registry.Window & agora.v1.registry.Registry.Window.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.registry.Registry.Window;
+                    static toObject(message: agora.v1.registry.Registry.Window, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace Window {
+                    interface $Properties {
+                        machine_ids?: agora.v1.registry.Registry.MachineID.$Properties[];
+                        start_ns: number;
+                        duration_ns?: (number|null);
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.registry.Registry.Window.$Properties;
+                }
+
+                interface ISchedule extends agora.v1.registry.Registry.Schedule.$Properties {
+                }
+
+                class Schedule {
+                    constructor(properties?: agora.v1.registry.Registry.Schedule.$Properties);
+                    $unknowns?: Uint8Array[];
+                    windows: agora.v1.registry.Registry.Window[];
+                    static create(properties: agora.v1.registry.Registry.Schedule.$Shape): agora.v1.registry.Registry.Schedule & agora.v1.registry.Registry.Schedule.$Shape;
+                    static create(properties?: agora.v1.registry.Registry.Schedule.$Properties): agora.v1.registry.Registry.Schedule;
+                    static encode(message: agora.v1.registry.Registry.Schedule.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.registry.Registry.Schedule & agora.v1.registry.Registry.Schedule.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.registry.Registry.Schedule;
+                    static toObject(message: agora.v1.registry.Registry.Schedule, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace Schedule {
+                    interface $Properties {
+                        windows?: agora.v1.registry.Registry.Window.$Properties[];
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.registry.Registry.Schedule.$Properties;
+                }
+
+                enum MachineMode {
+                    UP = 1,
+                    DRAINING = 2,
+                    DOWN = 3
+                }
+
+                interface IMachine extends agora.v1.registry.Registry.Machine.$Properties {
+                }
+
+                class Machine {
+                    constructor(properties?: agora.v1.registry.Registry.Machine.$Properties);
+                    $unknowns?: Uint8Array[];
+                    id: agora.v1.registry.Registry.MachineID;
+                    mode: agora.v1.registry.Registry.MachineMode;
+                    static create(properties: agora.v1.registry.Registry.Machine.$Shape): agora.v1.registry.Registry.Machine & agora.v1.registry.Registry.Machine.$Shape;
+                    static create(properties?: agora.v1.registry.Registry.Machine.$Properties): agora.v1.registry.Registry.Machine;
+                    static encode(message: agora.v1.registry.Registry.Machine.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.registry.Registry.Machine & agora.v1.registry.Registry.Machine.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.registry.Registry.Machine;
+                    static toObject(message: agora.v1.registry.Registry.Machine, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace Machine {
+                    interface $Properties {
+                        id: agora.v1.registry.Registry.MachineID.$Properties;
+                        mode: agora.v1.registry.Registry.MachineMode;
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.registry.Registry.Machine.$Properties;
+                }
+            }
+        }
+
         namespace scheduler {
+
+            interface IUnavailability extends agora.v1.scheduler.Unavailability.$Properties {
+            }
+
+            class Unavailability {
+                constructor(properties?: agora.v1.scheduler.Unavailability.$Properties);
+                $unknowns?: Uint8Array[];
+                start: agora.v1.TimeInfo;
+                duration: (agora.v1.DurationInfo|null);
+                static create(properties: agora.v1.scheduler.Unavailability.$Shape): agora.v1.scheduler.Unavailability & agora.v1.scheduler.Unavailability.$Shape;
+                static create(properties?: agora.v1.scheduler.Unavailability.$Properties): agora.v1.scheduler.Unavailability;
+                static encode(message: agora.v1.scheduler.Unavailability.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.scheduler.Unavailability & agora.v1.scheduler.Unavailability.$Shape;
+                static fromObject(object: { [k: string]: any }): agora.v1.scheduler.Unavailability;
+                static toObject(message: agora.v1.scheduler.Unavailability, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                toJSON(): { [k: string]: any };
+            }
+
+            namespace Unavailability {
+                interface $Properties {
+                    start: agora.v1.TimeInfo.$Properties;
+                    duration?: (agora.v1.DurationInfo.$Properties|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = agora.v1.scheduler.Unavailability.$Properties;
+            }
+
+            interface IInverseOffer extends agora.v1.scheduler.InverseOffer.$Properties {
+            }
+
+            class InverseOffer {
+                constructor(properties?: agora.v1.scheduler.InverseOffer.$Properties);
+                $unknowns?: Uint8Array[];
+                id: agora.v1.OfferID;
+                framework_id: agora.v1.FrameworkID;
+                agent_id: agora.v1.AgentID;
+                unavailability: agora.v1.scheduler.Unavailability;
+                resources: agora.v1.Resource[];
+                static create(properties: agora.v1.scheduler.InverseOffer.$Shape): agora.v1.scheduler.InverseOffer & agora.v1.scheduler.InverseOffer.$Shape;
+                static create(properties?: agora.v1.scheduler.InverseOffer.$Properties): agora.v1.scheduler.InverseOffer;
+                static encode(message: agora.v1.scheduler.InverseOffer.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.scheduler.InverseOffer & agora.v1.scheduler.InverseOffer.$Shape;
+                static fromObject(object: { [k: string]: any }): agora.v1.scheduler.InverseOffer;
+                static toObject(message: agora.v1.scheduler.InverseOffer, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                toJSON(): { [k: string]: any };
+            }
+
+            namespace InverseOffer {
+                interface $Properties {
+                    id: agora.v1.OfferID.$Properties;
+                    framework_id: agora.v1.FrameworkID.$Properties;
+                    agent_id: agora.v1.AgentID.$Properties;
+                    unavailability: agora.v1.scheduler.Unavailability.$Properties;
+                    resources?: agora.v1.Resource.$Properties[];
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = agora.v1.scheduler.InverseOffer.$Properties;
+            }
 
             interface IEvent extends agora.v1.scheduler.Event.$Properties {
             }
@@ -1930,6 +2592,8 @@ export namespace agora {
                 message: (agora.v1.scheduler.Event.Message|null);
                 failure: (agora.v1.scheduler.Event.Failure|null);
                 error: (agora.v1.scheduler.Event.Error|null);
+                inverse_offers: (agora.v1.scheduler.Event.InverseOffers|null);
+                rescind_inverse_offer: (agora.v1.scheduler.Event.RescindInverseOffer|null);
                 static create(properties: agora.v1.scheduler.Event.$Shape): agora.v1.scheduler.Event & agora.v1.scheduler.Event.$Shape;
                 static create(properties?: agora.v1.scheduler.Event.$Properties): agora.v1.scheduler.Event;
                 static encode(message: agora.v1.scheduler.Event.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1949,6 +2613,8 @@ export namespace agora {
                     message?: (agora.v1.scheduler.Event.Message.$Properties|null);
                     failure?: (agora.v1.scheduler.Event.Failure.$Properties|null);
                     error?: (agora.v1.scheduler.Event.Error.$Properties|null);
+                    inverse_offers?: (agora.v1.scheduler.Event.InverseOffers.$Properties|null);
+                    rescind_inverse_offer?: (agora.v1.scheduler.Event.RescindInverseOffer.$Properties|null);
                     $unknowns?: Uint8Array[];
                 }
                 type $Shape = agora.v1.scheduler.Event.$Properties;
@@ -1962,7 +2628,9 @@ export namespace agora {
                     MESSAGE = 5,
                     FAILURE = 6,
                     ERROR = 7,
-                    HEARTBEAT = 8
+                    HEARTBEAT = 8,
+                    INVERSE_OFFERS = 9,
+                    RESCIND_INVERSE_OFFER = 10
                 }
 
                 interface ISubscribed extends agora.v1.scheduler.Event.Subscribed.$Properties {
@@ -2146,6 +2814,54 @@ export namespace agora {
                     }
                     type $Shape = agora.v1.scheduler.Event.Error.$Properties;
                 }
+
+                interface IInverseOffers extends agora.v1.scheduler.Event.InverseOffers.$Properties {
+                }
+
+                class InverseOffers {
+                    constructor(properties?: agora.v1.scheduler.Event.InverseOffers.$Properties);
+                    $unknowns?: Uint8Array[];
+                    inverse_offers: agora.v1.scheduler.InverseOffer[];
+                    static create(properties: agora.v1.scheduler.Event.InverseOffers.$Shape): agora.v1.scheduler.Event.InverseOffers & agora.v1.scheduler.Event.InverseOffers.$Shape;
+                    static create(properties?: agora.v1.scheduler.Event.InverseOffers.$Properties): agora.v1.scheduler.Event.InverseOffers;
+                    static encode(message: agora.v1.scheduler.Event.InverseOffers.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.scheduler.Event.InverseOffers & agora.v1.scheduler.Event.InverseOffers.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.scheduler.Event.InverseOffers;
+                    static toObject(message: agora.v1.scheduler.Event.InverseOffers, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace InverseOffers {
+                    interface $Properties {
+                        inverse_offers?: agora.v1.scheduler.InverseOffer.$Properties[];
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.scheduler.Event.InverseOffers.$Properties;
+                }
+
+                interface IRescindInverseOffer extends agora.v1.scheduler.Event.RescindInverseOffer.$Properties {
+                }
+
+                class RescindInverseOffer {
+                    constructor(properties?: agora.v1.scheduler.Event.RescindInverseOffer.$Properties);
+                    $unknowns?: Uint8Array[];
+                    inverse_offer_id: agora.v1.OfferID;
+                    static create(properties: agora.v1.scheduler.Event.RescindInverseOffer.$Shape): agora.v1.scheduler.Event.RescindInverseOffer & agora.v1.scheduler.Event.RescindInverseOffer.$Shape;
+                    static create(properties?: agora.v1.scheduler.Event.RescindInverseOffer.$Properties): agora.v1.scheduler.Event.RescindInverseOffer;
+                    static encode(message: agora.v1.scheduler.Event.RescindInverseOffer.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.scheduler.Event.RescindInverseOffer & agora.v1.scheduler.Event.RescindInverseOffer.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.scheduler.Event.RescindInverseOffer;
+                    static toObject(message: agora.v1.scheduler.Event.RescindInverseOffer, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace RescindInverseOffer {
+                    interface $Properties {
+                        inverse_offer_id: agora.v1.OfferID.$Properties;
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.scheduler.Event.RescindInverseOffer.$Properties;
+                }
             }
 
             interface ICall extends agora.v1.scheduler.Call.$Properties {
@@ -2166,6 +2882,8 @@ export namespace agora {
                 message: (agora.v1.scheduler.Call.Message|null);
                 revive: (agora.v1.scheduler.Call.Revive|null);
                 suppress: (agora.v1.scheduler.Call.Suppress|null);
+                accept_inverse_offers: (agora.v1.scheduler.Call.AcceptInverseOffers|null);
+                decline_inverse_offers: (agora.v1.scheduler.Call.DeclineInverseOffers|null);
                 static create(properties: agora.v1.scheduler.Call.$Shape): agora.v1.scheduler.Call & agora.v1.scheduler.Call.$Shape;
                 static create(properties?: agora.v1.scheduler.Call.$Properties): agora.v1.scheduler.Call;
                 static encode(message: agora.v1.scheduler.Call.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -2189,6 +2907,8 @@ export namespace agora {
                     message?: (agora.v1.scheduler.Call.Message.$Properties|null);
                     revive?: (agora.v1.scheduler.Call.Revive.$Properties|null);
                     suppress?: (agora.v1.scheduler.Call.Suppress.$Properties|null);
+                    accept_inverse_offers?: (agora.v1.scheduler.Call.AcceptInverseOffers.$Properties|null);
+                    decline_inverse_offers?: (agora.v1.scheduler.Call.DeclineInverseOffers.$Properties|null);
                     $unknowns?: Uint8Array[];
                 }
                 type $Shape = agora.v1.scheduler.Call.$Properties;
@@ -2206,7 +2926,9 @@ export namespace agora {
                     RECONCILE = 9,
                     MESSAGE = 10,
                     REQUEST = 11,
-                    SUPPRESS = 12
+                    SUPPRESS = 12,
+                    ACCEPT_INVERSE_OFFERS = 13,
+                    DECLINE_INVERSE_OFFERS = 14
                 }
 
                 interface ISubscribe extends agora.v1.scheduler.Call.Subscribe.$Properties {
@@ -2495,6 +3217,58 @@ export namespace agora {
                         $unknowns?: Uint8Array[];
                     }
                     type $Shape = agora.v1.scheduler.Call.Message.$Properties;
+                }
+
+                interface IAcceptInverseOffers extends agora.v1.scheduler.Call.AcceptInverseOffers.$Properties {
+                }
+
+                class AcceptInverseOffers {
+                    constructor(properties?: agora.v1.scheduler.Call.AcceptInverseOffers.$Properties);
+                    $unknowns?: Uint8Array[];
+                    inverse_offer_ids: agora.v1.OfferID[];
+                    filters: (agora.v1.Filters|null);
+                    static create(properties: agora.v1.scheduler.Call.AcceptInverseOffers.$Shape): agora.v1.scheduler.Call.AcceptInverseOffers & agora.v1.scheduler.Call.AcceptInverseOffers.$Shape;
+                    static create(properties?: agora.v1.scheduler.Call.AcceptInverseOffers.$Properties): agora.v1.scheduler.Call.AcceptInverseOffers;
+                    static encode(message: agora.v1.scheduler.Call.AcceptInverseOffers.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.scheduler.Call.AcceptInverseOffers & agora.v1.scheduler.Call.AcceptInverseOffers.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.scheduler.Call.AcceptInverseOffers;
+                    static toObject(message: agora.v1.scheduler.Call.AcceptInverseOffers, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace AcceptInverseOffers {
+                    interface $Properties {
+                        inverse_offer_ids?: agora.v1.OfferID.$Properties[];
+                        filters?: (agora.v1.Filters.$Properties|null);
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.scheduler.Call.AcceptInverseOffers.$Properties;
+                }
+
+                interface IDeclineInverseOffers extends agora.v1.scheduler.Call.DeclineInverseOffers.$Properties {
+                }
+
+                class DeclineInverseOffers {
+                    constructor(properties?: agora.v1.scheduler.Call.DeclineInverseOffers.$Properties);
+                    $unknowns?: Uint8Array[];
+                    inverse_offer_ids: agora.v1.OfferID[];
+                    filters: (agora.v1.Filters|null);
+                    static create(properties: agora.v1.scheduler.Call.DeclineInverseOffers.$Shape): agora.v1.scheduler.Call.DeclineInverseOffers & agora.v1.scheduler.Call.DeclineInverseOffers.$Shape;
+                    static create(properties?: agora.v1.scheduler.Call.DeclineInverseOffers.$Properties): agora.v1.scheduler.Call.DeclineInverseOffers;
+                    static encode(message: agora.v1.scheduler.Call.DeclineInverseOffers.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.scheduler.Call.DeclineInverseOffers & agora.v1.scheduler.Call.DeclineInverseOffers.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.scheduler.Call.DeclineInverseOffers;
+                    static toObject(message: agora.v1.scheduler.Call.DeclineInverseOffers, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace DeclineInverseOffers {
+                    interface $Properties {
+                        inverse_offer_ids?: agora.v1.OfferID.$Properties[];
+                        filters?: (agora.v1.Filters.$Properties|null);
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.scheduler.Call.DeclineInverseOffers.$Properties;
                 }
             }
         }

@@ -17988,6 +17988,5656 @@ export const agora = $root.agora = (() => {
             return Offer;
         })();
 
+        v1.executor = (function() {
+
+            /**
+             * Namespace executor.
+             * @memberof agora.v1
+             * @namespace
+             */
+            const executor = {};
+
+            executor.ExecutorCall = (function() {
+
+                /**
+                 * Properties of an ExecutorCall.
+                 * @typedef {Object} agora.v1.executor.ExecutorCall.$Properties
+                 * @property {agora.v1.ExecutorID.$Properties} executor_id ExecutorCall executor_id
+                 * @property {agora.v1.FrameworkID.$Properties} framework_id ExecutorCall framework_id
+                 * @property {agora.v1.executor.ExecutorCall.Type|null} [type] ExecutorCall type
+                 * @property {agora.v1.executor.ExecutorCall.Subscribe.$Properties|null} [subscribe] ExecutorCall subscribe
+                 * @property {agora.v1.executor.ExecutorCall.Update.$Properties|null} [update] ExecutorCall update
+                 * @property {agora.v1.executor.ExecutorCall.Message.$Properties|null} [message] ExecutorCall message
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of an ExecutorCall.
+                 * @memberof agora.v1.executor
+                 * @interface IExecutorCall
+                 * @augments agora.v1.executor.ExecutorCall.$Properties
+                 * @deprecated Use agora.v1.executor.ExecutorCall.$Properties instead.
+                 */
+
+                /**
+                 * Shape of an ExecutorCall.
+                 * @typedef {agora.v1.executor.ExecutorCall.$Properties} agora.v1.executor.ExecutorCall.$Shape
+                 */
+
+                /**
+                 * Constructs a new ExecutorCall.
+                 * @memberof agora.v1.executor
+                 * @classdesc Represents an ExecutorCall.
+                 * @constructor
+                 * @param {agora.v1.executor.ExecutorCall.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const ExecutorCall = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * ExecutorCall executor_id.
+                 * @member {agora.v1.ExecutorID} executor_id
+                 * @memberof agora.v1.executor.ExecutorCall
+                 * @instance
+                 */
+                ExecutorCall.prototype.executor_id = null;
+
+                /**
+                 * ExecutorCall framework_id.
+                 * @member {agora.v1.FrameworkID} framework_id
+                 * @memberof agora.v1.executor.ExecutorCall
+                 * @instance
+                 */
+                ExecutorCall.prototype.framework_id = null;
+
+                /**
+                 * ExecutorCall type.
+                 * @member {agora.v1.executor.ExecutorCall.Type|null} type
+                 * @memberof agora.v1.executor.ExecutorCall
+                 * @instance
+                 */
+                ExecutorCall.prototype.type = null;
+
+                /**
+                 * ExecutorCall subscribe.
+                 * @member {agora.v1.executor.ExecutorCall.Subscribe|null} subscribe
+                 * @memberof agora.v1.executor.ExecutorCall
+                 * @instance
+                 */
+                ExecutorCall.prototype.subscribe = null;
+
+                /**
+                 * ExecutorCall update.
+                 * @member {agora.v1.executor.ExecutorCall.Update|null} update
+                 * @memberof agora.v1.executor.ExecutorCall
+                 * @instance
+                 */
+                ExecutorCall.prototype.update = null;
+
+                /**
+                 * ExecutorCall message.
+                 * @member {agora.v1.executor.ExecutorCall.Message|null} message
+                 * @memberof agora.v1.executor.ExecutorCall
+                 * @instance
+                 */
+                ExecutorCall.prototype.message = null;
+
+                /**
+                 * Creates a new ExecutorCall instance using the specified properties.
+                 * @function create
+                 * @memberof agora.v1.executor.ExecutorCall
+                 * @static
+                 * @param {agora.v1.executor.ExecutorCall.$Properties=} [properties] Properties to set
+                 * @returns {agora.v1.executor.ExecutorCall} ExecutorCall instance
+                 * @type {{
+                 *   (properties: agora.v1.executor.ExecutorCall.$Shape): agora.v1.executor.ExecutorCall & agora.v1.executor.ExecutorCall.$Shape;
+                 *   (properties?: agora.v1.executor.ExecutorCall.$Properties): agora.v1.executor.ExecutorCall;
+                 * }}
+                 */
+                ExecutorCall.create = function(properties) {
+                    return new ExecutorCall(properties);
+                };
+
+                /**
+                 * Encodes the specified ExecutorCall message. Does not implicitly {@link agora.v1.executor.ExecutorCall.verify|verify} messages.
+                 * @function encode
+                 * @memberof agora.v1.executor.ExecutorCall
+                 * @static
+                 * @param {agora.v1.executor.ExecutorCall.$Properties} message ExecutorCall message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                ExecutorCall.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    $root.agora.v1.ExecutorID.encode(message.executor_id, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                    $root.agora.v1.FrameworkID.encode(message.framework_id, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                    if (message.type != null && $Object.hasOwnProperty.call(message, "type"))
+                        writer.uint32(/* id 3, wireType 0 =*/24).int32(message.type);
+                    if (message.subscribe != null && $Object.hasOwnProperty.call(message, "subscribe"))
+                        $root.agora.v1.executor.ExecutorCall.Subscribe.encode(message.subscribe, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                    if (message.update != null && $Object.hasOwnProperty.call(message, "update"))
+                        $root.agora.v1.executor.ExecutorCall.Update.encode(message.update, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                    if (message.message != null && $Object.hasOwnProperty.call(message, "message"))
+                        $root.agora.v1.executor.ExecutorCall.Message.encode(message.message, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes an ExecutorCall message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof agora.v1.executor.ExecutorCall
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {agora.v1.executor.ExecutorCall & agora.v1.executor.ExecutorCall.$Shape} ExecutorCall
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                ExecutorCall.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.agora.v1.executor.ExecutorCall();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                message.executor_id = $root.agora.v1.ExecutorID.decode(reader, reader.size(), $undefined, _depth + 1, message.executor_id);
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                message.framework_id = $root.agora.v1.FrameworkID.decode(reader, reader.size(), $undefined, _depth + 1, message.framework_id);
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 0)
+                                    break;
+                                value = reader.int32();
+                                if ($root.agora.v1.executor.ExecutorCall.Type[value] !== $undefined)
+                                    message.type = value;
+                                else if (!reader.discardUnknown) {
+                                    $util.makeProp(message, "$unknowns", false);
+                                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                                }
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 2)
+                                    break;
+                                message.subscribe = $root.agora.v1.executor.ExecutorCall.Subscribe.decode(reader, reader.size(), $undefined, _depth + 1, message.subscribe);
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 2)
+                                    break;
+                                message.update = $root.agora.v1.executor.ExecutorCall.Update.decode(reader, reader.size(), $undefined, _depth + 1, message.update);
+                                continue;
+                            }
+                        case 6: {
+                                if (wireType !== 2)
+                                    break;
+                                message.message = $root.agora.v1.executor.ExecutorCall.Message.decode(reader, reader.size(), $undefined, _depth + 1, message.message);
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    if (!$Object.hasOwnProperty.call(message, "executor_id"))
+                        throw $util.ProtocolError("missing required 'executor_id'", { instance: message });
+                    if (!$Object.hasOwnProperty.call(message, "framework_id"))
+                        throw $util.ProtocolError("missing required 'framework_id'", { instance: message });
+                    return message;
+                };
+
+                /**
+                 * Creates an ExecutorCall message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof agora.v1.executor.ExecutorCall
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {agora.v1.executor.ExecutorCall} ExecutorCall
+                 */
+                ExecutorCall.fromObject = function (object, _depth) {
+                    if (object instanceof $root.agora.v1.executor.ExecutorCall)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".agora.v1.executor.ExecutorCall: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.agora.v1.executor.ExecutorCall();
+                    if (object.executor_id != null) {
+                        if (!$util.isObject(object.executor_id))
+                            throw $TypeError(".agora.v1.executor.ExecutorCall.executor_id: object expected");
+                        message.executor_id = $root.agora.v1.ExecutorID.fromObject(object.executor_id, _depth + 1);
+                    }
+                    if (object.framework_id != null) {
+                        if (!$util.isObject(object.framework_id))
+                            throw $TypeError(".agora.v1.executor.ExecutorCall.framework_id: object expected");
+                        message.framework_id = $root.agora.v1.FrameworkID.fromObject(object.framework_id, _depth + 1);
+                    }
+                    switch (object.type) {
+                    case "UNKNOWN":
+                    case 0:
+                        message.type = 0;
+                        break;
+                    case "SUBSCRIBE":
+                    case 1:
+                        message.type = 1;
+                        break;
+                    case "UPDATE":
+                    case 2:
+                        message.type = 2;
+                        break;
+                    case "MESSAGE":
+                    case 3:
+                        message.type = 3;
+                        break;
+                    default:
+                    }
+                    if (object.subscribe != null) {
+                        if (!$util.isObject(object.subscribe))
+                            throw $TypeError(".agora.v1.executor.ExecutorCall.subscribe: object expected");
+                        message.subscribe = $root.agora.v1.executor.ExecutorCall.Subscribe.fromObject(object.subscribe, _depth + 1);
+                    }
+                    if (object.update != null) {
+                        if (!$util.isObject(object.update))
+                            throw $TypeError(".agora.v1.executor.ExecutorCall.update: object expected");
+                        message.update = $root.agora.v1.executor.ExecutorCall.Update.fromObject(object.update, _depth + 1);
+                    }
+                    if (object.message != null) {
+                        if (!$util.isObject(object.message))
+                            throw $TypeError(".agora.v1.executor.ExecutorCall.message: object expected");
+                        message.message = $root.agora.v1.executor.ExecutorCall.Message.fromObject(object.message, _depth + 1);
+                    }
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from an ExecutorCall message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof agora.v1.executor.ExecutorCall
+                 * @static
+                 * @param {agora.v1.executor.ExecutorCall} message ExecutorCall
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                ExecutorCall.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.defaults) {
+                        object.executor_id = null;
+                        object.framework_id = null;
+                        object.type = options.enums === $String ? "UNKNOWN" : 0;
+                        object.subscribe = null;
+                        object.update = null;
+                        object.message = null;
+                    }
+                    if (message.executor_id != null && $Object.hasOwnProperty.call(message, "executor_id"))
+                        object.executor_id = $root.agora.v1.ExecutorID.toObject(message.executor_id, options, _depth + 1);
+                    if (message.framework_id != null && $Object.hasOwnProperty.call(message, "framework_id"))
+                        object.framework_id = $root.agora.v1.FrameworkID.toObject(message.framework_id, options, _depth + 1);
+                    if (message.type != null && $Object.hasOwnProperty.call(message, "type"))
+                        object.type = options.enums === $String ? $root.agora.v1.executor.ExecutorCall.Type[message.type] === $undefined ? message.type : $root.agora.v1.executor.ExecutorCall.Type[message.type] : message.type;
+                    if (message.subscribe != null && $Object.hasOwnProperty.call(message, "subscribe"))
+                        object.subscribe = $root.agora.v1.executor.ExecutorCall.Subscribe.toObject(message.subscribe, options, _depth + 1);
+                    if (message.update != null && $Object.hasOwnProperty.call(message, "update"))
+                        object.update = $root.agora.v1.executor.ExecutorCall.Update.toObject(message.update, options, _depth + 1);
+                    if (message.message != null && $Object.hasOwnProperty.call(message, "message"))
+                        object.message = $root.agora.v1.executor.ExecutorCall.Message.toObject(message.message, options, _depth + 1);
+                    return object;
+                };
+
+                /**
+                 * Converts this ExecutorCall to JSON.
+                 * @function toJSON
+                 * @memberof agora.v1.executor.ExecutorCall
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                ExecutorCall.prototype.toJSON = function() {
+                    return ExecutorCall.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Type enum.
+                 * @name agora.v1.executor.ExecutorCall.Type
+                 * @enum {number}
+                 * @property {number} UNKNOWN=0 UNKNOWN value
+                 * @property {number} SUBSCRIBE=1 SUBSCRIBE value
+                 * @property {number} UPDATE=2 UPDATE value
+                 * @property {number} MESSAGE=3 MESSAGE value
+                 */
+                ExecutorCall.Type = (function() {
+                    const valuesById = $Object.create(null), values = $Object.create(valuesById);
+                    values[valuesById[0] = "UNKNOWN"] = 0;
+                    values[valuesById[1] = "SUBSCRIBE"] = 1;
+                    values[valuesById[2] = "UPDATE"] = 2;
+                    values[valuesById[3] = "MESSAGE"] = 3;
+                    return values;
+                })();
+
+                ExecutorCall.Subscribe = (function() {
+
+                    /**
+                     * Properties of a Subscribe.
+                     * @typedef {Object} agora.v1.executor.ExecutorCall.Subscribe.$Properties
+                     * @property {Array.<agora.v1.TaskInfo.$Properties>} [unacknowledged_tasks] Subscribe unacknowledged_tasks
+                     * @property {Array.<agora.v1.executor.ExecutorCall.Update.$Properties>} [unacknowledged_updates] Subscribe unacknowledged_updates
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a Subscribe.
+                     * @memberof agora.v1.executor.ExecutorCall
+                     * @interface ISubscribe
+                     * @augments agora.v1.executor.ExecutorCall.Subscribe.$Properties
+                     * @deprecated Use agora.v1.executor.ExecutorCall.Subscribe.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a Subscribe.
+                     * @typedef {agora.v1.executor.ExecutorCall.Subscribe.$Properties} agora.v1.executor.ExecutorCall.Subscribe.$Shape
+                     */
+
+                    /**
+                     * Constructs a new Subscribe.
+                     * @memberof agora.v1.executor.ExecutorCall
+                     * @classdesc Represents a Subscribe.
+                     * @constructor
+                     * @param {agora.v1.executor.ExecutorCall.Subscribe.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const Subscribe = function (properties) {
+                        this.unacknowledged_tasks = [];
+                        this.unacknowledged_updates = [];
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * Subscribe unacknowledged_tasks.
+                     * @member {Array.<agora.v1.TaskInfo>} unacknowledged_tasks
+                     * @memberof agora.v1.executor.ExecutorCall.Subscribe
+                     * @instance
+                     */
+                    Subscribe.prototype.unacknowledged_tasks = $util.emptyArray;
+
+                    /**
+                     * Subscribe unacknowledged_updates.
+                     * @member {Array.<agora.v1.executor.ExecutorCall.Update>} unacknowledged_updates
+                     * @memberof agora.v1.executor.ExecutorCall.Subscribe
+                     * @instance
+                     */
+                    Subscribe.prototype.unacknowledged_updates = $util.emptyArray;
+
+                    /**
+                     * Creates a new Subscribe instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.executor.ExecutorCall.Subscribe
+                     * @static
+                     * @param {agora.v1.executor.ExecutorCall.Subscribe.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.executor.ExecutorCall.Subscribe} Subscribe instance
+                     * @type {{
+                     *   (properties: agora.v1.executor.ExecutorCall.Subscribe.$Shape): agora.v1.executor.ExecutorCall.Subscribe & agora.v1.executor.ExecutorCall.Subscribe.$Shape;
+                     *   (properties?: agora.v1.executor.ExecutorCall.Subscribe.$Properties): agora.v1.executor.ExecutorCall.Subscribe;
+                     * }}
+                     */
+                    Subscribe.create = function(properties) {
+                        return new Subscribe(properties);
+                    };
+
+                    /**
+                     * Encodes the specified Subscribe message. Does not implicitly {@link agora.v1.executor.ExecutorCall.Subscribe.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.executor.ExecutorCall.Subscribe
+                     * @static
+                     * @param {agora.v1.executor.ExecutorCall.Subscribe.$Properties} message Subscribe message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    Subscribe.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        if (message.unacknowledged_tasks != null && message.unacknowledged_tasks.length)
+                            for (let i = 0; i < message.unacknowledged_tasks.length; ++i)
+                                $root.agora.v1.TaskInfo.encode(message.unacknowledged_tasks[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        if (message.unacknowledged_updates != null && message.unacknowledged_updates.length)
+                            for (let i = 0; i < message.unacknowledged_updates.length; ++i)
+                                $root.agora.v1.executor.ExecutorCall.Update.encode(message.unacknowledged_updates[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a Subscribe message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.executor.ExecutorCall.Subscribe
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.executor.ExecutorCall.Subscribe & agora.v1.executor.ExecutorCall.Subscribe.$Shape} Subscribe
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    Subscribe.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.executor.ExecutorCall.Subscribe();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.unacknowledged_tasks && message.unacknowledged_tasks.length))
+                                        message.unacknowledged_tasks = [];
+                                    message.unacknowledged_tasks.push($root.agora.v1.TaskInfo.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.unacknowledged_updates && message.unacknowledged_updates.length))
+                                        message.unacknowledged_updates = [];
+                                    message.unacknowledged_updates.push($root.agora.v1.executor.ExecutorCall.Update.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        return message;
+                    };
+
+                    /**
+                     * Creates a Subscribe message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.executor.ExecutorCall.Subscribe
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.executor.ExecutorCall.Subscribe} Subscribe
+                     */
+                    Subscribe.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.executor.ExecutorCall.Subscribe)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.executor.ExecutorCall.Subscribe: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.executor.ExecutorCall.Subscribe();
+                        if (object.unacknowledged_tasks) {
+                            if (!$Array.isArray(object.unacknowledged_tasks))
+                                throw $TypeError(".agora.v1.executor.ExecutorCall.Subscribe.unacknowledged_tasks: array expected");
+                            message.unacknowledged_tasks = $Array(object.unacknowledged_tasks.length);
+                            for (let i = 0; i < object.unacknowledged_tasks.length; ++i) {
+                                if (!$util.isObject(object.unacknowledged_tasks[i]))
+                                    throw $TypeError(".agora.v1.executor.ExecutorCall.Subscribe.unacknowledged_tasks: object expected");
+                                message.unacknowledged_tasks[i] = $root.agora.v1.TaskInfo.fromObject(object.unacknowledged_tasks[i], _depth + 1);
+                            }
+                        }
+                        if (object.unacknowledged_updates) {
+                            if (!$Array.isArray(object.unacknowledged_updates))
+                                throw $TypeError(".agora.v1.executor.ExecutorCall.Subscribe.unacknowledged_updates: array expected");
+                            message.unacknowledged_updates = $Array(object.unacknowledged_updates.length);
+                            for (let i = 0; i < object.unacknowledged_updates.length; ++i) {
+                                if (!$util.isObject(object.unacknowledged_updates[i]))
+                                    throw $TypeError(".agora.v1.executor.ExecutorCall.Subscribe.unacknowledged_updates: object expected");
+                                message.unacknowledged_updates[i] = $root.agora.v1.executor.ExecutorCall.Update.fromObject(object.unacknowledged_updates[i], _depth + 1);
+                            }
+                        }
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a Subscribe message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.executor.ExecutorCall.Subscribe
+                     * @static
+                     * @param {agora.v1.executor.ExecutorCall.Subscribe} message Subscribe
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    Subscribe.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.arrays || options.defaults) {
+                            object.unacknowledged_tasks = [];
+                            object.unacknowledged_updates = [];
+                        }
+                        if (message.unacknowledged_tasks && message.unacknowledged_tasks.length) {
+                            object.unacknowledged_tasks = $Array(message.unacknowledged_tasks.length);
+                            for (let j = 0; j < message.unacknowledged_tasks.length; ++j)
+                                object.unacknowledged_tasks[j] = $root.agora.v1.TaskInfo.toObject(message.unacknowledged_tasks[j], options, _depth + 1);
+                        }
+                        if (message.unacknowledged_updates && message.unacknowledged_updates.length) {
+                            object.unacknowledged_updates = $Array(message.unacknowledged_updates.length);
+                            for (let j = 0; j < message.unacknowledged_updates.length; ++j)
+                                object.unacknowledged_updates[j] = $root.agora.v1.executor.ExecutorCall.Update.toObject(message.unacknowledged_updates[j], options, _depth + 1);
+                        }
+                        return object;
+                    };
+
+                    /**
+                     * Converts this Subscribe to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.executor.ExecutorCall.Subscribe
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    Subscribe.prototype.toJSON = function() {
+                        return Subscribe.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return Subscribe;
+                })();
+
+                ExecutorCall.Update = (function() {
+
+                    /**
+                     * Properties of an Update.
+                     * @typedef {Object} agora.v1.executor.ExecutorCall.Update.$Properties
+                     * @property {agora.v1.TaskStatus.$Properties} status Update status
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of an Update.
+                     * @memberof agora.v1.executor.ExecutorCall
+                     * @interface IUpdate
+                     * @augments agora.v1.executor.ExecutorCall.Update.$Properties
+                     * @deprecated Use agora.v1.executor.ExecutorCall.Update.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of an Update.
+                     * @typedef {agora.v1.executor.ExecutorCall.Update.$Properties} agora.v1.executor.ExecutorCall.Update.$Shape
+                     */
+
+                    /**
+                     * Constructs a new Update.
+                     * @memberof agora.v1.executor.ExecutorCall
+                     * @classdesc Represents an Update.
+                     * @constructor
+                     * @param {agora.v1.executor.ExecutorCall.Update.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const Update = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * Update status.
+                     * @member {agora.v1.TaskStatus} status
+                     * @memberof agora.v1.executor.ExecutorCall.Update
+                     * @instance
+                     */
+                    Update.prototype.status = null;
+
+                    /**
+                     * Creates a new Update instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.executor.ExecutorCall.Update
+                     * @static
+                     * @param {agora.v1.executor.ExecutorCall.Update.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.executor.ExecutorCall.Update} Update instance
+                     * @type {{
+                     *   (properties: agora.v1.executor.ExecutorCall.Update.$Shape): agora.v1.executor.ExecutorCall.Update & agora.v1.executor.ExecutorCall.Update.$Shape;
+                     *   (properties?: agora.v1.executor.ExecutorCall.Update.$Properties): agora.v1.executor.ExecutorCall.Update;
+                     * }}
+                     */
+                    Update.create = function(properties) {
+                        return new Update(properties);
+                    };
+
+                    /**
+                     * Encodes the specified Update message. Does not implicitly {@link agora.v1.executor.ExecutorCall.Update.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.executor.ExecutorCall.Update
+                     * @static
+                     * @param {agora.v1.executor.ExecutorCall.Update.$Properties} message Update message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    Update.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        $root.agora.v1.TaskStatus.encode(message.status, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes an Update message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.executor.ExecutorCall.Update
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.executor.ExecutorCall.Update & agora.v1.executor.ExecutorCall.Update.$Shape} Update
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    Update.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.executor.ExecutorCall.Update();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.status = $root.agora.v1.TaskStatus.decode(reader, reader.size(), $undefined, _depth + 1, message.status);
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "status"))
+                            throw $util.ProtocolError("missing required 'status'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates an Update message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.executor.ExecutorCall.Update
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.executor.ExecutorCall.Update} Update
+                     */
+                    Update.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.executor.ExecutorCall.Update)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.executor.ExecutorCall.Update: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.executor.ExecutorCall.Update();
+                        if (object.status != null) {
+                            if (!$util.isObject(object.status))
+                                throw $TypeError(".agora.v1.executor.ExecutorCall.Update.status: object expected");
+                            message.status = $root.agora.v1.TaskStatus.fromObject(object.status, _depth + 1);
+                        }
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from an Update message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.executor.ExecutorCall.Update
+                     * @static
+                     * @param {agora.v1.executor.ExecutorCall.Update} message Update
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    Update.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults)
+                            object.status = null;
+                        if (message.status != null && $Object.hasOwnProperty.call(message, "status"))
+                            object.status = $root.agora.v1.TaskStatus.toObject(message.status, options, _depth + 1);
+                        return object;
+                    };
+
+                    /**
+                     * Converts this Update to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.executor.ExecutorCall.Update
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    Update.prototype.toJSON = function() {
+                        return Update.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return Update;
+                })();
+
+                ExecutorCall.Message = (function() {
+
+                    /**
+                     * Properties of a Message.
+                     * @typedef {Object} agora.v1.executor.ExecutorCall.Message.$Properties
+                     * @property {Uint8Array} data Message data
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a Message.
+                     * @memberof agora.v1.executor.ExecutorCall
+                     * @interface IMessage
+                     * @augments agora.v1.executor.ExecutorCall.Message.$Properties
+                     * @deprecated Use agora.v1.executor.ExecutorCall.Message.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a Message.
+                     * @typedef {agora.v1.executor.ExecutorCall.Message.$Properties} agora.v1.executor.ExecutorCall.Message.$Shape
+                     */
+
+                    /**
+                     * Constructs a new Message.
+                     * @memberof agora.v1.executor.ExecutorCall
+                     * @classdesc Represents a Message.
+                     * @constructor
+                     * @param {agora.v1.executor.ExecutorCall.Message.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const Message = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * Message data.
+                     * @member {Uint8Array} data
+                     * @memberof agora.v1.executor.ExecutorCall.Message
+                     * @instance
+                     */
+                    Message.prototype.data = $util.newBuffer([]);
+
+                    /**
+                     * Creates a new Message instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.executor.ExecutorCall.Message
+                     * @static
+                     * @param {agora.v1.executor.ExecutorCall.Message.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.executor.ExecutorCall.Message} Message instance
+                     * @type {{
+                     *   (properties: agora.v1.executor.ExecutorCall.Message.$Shape): agora.v1.executor.ExecutorCall.Message & agora.v1.executor.ExecutorCall.Message.$Shape;
+                     *   (properties?: agora.v1.executor.ExecutorCall.Message.$Properties): agora.v1.executor.ExecutorCall.Message;
+                     * }}
+                     */
+                    Message.create = function(properties) {
+                        return new Message(properties);
+                    };
+
+                    /**
+                     * Encodes the specified Message message. Does not implicitly {@link agora.v1.executor.ExecutorCall.Message.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.executor.ExecutorCall.Message
+                     * @static
+                     * @param {agora.v1.executor.ExecutorCall.Message.$Properties} message Message message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    Message.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.data);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a Message message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.executor.ExecutorCall.Message
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.executor.ExecutorCall.Message & agora.v1.executor.ExecutorCall.Message.$Shape} Message
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    Message.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.executor.ExecutorCall.Message();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 2: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.data = reader.bytes();
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "data"))
+                            throw $util.ProtocolError("missing required 'data'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates a Message message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.executor.ExecutorCall.Message
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.executor.ExecutorCall.Message} Message
+                     */
+                    Message.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.executor.ExecutorCall.Message)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.executor.ExecutorCall.Message: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.executor.ExecutorCall.Message();
+                        if (object.data != null)
+                            if (typeof object.data === "string")
+                                $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
+                            else if (object.data.length >= 0)
+                                message.data = object.data;
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a Message message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.executor.ExecutorCall.Message
+                     * @static
+                     * @param {agora.v1.executor.ExecutorCall.Message} message Message
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    Message.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults)
+                            if (options.bytes === $String)
+                                object.data = "";
+                            else {
+                                object.data = [];
+                                if (options.bytes !== $Array)
+                                    object.data = $util.newBuffer(object.data);
+                            }
+                        if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                            object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
+                        return object;
+                    };
+
+                    /**
+                     * Converts this Message to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.executor.ExecutorCall.Message
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    Message.prototype.toJSON = function() {
+                        return Message.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return Message;
+                })();
+
+                return ExecutorCall;
+            })();
+
+            executor.ExecutorEvent = (function() {
+
+                /**
+                 * Properties of an ExecutorEvent.
+                 * @typedef {Object} agora.v1.executor.ExecutorEvent.$Properties
+                 * @property {agora.v1.executor.ExecutorEvent.Type|null} [type] ExecutorEvent type
+                 * @property {agora.v1.executor.ExecutorEvent.Subscribed.$Properties|null} [subscribed] ExecutorEvent subscribed
+                 * @property {agora.v1.executor.ExecutorEvent.Launch.$Properties|null} [launch] ExecutorEvent launch
+                 * @property {agora.v1.executor.ExecutorEvent.Kill.$Properties|null} [kill] ExecutorEvent kill
+                 * @property {agora.v1.executor.ExecutorEvent.Acknowledged.$Properties|null} [acknowledged] ExecutorEvent acknowledged
+                 * @property {agora.v1.executor.ExecutorEvent.Message.$Properties|null} [message] ExecutorEvent message
+                 * @property {agora.v1.executor.ExecutorEvent.Error.$Properties|null} [error] ExecutorEvent error
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of an ExecutorEvent.
+                 * @memberof agora.v1.executor
+                 * @interface IExecutorEvent
+                 * @augments agora.v1.executor.ExecutorEvent.$Properties
+                 * @deprecated Use agora.v1.executor.ExecutorEvent.$Properties instead.
+                 */
+
+                /**
+                 * Shape of an ExecutorEvent.
+                 * @typedef {agora.v1.executor.ExecutorEvent.$Properties} agora.v1.executor.ExecutorEvent.$Shape
+                 */
+
+                /**
+                 * Constructs a new ExecutorEvent.
+                 * @memberof agora.v1.executor
+                 * @classdesc Represents an ExecutorEvent.
+                 * @constructor
+                 * @param {agora.v1.executor.ExecutorEvent.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const ExecutorEvent = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * ExecutorEvent type.
+                 * @member {agora.v1.executor.ExecutorEvent.Type|null} type
+                 * @memberof agora.v1.executor.ExecutorEvent
+                 * @instance
+                 */
+                ExecutorEvent.prototype.type = null;
+
+                /**
+                 * ExecutorEvent subscribed.
+                 * @member {agora.v1.executor.ExecutorEvent.Subscribed|null} subscribed
+                 * @memberof agora.v1.executor.ExecutorEvent
+                 * @instance
+                 */
+                ExecutorEvent.prototype.subscribed = null;
+
+                /**
+                 * ExecutorEvent launch.
+                 * @member {agora.v1.executor.ExecutorEvent.Launch|null} launch
+                 * @memberof agora.v1.executor.ExecutorEvent
+                 * @instance
+                 */
+                ExecutorEvent.prototype.launch = null;
+
+                /**
+                 * ExecutorEvent kill.
+                 * @member {agora.v1.executor.ExecutorEvent.Kill|null} kill
+                 * @memberof agora.v1.executor.ExecutorEvent
+                 * @instance
+                 */
+                ExecutorEvent.prototype.kill = null;
+
+                /**
+                 * ExecutorEvent acknowledged.
+                 * @member {agora.v1.executor.ExecutorEvent.Acknowledged|null} acknowledged
+                 * @memberof agora.v1.executor.ExecutorEvent
+                 * @instance
+                 */
+                ExecutorEvent.prototype.acknowledged = null;
+
+                /**
+                 * ExecutorEvent message.
+                 * @member {agora.v1.executor.ExecutorEvent.Message|null} message
+                 * @memberof agora.v1.executor.ExecutorEvent
+                 * @instance
+                 */
+                ExecutorEvent.prototype.message = null;
+
+                /**
+                 * ExecutorEvent error.
+                 * @member {agora.v1.executor.ExecutorEvent.Error|null} error
+                 * @memberof agora.v1.executor.ExecutorEvent
+                 * @instance
+                 */
+                ExecutorEvent.prototype.error = null;
+
+                /**
+                 * Creates a new ExecutorEvent instance using the specified properties.
+                 * @function create
+                 * @memberof agora.v1.executor.ExecutorEvent
+                 * @static
+                 * @param {agora.v1.executor.ExecutorEvent.$Properties=} [properties] Properties to set
+                 * @returns {agora.v1.executor.ExecutorEvent} ExecutorEvent instance
+                 * @type {{
+                 *   (properties: agora.v1.executor.ExecutorEvent.$Shape): agora.v1.executor.ExecutorEvent & agora.v1.executor.ExecutorEvent.$Shape;
+                 *   (properties?: agora.v1.executor.ExecutorEvent.$Properties): agora.v1.executor.ExecutorEvent;
+                 * }}
+                 */
+                ExecutorEvent.create = function(properties) {
+                    return new ExecutorEvent(properties);
+                };
+
+                /**
+                 * Encodes the specified ExecutorEvent message. Does not implicitly {@link agora.v1.executor.ExecutorEvent.verify|verify} messages.
+                 * @function encode
+                 * @memberof agora.v1.executor.ExecutorEvent
+                 * @static
+                 * @param {agora.v1.executor.ExecutorEvent.$Properties} message ExecutorEvent message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                ExecutorEvent.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.type != null && $Object.hasOwnProperty.call(message, "type"))
+                        writer.uint32(/* id 1, wireType 0 =*/8).int32(message.type);
+                    if (message.subscribed != null && $Object.hasOwnProperty.call(message, "subscribed"))
+                        $root.agora.v1.executor.ExecutorEvent.Subscribed.encode(message.subscribed, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                    if (message.launch != null && $Object.hasOwnProperty.call(message, "launch"))
+                        $root.agora.v1.executor.ExecutorEvent.Launch.encode(message.launch, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                    if (message.kill != null && $Object.hasOwnProperty.call(message, "kill"))
+                        $root.agora.v1.executor.ExecutorEvent.Kill.encode(message.kill, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                    if (message.acknowledged != null && $Object.hasOwnProperty.call(message, "acknowledged"))
+                        $root.agora.v1.executor.ExecutorEvent.Acknowledged.encode(message.acknowledged, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                    if (message.message != null && $Object.hasOwnProperty.call(message, "message"))
+                        $root.agora.v1.executor.ExecutorEvent.Message.encode(message.message, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                    if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
+                        $root.agora.v1.executor.ExecutorEvent.Error.encode(message.error, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes an ExecutorEvent message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof agora.v1.executor.ExecutorEvent
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {agora.v1.executor.ExecutorEvent & agora.v1.executor.ExecutorEvent.$Shape} ExecutorEvent
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                ExecutorEvent.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message, value;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.agora.v1.executor.ExecutorEvent();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 0)
+                                    break;
+                                value = reader.int32();
+                                if ($root.agora.v1.executor.ExecutorEvent.Type[value] !== $undefined)
+                                    message.type = value;
+                                else if (!reader.discardUnknown) {
+                                    $util.makeProp(message, "$unknowns", false);
+                                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                                }
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                message.subscribed = $root.agora.v1.executor.ExecutorEvent.Subscribed.decode(reader, reader.size(), $undefined, _depth + 1, message.subscribed);
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                message.launch = $root.agora.v1.executor.ExecutorEvent.Launch.decode(reader, reader.size(), $undefined, _depth + 1, message.launch);
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 2)
+                                    break;
+                                message.kill = $root.agora.v1.executor.ExecutorEvent.Kill.decode(reader, reader.size(), $undefined, _depth + 1, message.kill);
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 2)
+                                    break;
+                                message.acknowledged = $root.agora.v1.executor.ExecutorEvent.Acknowledged.decode(reader, reader.size(), $undefined, _depth + 1, message.acknowledged);
+                                continue;
+                            }
+                        case 6: {
+                                if (wireType !== 2)
+                                    break;
+                                message.message = $root.agora.v1.executor.ExecutorEvent.Message.decode(reader, reader.size(), $undefined, _depth + 1, message.message);
+                                continue;
+                            }
+                        case 7: {
+                                if (wireType !== 2)
+                                    break;
+                                message.error = $root.agora.v1.executor.ExecutorEvent.Error.decode(reader, reader.size(), $undefined, _depth + 1, message.error);
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                /**
+                 * Creates an ExecutorEvent message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof agora.v1.executor.ExecutorEvent
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {agora.v1.executor.ExecutorEvent} ExecutorEvent
+                 */
+                ExecutorEvent.fromObject = function (object, _depth) {
+                    if (object instanceof $root.agora.v1.executor.ExecutorEvent)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".agora.v1.executor.ExecutorEvent: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.agora.v1.executor.ExecutorEvent();
+                    switch (object.type) {
+                    case "UNKNOWN":
+                    case 0:
+                        message.type = 0;
+                        break;
+                    case "SUBSCRIBED":
+                    case 1:
+                        message.type = 1;
+                        break;
+                    case "LAUNCH":
+                    case 2:
+                        message.type = 2;
+                        break;
+                    case "KILL":
+                    case 3:
+                        message.type = 3;
+                        break;
+                    case "ACKNOWLEDGED":
+                    case 4:
+                        message.type = 4;
+                        break;
+                    case "MESSAGE":
+                    case 5:
+                        message.type = 5;
+                        break;
+                    case "SHUTDOWN":
+                    case 6:
+                        message.type = 6;
+                        break;
+                    case "ERROR":
+                    case 7:
+                        message.type = 7;
+                        break;
+                    default:
+                    }
+                    if (object.subscribed != null) {
+                        if (!$util.isObject(object.subscribed))
+                            throw $TypeError(".agora.v1.executor.ExecutorEvent.subscribed: object expected");
+                        message.subscribed = $root.agora.v1.executor.ExecutorEvent.Subscribed.fromObject(object.subscribed, _depth + 1);
+                    }
+                    if (object.launch != null) {
+                        if (!$util.isObject(object.launch))
+                            throw $TypeError(".agora.v1.executor.ExecutorEvent.launch: object expected");
+                        message.launch = $root.agora.v1.executor.ExecutorEvent.Launch.fromObject(object.launch, _depth + 1);
+                    }
+                    if (object.kill != null) {
+                        if (!$util.isObject(object.kill))
+                            throw $TypeError(".agora.v1.executor.ExecutorEvent.kill: object expected");
+                        message.kill = $root.agora.v1.executor.ExecutorEvent.Kill.fromObject(object.kill, _depth + 1);
+                    }
+                    if (object.acknowledged != null) {
+                        if (!$util.isObject(object.acknowledged))
+                            throw $TypeError(".agora.v1.executor.ExecutorEvent.acknowledged: object expected");
+                        message.acknowledged = $root.agora.v1.executor.ExecutorEvent.Acknowledged.fromObject(object.acknowledged, _depth + 1);
+                    }
+                    if (object.message != null) {
+                        if (!$util.isObject(object.message))
+                            throw $TypeError(".agora.v1.executor.ExecutorEvent.message: object expected");
+                        message.message = $root.agora.v1.executor.ExecutorEvent.Message.fromObject(object.message, _depth + 1);
+                    }
+                    if (object.error != null) {
+                        if (!$util.isObject(object.error))
+                            throw $TypeError(".agora.v1.executor.ExecutorEvent.error: object expected");
+                        message.error = $root.agora.v1.executor.ExecutorEvent.Error.fromObject(object.error, _depth + 1);
+                    }
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from an ExecutorEvent message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof agora.v1.executor.ExecutorEvent
+                 * @static
+                 * @param {agora.v1.executor.ExecutorEvent} message ExecutorEvent
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                ExecutorEvent.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.defaults) {
+                        object.type = options.enums === $String ? "UNKNOWN" : 0;
+                        object.subscribed = null;
+                        object.launch = null;
+                        object.kill = null;
+                        object.acknowledged = null;
+                        object.message = null;
+                        object.error = null;
+                    }
+                    if (message.type != null && $Object.hasOwnProperty.call(message, "type"))
+                        object.type = options.enums === $String ? $root.agora.v1.executor.ExecutorEvent.Type[message.type] === $undefined ? message.type : $root.agora.v1.executor.ExecutorEvent.Type[message.type] : message.type;
+                    if (message.subscribed != null && $Object.hasOwnProperty.call(message, "subscribed"))
+                        object.subscribed = $root.agora.v1.executor.ExecutorEvent.Subscribed.toObject(message.subscribed, options, _depth + 1);
+                    if (message.launch != null && $Object.hasOwnProperty.call(message, "launch"))
+                        object.launch = $root.agora.v1.executor.ExecutorEvent.Launch.toObject(message.launch, options, _depth + 1);
+                    if (message.kill != null && $Object.hasOwnProperty.call(message, "kill"))
+                        object.kill = $root.agora.v1.executor.ExecutorEvent.Kill.toObject(message.kill, options, _depth + 1);
+                    if (message.acknowledged != null && $Object.hasOwnProperty.call(message, "acknowledged"))
+                        object.acknowledged = $root.agora.v1.executor.ExecutorEvent.Acknowledged.toObject(message.acknowledged, options, _depth + 1);
+                    if (message.message != null && $Object.hasOwnProperty.call(message, "message"))
+                        object.message = $root.agora.v1.executor.ExecutorEvent.Message.toObject(message.message, options, _depth + 1);
+                    if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
+                        object.error = $root.agora.v1.executor.ExecutorEvent.Error.toObject(message.error, options, _depth + 1);
+                    return object;
+                };
+
+                /**
+                 * Converts this ExecutorEvent to JSON.
+                 * @function toJSON
+                 * @memberof agora.v1.executor.ExecutorEvent
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                ExecutorEvent.prototype.toJSON = function() {
+                    return ExecutorEvent.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                /**
+                 * Type enum.
+                 * @name agora.v1.executor.ExecutorEvent.Type
+                 * @enum {number}
+                 * @property {number} UNKNOWN=0 UNKNOWN value
+                 * @property {number} SUBSCRIBED=1 SUBSCRIBED value
+                 * @property {number} LAUNCH=2 LAUNCH value
+                 * @property {number} KILL=3 KILL value
+                 * @property {number} ACKNOWLEDGED=4 ACKNOWLEDGED value
+                 * @property {number} MESSAGE=5 MESSAGE value
+                 * @property {number} SHUTDOWN=6 SHUTDOWN value
+                 * @property {number} ERROR=7 ERROR value
+                 */
+                ExecutorEvent.Type = (function() {
+                    const valuesById = $Object.create(null), values = $Object.create(valuesById);
+                    values[valuesById[0] = "UNKNOWN"] = 0;
+                    values[valuesById[1] = "SUBSCRIBED"] = 1;
+                    values[valuesById[2] = "LAUNCH"] = 2;
+                    values[valuesById[3] = "KILL"] = 3;
+                    values[valuesById[4] = "ACKNOWLEDGED"] = 4;
+                    values[valuesById[5] = "MESSAGE"] = 5;
+                    values[valuesById[6] = "SHUTDOWN"] = 6;
+                    values[valuesById[7] = "ERROR"] = 7;
+                    return values;
+                })();
+
+                ExecutorEvent.Subscribed = (function() {
+
+                    /**
+                     * Properties of a Subscribed.
+                     * @typedef {Object} agora.v1.executor.ExecutorEvent.Subscribed.$Properties
+                     * @property {agora.v1.ExecutorInfo.$Properties} executor_info Subscribed executor_info
+                     * @property {agora.v1.FrameworkInfo.$Properties} framework_info Subscribed framework_info
+                     * @property {agora.v1.AgentID.$Properties} agent_id Subscribed agent_id
+                     * @property {string|null} [container_id] Subscribed container_id
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a Subscribed.
+                     * @memberof agora.v1.executor.ExecutorEvent
+                     * @interface ISubscribed
+                     * @augments agora.v1.executor.ExecutorEvent.Subscribed.$Properties
+                     * @deprecated Use agora.v1.executor.ExecutorEvent.Subscribed.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a Subscribed.
+                     * @typedef {agora.v1.executor.ExecutorEvent.Subscribed.$Properties} agora.v1.executor.ExecutorEvent.Subscribed.$Shape
+                     */
+
+                    /**
+                     * Constructs a new Subscribed.
+                     * @memberof agora.v1.executor.ExecutorEvent
+                     * @classdesc Represents a Subscribed.
+                     * @constructor
+                     * @param {agora.v1.executor.ExecutorEvent.Subscribed.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const Subscribed = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * Subscribed executor_info.
+                     * @member {agora.v1.ExecutorInfo} executor_info
+                     * @memberof agora.v1.executor.ExecutorEvent.Subscribed
+                     * @instance
+                     */
+                    Subscribed.prototype.executor_info = null;
+
+                    /**
+                     * Subscribed framework_info.
+                     * @member {agora.v1.FrameworkInfo} framework_info
+                     * @memberof agora.v1.executor.ExecutorEvent.Subscribed
+                     * @instance
+                     */
+                    Subscribed.prototype.framework_info = null;
+
+                    /**
+                     * Subscribed agent_id.
+                     * @member {agora.v1.AgentID} agent_id
+                     * @memberof agora.v1.executor.ExecutorEvent.Subscribed
+                     * @instance
+                     */
+                    Subscribed.prototype.agent_id = null;
+
+                    /**
+                     * Subscribed container_id.
+                     * @member {string|null} container_id
+                     * @memberof agora.v1.executor.ExecutorEvent.Subscribed
+                     * @instance
+                     */
+                    Subscribed.prototype.container_id = null;
+
+                    /**
+                     * Creates a new Subscribed instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.executor.ExecutorEvent.Subscribed
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Subscribed.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.executor.ExecutorEvent.Subscribed} Subscribed instance
+                     * @type {{
+                     *   (properties: agora.v1.executor.ExecutorEvent.Subscribed.$Shape): agora.v1.executor.ExecutorEvent.Subscribed & agora.v1.executor.ExecutorEvent.Subscribed.$Shape;
+                     *   (properties?: agora.v1.executor.ExecutorEvent.Subscribed.$Properties): agora.v1.executor.ExecutorEvent.Subscribed;
+                     * }}
+                     */
+                    Subscribed.create = function(properties) {
+                        return new Subscribed(properties);
+                    };
+
+                    /**
+                     * Encodes the specified Subscribed message. Does not implicitly {@link agora.v1.executor.ExecutorEvent.Subscribed.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.executor.ExecutorEvent.Subscribed
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Subscribed.$Properties} message Subscribed message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    Subscribed.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        $root.agora.v1.ExecutorInfo.encode(message.executor_info, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        $root.agora.v1.FrameworkInfo.encode(message.framework_info, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                        $root.agora.v1.AgentID.encode(message.agent_id, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                        if (message.container_id != null && $Object.hasOwnProperty.call(message, "container_id"))
+                            writer.uint32(/* id 4, wireType 2 =*/34).string(message.container_id);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a Subscribed message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.executor.ExecutorEvent.Subscribed
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.executor.ExecutorEvent.Subscribed & agora.v1.executor.ExecutorEvent.Subscribed.$Shape} Subscribed
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    Subscribed.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.executor.ExecutorEvent.Subscribed();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.executor_info = $root.agora.v1.ExecutorInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.executor_info);
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.framework_info = $root.agora.v1.FrameworkInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.framework_info);
+                                    continue;
+                                }
+                            case 3: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.agent_id = $root.agora.v1.AgentID.decode(reader, reader.size(), $undefined, _depth + 1, message.agent_id);
+                                    continue;
+                                }
+                            case 4: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.container_id = reader.string();
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "executor_info"))
+                            throw $util.ProtocolError("missing required 'executor_info'", { instance: message });
+                        if (!$Object.hasOwnProperty.call(message, "framework_info"))
+                            throw $util.ProtocolError("missing required 'framework_info'", { instance: message });
+                        if (!$Object.hasOwnProperty.call(message, "agent_id"))
+                            throw $util.ProtocolError("missing required 'agent_id'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates a Subscribed message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.executor.ExecutorEvent.Subscribed
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.executor.ExecutorEvent.Subscribed} Subscribed
+                     */
+                    Subscribed.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.executor.ExecutorEvent.Subscribed)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.executor.ExecutorEvent.Subscribed: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.executor.ExecutorEvent.Subscribed();
+                        if (object.executor_info != null) {
+                            if (!$util.isObject(object.executor_info))
+                                throw $TypeError(".agora.v1.executor.ExecutorEvent.Subscribed.executor_info: object expected");
+                            message.executor_info = $root.agora.v1.ExecutorInfo.fromObject(object.executor_info, _depth + 1);
+                        }
+                        if (object.framework_info != null) {
+                            if (!$util.isObject(object.framework_info))
+                                throw $TypeError(".agora.v1.executor.ExecutorEvent.Subscribed.framework_info: object expected");
+                            message.framework_info = $root.agora.v1.FrameworkInfo.fromObject(object.framework_info, _depth + 1);
+                        }
+                        if (object.agent_id != null) {
+                            if (!$util.isObject(object.agent_id))
+                                throw $TypeError(".agora.v1.executor.ExecutorEvent.Subscribed.agent_id: object expected");
+                            message.agent_id = $root.agora.v1.AgentID.fromObject(object.agent_id, _depth + 1);
+                        }
+                        if (object.container_id != null)
+                            message.container_id = $String(object.container_id);
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a Subscribed message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.executor.ExecutorEvent.Subscribed
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Subscribed} message Subscribed
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    Subscribed.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults) {
+                            object.executor_info = null;
+                            object.framework_info = null;
+                            object.agent_id = null;
+                            object.container_id = "";
+                        }
+                        if (message.executor_info != null && $Object.hasOwnProperty.call(message, "executor_info"))
+                            object.executor_info = $root.agora.v1.ExecutorInfo.toObject(message.executor_info, options, _depth + 1);
+                        if (message.framework_info != null && $Object.hasOwnProperty.call(message, "framework_info"))
+                            object.framework_info = $root.agora.v1.FrameworkInfo.toObject(message.framework_info, options, _depth + 1);
+                        if (message.agent_id != null && $Object.hasOwnProperty.call(message, "agent_id"))
+                            object.agent_id = $root.agora.v1.AgentID.toObject(message.agent_id, options, _depth + 1);
+                        if (message.container_id != null && $Object.hasOwnProperty.call(message, "container_id"))
+                            object.container_id = message.container_id;
+                        return object;
+                    };
+
+                    /**
+                     * Converts this Subscribed to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.executor.ExecutorEvent.Subscribed
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    Subscribed.prototype.toJSON = function() {
+                        return Subscribed.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return Subscribed;
+                })();
+
+                ExecutorEvent.Launch = (function() {
+
+                    /**
+                     * Properties of a Launch.
+                     * @typedef {Object} agora.v1.executor.ExecutorEvent.Launch.$Properties
+                     * @property {agora.v1.TaskInfo.$Properties} task Launch task
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a Launch.
+                     * @memberof agora.v1.executor.ExecutorEvent
+                     * @interface ILaunch
+                     * @augments agora.v1.executor.ExecutorEvent.Launch.$Properties
+                     * @deprecated Use agora.v1.executor.ExecutorEvent.Launch.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a Launch.
+                     * @typedef {agora.v1.executor.ExecutorEvent.Launch.$Properties} agora.v1.executor.ExecutorEvent.Launch.$Shape
+                     */
+
+                    /**
+                     * Constructs a new Launch.
+                     * @memberof agora.v1.executor.ExecutorEvent
+                     * @classdesc Represents a Launch.
+                     * @constructor
+                     * @param {agora.v1.executor.ExecutorEvent.Launch.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const Launch = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * Launch task.
+                     * @member {agora.v1.TaskInfo} task
+                     * @memberof agora.v1.executor.ExecutorEvent.Launch
+                     * @instance
+                     */
+                    Launch.prototype.task = null;
+
+                    /**
+                     * Creates a new Launch instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.executor.ExecutorEvent.Launch
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Launch.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.executor.ExecutorEvent.Launch} Launch instance
+                     * @type {{
+                     *   (properties: agora.v1.executor.ExecutorEvent.Launch.$Shape): agora.v1.executor.ExecutorEvent.Launch & agora.v1.executor.ExecutorEvent.Launch.$Shape;
+                     *   (properties?: agora.v1.executor.ExecutorEvent.Launch.$Properties): agora.v1.executor.ExecutorEvent.Launch;
+                     * }}
+                     */
+                    Launch.create = function(properties) {
+                        return new Launch(properties);
+                    };
+
+                    /**
+                     * Encodes the specified Launch message. Does not implicitly {@link agora.v1.executor.ExecutorEvent.Launch.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.executor.ExecutorEvent.Launch
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Launch.$Properties} message Launch message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    Launch.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        $root.agora.v1.TaskInfo.encode(message.task, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a Launch message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.executor.ExecutorEvent.Launch
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.executor.ExecutorEvent.Launch & agora.v1.executor.ExecutorEvent.Launch.$Shape} Launch
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    Launch.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.executor.ExecutorEvent.Launch();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.task = $root.agora.v1.TaskInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.task);
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "task"))
+                            throw $util.ProtocolError("missing required 'task'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates a Launch message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.executor.ExecutorEvent.Launch
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.executor.ExecutorEvent.Launch} Launch
+                     */
+                    Launch.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.executor.ExecutorEvent.Launch)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.executor.ExecutorEvent.Launch: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.executor.ExecutorEvent.Launch();
+                        if (object.task != null) {
+                            if (!$util.isObject(object.task))
+                                throw $TypeError(".agora.v1.executor.ExecutorEvent.Launch.task: object expected");
+                            message.task = $root.agora.v1.TaskInfo.fromObject(object.task, _depth + 1);
+                        }
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a Launch message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.executor.ExecutorEvent.Launch
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Launch} message Launch
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    Launch.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults)
+                            object.task = null;
+                        if (message.task != null && $Object.hasOwnProperty.call(message, "task"))
+                            object.task = $root.agora.v1.TaskInfo.toObject(message.task, options, _depth + 1);
+                        return object;
+                    };
+
+                    /**
+                     * Converts this Launch to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.executor.ExecutorEvent.Launch
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    Launch.prototype.toJSON = function() {
+                        return Launch.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return Launch;
+                })();
+
+                ExecutorEvent.Kill = (function() {
+
+                    /**
+                     * Properties of a Kill.
+                     * @typedef {Object} agora.v1.executor.ExecutorEvent.Kill.$Properties
+                     * @property {agora.v1.TaskID.$Properties} task_id Kill task_id
+                     * @property {agora.v1.KillPolicy.$Properties|null} [kill_policy] Kill kill_policy
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a Kill.
+                     * @memberof agora.v1.executor.ExecutorEvent
+                     * @interface IKill
+                     * @augments agora.v1.executor.ExecutorEvent.Kill.$Properties
+                     * @deprecated Use agora.v1.executor.ExecutorEvent.Kill.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a Kill.
+                     * @typedef {agora.v1.executor.ExecutorEvent.Kill.$Properties} agora.v1.executor.ExecutorEvent.Kill.$Shape
+                     */
+
+                    /**
+                     * Constructs a new Kill.
+                     * @memberof agora.v1.executor.ExecutorEvent
+                     * @classdesc Represents a Kill.
+                     * @constructor
+                     * @param {agora.v1.executor.ExecutorEvent.Kill.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const Kill = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * Kill task_id.
+                     * @member {agora.v1.TaskID} task_id
+                     * @memberof agora.v1.executor.ExecutorEvent.Kill
+                     * @instance
+                     */
+                    Kill.prototype.task_id = null;
+
+                    /**
+                     * Kill kill_policy.
+                     * @member {agora.v1.KillPolicy|null} kill_policy
+                     * @memberof agora.v1.executor.ExecutorEvent.Kill
+                     * @instance
+                     */
+                    Kill.prototype.kill_policy = null;
+
+                    /**
+                     * Creates a new Kill instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.executor.ExecutorEvent.Kill
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Kill.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.executor.ExecutorEvent.Kill} Kill instance
+                     * @type {{
+                     *   (properties: agora.v1.executor.ExecutorEvent.Kill.$Shape): agora.v1.executor.ExecutorEvent.Kill & agora.v1.executor.ExecutorEvent.Kill.$Shape;
+                     *   (properties?: agora.v1.executor.ExecutorEvent.Kill.$Properties): agora.v1.executor.ExecutorEvent.Kill;
+                     * }}
+                     */
+                    Kill.create = function(properties) {
+                        return new Kill(properties);
+                    };
+
+                    /**
+                     * Encodes the specified Kill message. Does not implicitly {@link agora.v1.executor.ExecutorEvent.Kill.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.executor.ExecutorEvent.Kill
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Kill.$Properties} message Kill message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    Kill.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        $root.agora.v1.TaskID.encode(message.task_id, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        if (message.kill_policy != null && $Object.hasOwnProperty.call(message, "kill_policy"))
+                            $root.agora.v1.KillPolicy.encode(message.kill_policy, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a Kill message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.executor.ExecutorEvent.Kill
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.executor.ExecutorEvent.Kill & agora.v1.executor.ExecutorEvent.Kill.$Shape} Kill
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    Kill.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.executor.ExecutorEvent.Kill();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.task_id = $root.agora.v1.TaskID.decode(reader, reader.size(), $undefined, _depth + 1, message.task_id);
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.kill_policy = $root.agora.v1.KillPolicy.decode(reader, reader.size(), $undefined, _depth + 1, message.kill_policy);
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "task_id"))
+                            throw $util.ProtocolError("missing required 'task_id'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates a Kill message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.executor.ExecutorEvent.Kill
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.executor.ExecutorEvent.Kill} Kill
+                     */
+                    Kill.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.executor.ExecutorEvent.Kill)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.executor.ExecutorEvent.Kill: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.executor.ExecutorEvent.Kill();
+                        if (object.task_id != null) {
+                            if (!$util.isObject(object.task_id))
+                                throw $TypeError(".agora.v1.executor.ExecutorEvent.Kill.task_id: object expected");
+                            message.task_id = $root.agora.v1.TaskID.fromObject(object.task_id, _depth + 1);
+                        }
+                        if (object.kill_policy != null) {
+                            if (!$util.isObject(object.kill_policy))
+                                throw $TypeError(".agora.v1.executor.ExecutorEvent.Kill.kill_policy: object expected");
+                            message.kill_policy = $root.agora.v1.KillPolicy.fromObject(object.kill_policy, _depth + 1);
+                        }
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a Kill message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.executor.ExecutorEvent.Kill
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Kill} message Kill
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    Kill.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults) {
+                            object.task_id = null;
+                            object.kill_policy = null;
+                        }
+                        if (message.task_id != null && $Object.hasOwnProperty.call(message, "task_id"))
+                            object.task_id = $root.agora.v1.TaskID.toObject(message.task_id, options, _depth + 1);
+                        if (message.kill_policy != null && $Object.hasOwnProperty.call(message, "kill_policy"))
+                            object.kill_policy = $root.agora.v1.KillPolicy.toObject(message.kill_policy, options, _depth + 1);
+                        return object;
+                    };
+
+                    /**
+                     * Converts this Kill to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.executor.ExecutorEvent.Kill
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    Kill.prototype.toJSON = function() {
+                        return Kill.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return Kill;
+                })();
+
+                ExecutorEvent.Acknowledged = (function() {
+
+                    /**
+                     * Properties of an Acknowledged.
+                     * @typedef {Object} agora.v1.executor.ExecutorEvent.Acknowledged.$Properties
+                     * @property {agora.v1.TaskID.$Properties} task_id Acknowledged task_id
+                     * @property {Uint8Array} uuid Acknowledged uuid
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of an Acknowledged.
+                     * @memberof agora.v1.executor.ExecutorEvent
+                     * @interface IAcknowledged
+                     * @augments agora.v1.executor.ExecutorEvent.Acknowledged.$Properties
+                     * @deprecated Use agora.v1.executor.ExecutorEvent.Acknowledged.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of an Acknowledged.
+                     * @typedef {agora.v1.executor.ExecutorEvent.Acknowledged.$Properties} agora.v1.executor.ExecutorEvent.Acknowledged.$Shape
+                     */
+
+                    /**
+                     * Constructs a new Acknowledged.
+                     * @memberof agora.v1.executor.ExecutorEvent
+                     * @classdesc Represents an Acknowledged.
+                     * @constructor
+                     * @param {agora.v1.executor.ExecutorEvent.Acknowledged.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const Acknowledged = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * Acknowledged task_id.
+                     * @member {agora.v1.TaskID} task_id
+                     * @memberof agora.v1.executor.ExecutorEvent.Acknowledged
+                     * @instance
+                     */
+                    Acknowledged.prototype.task_id = null;
+
+                    /**
+                     * Acknowledged uuid.
+                     * @member {Uint8Array} uuid
+                     * @memberof agora.v1.executor.ExecutorEvent.Acknowledged
+                     * @instance
+                     */
+                    Acknowledged.prototype.uuid = $util.newBuffer([]);
+
+                    /**
+                     * Creates a new Acknowledged instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.executor.ExecutorEvent.Acknowledged
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Acknowledged.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.executor.ExecutorEvent.Acknowledged} Acknowledged instance
+                     * @type {{
+                     *   (properties: agora.v1.executor.ExecutorEvent.Acknowledged.$Shape): agora.v1.executor.ExecutorEvent.Acknowledged & agora.v1.executor.ExecutorEvent.Acknowledged.$Shape;
+                     *   (properties?: agora.v1.executor.ExecutorEvent.Acknowledged.$Properties): agora.v1.executor.ExecutorEvent.Acknowledged;
+                     * }}
+                     */
+                    Acknowledged.create = function(properties) {
+                        return new Acknowledged(properties);
+                    };
+
+                    /**
+                     * Encodes the specified Acknowledged message. Does not implicitly {@link agora.v1.executor.ExecutorEvent.Acknowledged.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.executor.ExecutorEvent.Acknowledged
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Acknowledged.$Properties} message Acknowledged message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    Acknowledged.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        $root.agora.v1.TaskID.encode(message.task_id, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        writer.uint32(/* id 2, wireType 2 =*/18).bytes(message.uuid);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes an Acknowledged message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.executor.ExecutorEvent.Acknowledged
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.executor.ExecutorEvent.Acknowledged & agora.v1.executor.ExecutorEvent.Acknowledged.$Shape} Acknowledged
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    Acknowledged.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.executor.ExecutorEvent.Acknowledged();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.task_id = $root.agora.v1.TaskID.decode(reader, reader.size(), $undefined, _depth + 1, message.task_id);
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.uuid = reader.bytes();
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "task_id"))
+                            throw $util.ProtocolError("missing required 'task_id'", { instance: message });
+                        if (!$Object.hasOwnProperty.call(message, "uuid"))
+                            throw $util.ProtocolError("missing required 'uuid'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates an Acknowledged message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.executor.ExecutorEvent.Acknowledged
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.executor.ExecutorEvent.Acknowledged} Acknowledged
+                     */
+                    Acknowledged.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.executor.ExecutorEvent.Acknowledged)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.executor.ExecutorEvent.Acknowledged: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.executor.ExecutorEvent.Acknowledged();
+                        if (object.task_id != null) {
+                            if (!$util.isObject(object.task_id))
+                                throw $TypeError(".agora.v1.executor.ExecutorEvent.Acknowledged.task_id: object expected");
+                            message.task_id = $root.agora.v1.TaskID.fromObject(object.task_id, _depth + 1);
+                        }
+                        if (object.uuid != null)
+                            if (typeof object.uuid === "string")
+                                $util.base64.decode(object.uuid, message.uuid = $util.newBuffer($util.base64.length(object.uuid)), 0);
+                            else if (object.uuid.length >= 0)
+                                message.uuid = object.uuid;
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from an Acknowledged message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.executor.ExecutorEvent.Acknowledged
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Acknowledged} message Acknowledged
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    Acknowledged.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults) {
+                            object.task_id = null;
+                            if (options.bytes === $String)
+                                object.uuid = "";
+                            else {
+                                object.uuid = [];
+                                if (options.bytes !== $Array)
+                                    object.uuid = $util.newBuffer(object.uuid);
+                            }
+                        }
+                        if (message.task_id != null && $Object.hasOwnProperty.call(message, "task_id"))
+                            object.task_id = $root.agora.v1.TaskID.toObject(message.task_id, options, _depth + 1);
+                        if (message.uuid != null && $Object.hasOwnProperty.call(message, "uuid"))
+                            object.uuid = options.bytes === $String ? $util.base64.encode(message.uuid, 0, message.uuid.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.uuid) : message.uuid;
+                        return object;
+                    };
+
+                    /**
+                     * Converts this Acknowledged to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.executor.ExecutorEvent.Acknowledged
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    Acknowledged.prototype.toJSON = function() {
+                        return Acknowledged.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return Acknowledged;
+                })();
+
+                ExecutorEvent.Message = (function() {
+
+                    /**
+                     * Properties of a Message.
+                     * @typedef {Object} agora.v1.executor.ExecutorEvent.Message.$Properties
+                     * @property {Uint8Array} data Message data
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a Message.
+                     * @memberof agora.v1.executor.ExecutorEvent
+                     * @interface IMessage
+                     * @augments agora.v1.executor.ExecutorEvent.Message.$Properties
+                     * @deprecated Use agora.v1.executor.ExecutorEvent.Message.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a Message.
+                     * @typedef {agora.v1.executor.ExecutorEvent.Message.$Properties} agora.v1.executor.ExecutorEvent.Message.$Shape
+                     */
+
+                    /**
+                     * Constructs a new Message.
+                     * @memberof agora.v1.executor.ExecutorEvent
+                     * @classdesc Represents a Message.
+                     * @constructor
+                     * @param {agora.v1.executor.ExecutorEvent.Message.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const Message = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * Message data.
+                     * @member {Uint8Array} data
+                     * @memberof agora.v1.executor.ExecutorEvent.Message
+                     * @instance
+                     */
+                    Message.prototype.data = $util.newBuffer([]);
+
+                    /**
+                     * Creates a new Message instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.executor.ExecutorEvent.Message
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Message.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.executor.ExecutorEvent.Message} Message instance
+                     * @type {{
+                     *   (properties: agora.v1.executor.ExecutorEvent.Message.$Shape): agora.v1.executor.ExecutorEvent.Message & agora.v1.executor.ExecutorEvent.Message.$Shape;
+                     *   (properties?: agora.v1.executor.ExecutorEvent.Message.$Properties): agora.v1.executor.ExecutorEvent.Message;
+                     * }}
+                     */
+                    Message.create = function(properties) {
+                        return new Message(properties);
+                    };
+
+                    /**
+                     * Encodes the specified Message message. Does not implicitly {@link agora.v1.executor.ExecutorEvent.Message.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.executor.ExecutorEvent.Message
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Message.$Properties} message Message message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    Message.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        writer.uint32(/* id 1, wireType 2 =*/10).bytes(message.data);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a Message message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.executor.ExecutorEvent.Message
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.executor.ExecutorEvent.Message & agora.v1.executor.ExecutorEvent.Message.$Shape} Message
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    Message.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.executor.ExecutorEvent.Message();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.data = reader.bytes();
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "data"))
+                            throw $util.ProtocolError("missing required 'data'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates a Message message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.executor.ExecutorEvent.Message
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.executor.ExecutorEvent.Message} Message
+                     */
+                    Message.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.executor.ExecutorEvent.Message)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.executor.ExecutorEvent.Message: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.executor.ExecutorEvent.Message();
+                        if (object.data != null)
+                            if (typeof object.data === "string")
+                                $util.base64.decode(object.data, message.data = $util.newBuffer($util.base64.length(object.data)), 0);
+                            else if (object.data.length >= 0)
+                                message.data = object.data;
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a Message message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.executor.ExecutorEvent.Message
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Message} message Message
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    Message.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults)
+                            if (options.bytes === $String)
+                                object.data = "";
+                            else {
+                                object.data = [];
+                                if (options.bytes !== $Array)
+                                    object.data = $util.newBuffer(object.data);
+                            }
+                        if (message.data != null && $Object.hasOwnProperty.call(message, "data"))
+                            object.data = options.bytes === $String ? $util.base64.encode(message.data, 0, message.data.length) : options.bytes === $Array ? $Array.prototype.slice.call(message.data) : message.data;
+                        return object;
+                    };
+
+                    /**
+                     * Converts this Message to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.executor.ExecutorEvent.Message
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    Message.prototype.toJSON = function() {
+                        return Message.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return Message;
+                })();
+
+                ExecutorEvent.Error = (function() {
+
+                    /**
+                     * Properties of an Error.
+                     * @typedef {Object} agora.v1.executor.ExecutorEvent.Error.$Properties
+                     * @property {string} message Error message
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of an Error.
+                     * @memberof agora.v1.executor.ExecutorEvent
+                     * @interface IError
+                     * @augments agora.v1.executor.ExecutorEvent.Error.$Properties
+                     * @deprecated Use agora.v1.executor.ExecutorEvent.Error.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of an Error.
+                     * @typedef {agora.v1.executor.ExecutorEvent.Error.$Properties} agora.v1.executor.ExecutorEvent.Error.$Shape
+                     */
+
+                    /**
+                     * Constructs a new Error.
+                     * @memberof agora.v1.executor.ExecutorEvent
+                     * @classdesc Represents an Error.
+                     * @constructor
+                     * @param {agora.v1.executor.ExecutorEvent.Error.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const Error = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * Error message.
+                     * @member {string} message
+                     * @memberof agora.v1.executor.ExecutorEvent.Error
+                     * @instance
+                     */
+                    Error.prototype.message = "";
+
+                    /**
+                     * Creates a new Error instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.executor.ExecutorEvent.Error
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Error.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.executor.ExecutorEvent.Error} Error instance
+                     * @type {{
+                     *   (properties: agora.v1.executor.ExecutorEvent.Error.$Shape): agora.v1.executor.ExecutorEvent.Error & agora.v1.executor.ExecutorEvent.Error.$Shape;
+                     *   (properties?: agora.v1.executor.ExecutorEvent.Error.$Properties): agora.v1.executor.ExecutorEvent.Error;
+                     * }}
+                     */
+                    Error.create = function(properties) {
+                        return new Error(properties);
+                    };
+
+                    /**
+                     * Encodes the specified Error message. Does not implicitly {@link agora.v1.executor.ExecutorEvent.Error.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.executor.ExecutorEvent.Error
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Error.$Properties} message Error message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    Error.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.message);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes an Error message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.executor.ExecutorEvent.Error
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.executor.ExecutorEvent.Error & agora.v1.executor.ExecutorEvent.Error.$Shape} Error
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    Error.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.executor.ExecutorEvent.Error();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.message = reader.string();
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "message"))
+                            throw $util.ProtocolError("missing required 'message'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates an Error message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.executor.ExecutorEvent.Error
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.executor.ExecutorEvent.Error} Error
+                     */
+                    Error.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.executor.ExecutorEvent.Error)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.executor.ExecutorEvent.Error: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.executor.ExecutorEvent.Error();
+                        if (object.message != null)
+                            message.message = $String(object.message);
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from an Error message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.executor.ExecutorEvent.Error
+                     * @static
+                     * @param {agora.v1.executor.ExecutorEvent.Error} message Error
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    Error.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults)
+                            object.message = "";
+                        if (message.message != null && $Object.hasOwnProperty.call(message, "message"))
+                            object.message = message.message;
+                        return object;
+                    };
+
+                    /**
+                     * Converts this Error to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.executor.ExecutorEvent.Error
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    Error.prototype.toJSON = function() {
+                        return Error.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return Error;
+                })();
+
+                return ExecutorEvent;
+            })();
+
+            return executor;
+        })();
+
+        v1.registry = (function() {
+
+            /**
+             * Namespace registry.
+             * @memberof agora.v1
+             * @namespace
+             */
+            const registry = {};
+
+            registry.Registry = (function() {
+
+                /**
+                 * Properties of a Registry.
+                 * @typedef {Object} agora.v1.registry.Registry.$Properties
+                 * @property {agora.v1.MasterInfo.$Properties|null} [master] Registry master
+                 * @property {Array.<agora.v1.registry.Registry.Agent.$Properties>} [agents] Registry agents
+                 * @property {Array.<agora.v1.registry.Registry.UnreachableAgent.$Properties>} [unreachable] Registry unreachable
+                 * @property {Array.<agora.v1.registry.Registry.GoneAgent.$Properties>} [gone] Registry gone
+                 * @property {Array.<agora.v1.registry.Registry.Quota.$Properties>} [quotas] Registry quotas
+                 * @property {Array.<agora.v1.registry.Registry.Weight.$Properties>} [weights] Registry weights
+                 * @property {Array.<agora.v1.registry.Registry.Schedule.$Properties>} [schedules] Registry schedules
+                 * @property {Array.<agora.v1.registry.Registry.Machine.$Properties>} [machines] Registry machines
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Registry.
+                 * @memberof agora.v1.registry
+                 * @interface IRegistry
+                 * @augments agora.v1.registry.Registry.$Properties
+                 * @deprecated Use agora.v1.registry.Registry.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a Registry.
+                 * @typedef {agora.v1.registry.Registry.$Properties} agora.v1.registry.Registry.$Shape
+                 */
+
+                /**
+                 * Constructs a new Registry.
+                 * @memberof agora.v1.registry
+                 * @classdesc Represents a Registry.
+                 * @constructor
+                 * @param {agora.v1.registry.Registry.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Registry = function (properties) {
+                    this.agents = [];
+                    this.unreachable = [];
+                    this.gone = [];
+                    this.quotas = [];
+                    this.weights = [];
+                    this.schedules = [];
+                    this.machines = [];
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * Registry master.
+                 * @member {agora.v1.MasterInfo|null} master
+                 * @memberof agora.v1.registry.Registry
+                 * @instance
+                 */
+                Registry.prototype.master = null;
+
+                /**
+                 * Registry agents.
+                 * @member {Array.<agora.v1.registry.Registry.Agent>} agents
+                 * @memberof agora.v1.registry.Registry
+                 * @instance
+                 */
+                Registry.prototype.agents = $util.emptyArray;
+
+                /**
+                 * Registry unreachable.
+                 * @member {Array.<agora.v1.registry.Registry.UnreachableAgent>} unreachable
+                 * @memberof agora.v1.registry.Registry
+                 * @instance
+                 */
+                Registry.prototype.unreachable = $util.emptyArray;
+
+                /**
+                 * Registry gone.
+                 * @member {Array.<agora.v1.registry.Registry.GoneAgent>} gone
+                 * @memberof agora.v1.registry.Registry
+                 * @instance
+                 */
+                Registry.prototype.gone = $util.emptyArray;
+
+                /**
+                 * Registry quotas.
+                 * @member {Array.<agora.v1.registry.Registry.Quota>} quotas
+                 * @memberof agora.v1.registry.Registry
+                 * @instance
+                 */
+                Registry.prototype.quotas = $util.emptyArray;
+
+                /**
+                 * Registry weights.
+                 * @member {Array.<agora.v1.registry.Registry.Weight>} weights
+                 * @memberof agora.v1.registry.Registry
+                 * @instance
+                 */
+                Registry.prototype.weights = $util.emptyArray;
+
+                /**
+                 * Registry schedules.
+                 * @member {Array.<agora.v1.registry.Registry.Schedule>} schedules
+                 * @memberof agora.v1.registry.Registry
+                 * @instance
+                 */
+                Registry.prototype.schedules = $util.emptyArray;
+
+                /**
+                 * Registry machines.
+                 * @member {Array.<agora.v1.registry.Registry.Machine>} machines
+                 * @memberof agora.v1.registry.Registry
+                 * @instance
+                 */
+                Registry.prototype.machines = $util.emptyArray;
+
+                /**
+                 * Creates a new Registry instance using the specified properties.
+                 * @function create
+                 * @memberof agora.v1.registry.Registry
+                 * @static
+                 * @param {agora.v1.registry.Registry.$Properties=} [properties] Properties to set
+                 * @returns {agora.v1.registry.Registry} Registry instance
+                 * @type {{
+                 *   (properties: agora.v1.registry.Registry.$Shape): agora.v1.registry.Registry & agora.v1.registry.Registry.$Shape;
+                 *   (properties?: agora.v1.registry.Registry.$Properties): agora.v1.registry.Registry;
+                 * }}
+                 */
+                Registry.create = function(properties) {
+                    return new Registry(properties);
+                };
+
+                /**
+                 * Encodes the specified Registry message. Does not implicitly {@link agora.v1.registry.Registry.verify|verify} messages.
+                 * @function encode
+                 * @memberof agora.v1.registry.Registry
+                 * @static
+                 * @param {agora.v1.registry.Registry.$Properties} message Registry message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Registry.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.master != null && $Object.hasOwnProperty.call(message, "master"))
+                        $root.agora.v1.MasterInfo.encode(message.master, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                    if (message.agents != null && message.agents.length)
+                        for (let i = 0; i < message.agents.length; ++i)
+                            $root.agora.v1.registry.Registry.Agent.encode(message.agents[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                    if (message.unreachable != null && message.unreachable.length)
+                        for (let i = 0; i < message.unreachable.length; ++i)
+                            $root.agora.v1.registry.Registry.UnreachableAgent.encode(message.unreachable[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                    if (message.gone != null && message.gone.length)
+                        for (let i = 0; i < message.gone.length; ++i)
+                            $root.agora.v1.registry.Registry.GoneAgent.encode(message.gone[i], writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                    if (message.quotas != null && message.quotas.length)
+                        for (let i = 0; i < message.quotas.length; ++i)
+                            $root.agora.v1.registry.Registry.Quota.encode(message.quotas[i], writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                    if (message.weights != null && message.weights.length)
+                        for (let i = 0; i < message.weights.length; ++i)
+                            $root.agora.v1.registry.Registry.Weight.encode(message.weights[i], writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
+                    if (message.schedules != null && message.schedules.length)
+                        for (let i = 0; i < message.schedules.length; ++i)
+                            $root.agora.v1.registry.Registry.Schedule.encode(message.schedules[i], writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
+                    if (message.machines != null && message.machines.length)
+                        for (let i = 0; i < message.machines.length; ++i)
+                            $root.agora.v1.registry.Registry.Machine.encode(message.machines[i], writer.uint32(/* id 8, wireType 2 =*/66).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a Registry message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof agora.v1.registry.Registry
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {agora.v1.registry.Registry & agora.v1.registry.Registry.$Shape} Registry
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Registry.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.agora.v1.registry.Registry();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                message.master = $root.agora.v1.MasterInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.master);
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.agents && message.agents.length))
+                                    message.agents = [];
+                                message.agents.push($root.agora.v1.registry.Registry.Agent.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.unreachable && message.unreachable.length))
+                                    message.unreachable = [];
+                                message.unreachable.push($root.agora.v1.registry.Registry.UnreachableAgent.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.gone && message.gone.length))
+                                    message.gone = [];
+                                message.gone.push($root.agora.v1.registry.Registry.GoneAgent.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.quotas && message.quotas.length))
+                                    message.quotas = [];
+                                message.quotas.push($root.agora.v1.registry.Registry.Quota.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        case 6: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.weights && message.weights.length))
+                                    message.weights = [];
+                                message.weights.push($root.agora.v1.registry.Registry.Weight.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        case 7: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.schedules && message.schedules.length))
+                                    message.schedules = [];
+                                message.schedules.push($root.agora.v1.registry.Registry.Schedule.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        case 8: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.machines && message.machines.length))
+                                    message.machines = [];
+                                message.machines.push($root.agora.v1.registry.Registry.Machine.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                /**
+                 * Creates a Registry message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof agora.v1.registry.Registry
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {agora.v1.registry.Registry} Registry
+                 */
+                Registry.fromObject = function (object, _depth) {
+                    if (object instanceof $root.agora.v1.registry.Registry)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".agora.v1.registry.Registry: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.agora.v1.registry.Registry();
+                    if (object.master != null) {
+                        if (!$util.isObject(object.master))
+                            throw $TypeError(".agora.v1.registry.Registry.master: object expected");
+                        message.master = $root.agora.v1.MasterInfo.fromObject(object.master, _depth + 1);
+                    }
+                    if (object.agents) {
+                        if (!$Array.isArray(object.agents))
+                            throw $TypeError(".agora.v1.registry.Registry.agents: array expected");
+                        message.agents = $Array(object.agents.length);
+                        for (let i = 0; i < object.agents.length; ++i) {
+                            if (!$util.isObject(object.agents[i]))
+                                throw $TypeError(".agora.v1.registry.Registry.agents: object expected");
+                            message.agents[i] = $root.agora.v1.registry.Registry.Agent.fromObject(object.agents[i], _depth + 1);
+                        }
+                    }
+                    if (object.unreachable) {
+                        if (!$Array.isArray(object.unreachable))
+                            throw $TypeError(".agora.v1.registry.Registry.unreachable: array expected");
+                        message.unreachable = $Array(object.unreachable.length);
+                        for (let i = 0; i < object.unreachable.length; ++i) {
+                            if (!$util.isObject(object.unreachable[i]))
+                                throw $TypeError(".agora.v1.registry.Registry.unreachable: object expected");
+                            message.unreachable[i] = $root.agora.v1.registry.Registry.UnreachableAgent.fromObject(object.unreachable[i], _depth + 1);
+                        }
+                    }
+                    if (object.gone) {
+                        if (!$Array.isArray(object.gone))
+                            throw $TypeError(".agora.v1.registry.Registry.gone: array expected");
+                        message.gone = $Array(object.gone.length);
+                        for (let i = 0; i < object.gone.length; ++i) {
+                            if (!$util.isObject(object.gone[i]))
+                                throw $TypeError(".agora.v1.registry.Registry.gone: object expected");
+                            message.gone[i] = $root.agora.v1.registry.Registry.GoneAgent.fromObject(object.gone[i], _depth + 1);
+                        }
+                    }
+                    if (object.quotas) {
+                        if (!$Array.isArray(object.quotas))
+                            throw $TypeError(".agora.v1.registry.Registry.quotas: array expected");
+                        message.quotas = $Array(object.quotas.length);
+                        for (let i = 0; i < object.quotas.length; ++i) {
+                            if (!$util.isObject(object.quotas[i]))
+                                throw $TypeError(".agora.v1.registry.Registry.quotas: object expected");
+                            message.quotas[i] = $root.agora.v1.registry.Registry.Quota.fromObject(object.quotas[i], _depth + 1);
+                        }
+                    }
+                    if (object.weights) {
+                        if (!$Array.isArray(object.weights))
+                            throw $TypeError(".agora.v1.registry.Registry.weights: array expected");
+                        message.weights = $Array(object.weights.length);
+                        for (let i = 0; i < object.weights.length; ++i) {
+                            if (!$util.isObject(object.weights[i]))
+                                throw $TypeError(".agora.v1.registry.Registry.weights: object expected");
+                            message.weights[i] = $root.agora.v1.registry.Registry.Weight.fromObject(object.weights[i], _depth + 1);
+                        }
+                    }
+                    if (object.schedules) {
+                        if (!$Array.isArray(object.schedules))
+                            throw $TypeError(".agora.v1.registry.Registry.schedules: array expected");
+                        message.schedules = $Array(object.schedules.length);
+                        for (let i = 0; i < object.schedules.length; ++i) {
+                            if (!$util.isObject(object.schedules[i]))
+                                throw $TypeError(".agora.v1.registry.Registry.schedules: object expected");
+                            message.schedules[i] = $root.agora.v1.registry.Registry.Schedule.fromObject(object.schedules[i], _depth + 1);
+                        }
+                    }
+                    if (object.machines) {
+                        if (!$Array.isArray(object.machines))
+                            throw $TypeError(".agora.v1.registry.Registry.machines: array expected");
+                        message.machines = $Array(object.machines.length);
+                        for (let i = 0; i < object.machines.length; ++i) {
+                            if (!$util.isObject(object.machines[i]))
+                                throw $TypeError(".agora.v1.registry.Registry.machines: object expected");
+                            message.machines[i] = $root.agora.v1.registry.Registry.Machine.fromObject(object.machines[i], _depth + 1);
+                        }
+                    }
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a Registry message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof agora.v1.registry.Registry
+                 * @static
+                 * @param {agora.v1.registry.Registry} message Registry
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                Registry.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.arrays || options.defaults) {
+                        object.agents = [];
+                        object.unreachable = [];
+                        object.gone = [];
+                        object.quotas = [];
+                        object.weights = [];
+                        object.schedules = [];
+                        object.machines = [];
+                    }
+                    if (options.defaults)
+                        object.master = null;
+                    if (message.master != null && $Object.hasOwnProperty.call(message, "master"))
+                        object.master = $root.agora.v1.MasterInfo.toObject(message.master, options, _depth + 1);
+                    if (message.agents && message.agents.length) {
+                        object.agents = $Array(message.agents.length);
+                        for (let j = 0; j < message.agents.length; ++j)
+                            object.agents[j] = $root.agora.v1.registry.Registry.Agent.toObject(message.agents[j], options, _depth + 1);
+                    }
+                    if (message.unreachable && message.unreachable.length) {
+                        object.unreachable = $Array(message.unreachable.length);
+                        for (let j = 0; j < message.unreachable.length; ++j)
+                            object.unreachable[j] = $root.agora.v1.registry.Registry.UnreachableAgent.toObject(message.unreachable[j], options, _depth + 1);
+                    }
+                    if (message.gone && message.gone.length) {
+                        object.gone = $Array(message.gone.length);
+                        for (let j = 0; j < message.gone.length; ++j)
+                            object.gone[j] = $root.agora.v1.registry.Registry.GoneAgent.toObject(message.gone[j], options, _depth + 1);
+                    }
+                    if (message.quotas && message.quotas.length) {
+                        object.quotas = $Array(message.quotas.length);
+                        for (let j = 0; j < message.quotas.length; ++j)
+                            object.quotas[j] = $root.agora.v1.registry.Registry.Quota.toObject(message.quotas[j], options, _depth + 1);
+                    }
+                    if (message.weights && message.weights.length) {
+                        object.weights = $Array(message.weights.length);
+                        for (let j = 0; j < message.weights.length; ++j)
+                            object.weights[j] = $root.agora.v1.registry.Registry.Weight.toObject(message.weights[j], options, _depth + 1);
+                    }
+                    if (message.schedules && message.schedules.length) {
+                        object.schedules = $Array(message.schedules.length);
+                        for (let j = 0; j < message.schedules.length; ++j)
+                            object.schedules[j] = $root.agora.v1.registry.Registry.Schedule.toObject(message.schedules[j], options, _depth + 1);
+                    }
+                    if (message.machines && message.machines.length) {
+                        object.machines = $Array(message.machines.length);
+                        for (let j = 0; j < message.machines.length; ++j)
+                            object.machines[j] = $root.agora.v1.registry.Registry.Machine.toObject(message.machines[j], options, _depth + 1);
+                    }
+                    return object;
+                };
+
+                /**
+                 * Converts this Registry to JSON.
+                 * @function toJSON
+                 * @memberof agora.v1.registry.Registry
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                Registry.prototype.toJSON = function() {
+                    return Registry.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                Registry.Agent = (function() {
+
+                    /**
+                     * Properties of an Agent.
+                     * @typedef {Object} agora.v1.registry.Registry.Agent.$Properties
+                     * @property {agora.v1.AgentInfo.$Properties} info Agent info
+                     * @property {number|null} [admitted_ms] Agent admitted_ms
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of an Agent.
+                     * @memberof agora.v1.registry.Registry
+                     * @interface IAgent
+                     * @augments agora.v1.registry.Registry.Agent.$Properties
+                     * @deprecated Use agora.v1.registry.Registry.Agent.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of an Agent.
+                     * @typedef {agora.v1.registry.Registry.Agent.$Properties} agora.v1.registry.Registry.Agent.$Shape
+                     */
+
+                    /**
+                     * Constructs a new Agent.
+                     * @memberof agora.v1.registry.Registry
+                     * @classdesc Represents an Agent.
+                     * @constructor
+                     * @param {agora.v1.registry.Registry.Agent.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const Agent = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * Agent info.
+                     * @member {agora.v1.AgentInfo} info
+                     * @memberof agora.v1.registry.Registry.Agent
+                     * @instance
+                     */
+                    Agent.prototype.info = null;
+
+                    /**
+                     * Agent admitted_ms.
+                     * @member {number|null} admitted_ms
+                     * @memberof agora.v1.registry.Registry.Agent
+                     * @instance
+                     */
+                    Agent.prototype.admitted_ms = null;
+
+                    /**
+                     * Creates a new Agent instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.registry.Registry.Agent
+                     * @static
+                     * @param {agora.v1.registry.Registry.Agent.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.registry.Registry.Agent} Agent instance
+                     * @type {{
+                     *   (properties: agora.v1.registry.Registry.Agent.$Shape): agora.v1.registry.Registry.Agent & agora.v1.registry.Registry.Agent.$Shape;
+                     *   (properties?: agora.v1.registry.Registry.Agent.$Properties): agora.v1.registry.Registry.Agent;
+                     * }}
+                     */
+                    Agent.create = function(properties) {
+                        return new Agent(properties);
+                    };
+
+                    /**
+                     * Encodes the specified Agent message. Does not implicitly {@link agora.v1.registry.Registry.Agent.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.registry.Registry.Agent
+                     * @static
+                     * @param {agora.v1.registry.Registry.Agent.$Properties} message Agent message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    Agent.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        $root.agora.v1.AgentInfo.encode(message.info, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        if (message.admitted_ms != null && $Object.hasOwnProperty.call(message, "admitted_ms"))
+                            writer.uint32(/* id 2, wireType 1 =*/17).double(message.admitted_ms);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes an Agent message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.registry.Registry.Agent
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.registry.Registry.Agent & agora.v1.registry.Registry.Agent.$Shape} Agent
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    Agent.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.registry.Registry.Agent();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.info = $root.agora.v1.AgentInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.info);
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 1)
+                                        break;
+                                    message.admitted_ms = reader.double();
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "info"))
+                            throw $util.ProtocolError("missing required 'info'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates an Agent message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.registry.Registry.Agent
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.registry.Registry.Agent} Agent
+                     */
+                    Agent.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.registry.Registry.Agent)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.registry.Registry.Agent: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.registry.Registry.Agent();
+                        if (object.info != null) {
+                            if (!$util.isObject(object.info))
+                                throw $TypeError(".agora.v1.registry.Registry.Agent.info: object expected");
+                            message.info = $root.agora.v1.AgentInfo.fromObject(object.info, _depth + 1);
+                        }
+                        if (object.admitted_ms != null)
+                            message.admitted_ms = $Number(object.admitted_ms);
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from an Agent message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.registry.Registry.Agent
+                     * @static
+                     * @param {agora.v1.registry.Registry.Agent} message Agent
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    Agent.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults) {
+                            object.info = null;
+                            object.admitted_ms = 0;
+                        }
+                        if (message.info != null && $Object.hasOwnProperty.call(message, "info"))
+                            object.info = $root.agora.v1.AgentInfo.toObject(message.info, options, _depth + 1);
+                        if (message.admitted_ms != null && $Object.hasOwnProperty.call(message, "admitted_ms"))
+                            object.admitted_ms = options.json && !$isFinite(message.admitted_ms) ? $String(message.admitted_ms) : message.admitted_ms;
+                        return object;
+                    };
+
+                    /**
+                     * Converts this Agent to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.registry.Registry.Agent
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    Agent.prototype.toJSON = function() {
+                        return Agent.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return Agent;
+                })();
+
+                Registry.UnreachableAgent = (function() {
+
+                    /**
+                     * Properties of an UnreachableAgent.
+                     * @typedef {Object} agora.v1.registry.Registry.UnreachableAgent.$Properties
+                     * @property {agora.v1.AgentID.$Properties} id UnreachableAgent id
+                     * @property {number} timestamp_ms UnreachableAgent timestamp_ms
+                     * @property {string|null} [hostname] UnreachableAgent hostname
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of an UnreachableAgent.
+                     * @memberof agora.v1.registry.Registry
+                     * @interface IUnreachableAgent
+                     * @augments agora.v1.registry.Registry.UnreachableAgent.$Properties
+                     * @deprecated Use agora.v1.registry.Registry.UnreachableAgent.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of an UnreachableAgent.
+                     * @typedef {agora.v1.registry.Registry.UnreachableAgent.$Properties} agora.v1.registry.Registry.UnreachableAgent.$Shape
+                     */
+
+                    /**
+                     * Constructs a new UnreachableAgent.
+                     * @memberof agora.v1.registry.Registry
+                     * @classdesc Represents an UnreachableAgent.
+                     * @constructor
+                     * @param {agora.v1.registry.Registry.UnreachableAgent.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const UnreachableAgent = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * UnreachableAgent id.
+                     * @member {agora.v1.AgentID} id
+                     * @memberof agora.v1.registry.Registry.UnreachableAgent
+                     * @instance
+                     */
+                    UnreachableAgent.prototype.id = null;
+
+                    /**
+                     * UnreachableAgent timestamp_ms.
+                     * @member {number} timestamp_ms
+                     * @memberof agora.v1.registry.Registry.UnreachableAgent
+                     * @instance
+                     */
+                    UnreachableAgent.prototype.timestamp_ms = 0;
+
+                    /**
+                     * UnreachableAgent hostname.
+                     * @member {string|null} hostname
+                     * @memberof agora.v1.registry.Registry.UnreachableAgent
+                     * @instance
+                     */
+                    UnreachableAgent.prototype.hostname = null;
+
+                    /**
+                     * Creates a new UnreachableAgent instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.registry.Registry.UnreachableAgent
+                     * @static
+                     * @param {agora.v1.registry.Registry.UnreachableAgent.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.registry.Registry.UnreachableAgent} UnreachableAgent instance
+                     * @type {{
+                     *   (properties: agora.v1.registry.Registry.UnreachableAgent.$Shape): agora.v1.registry.Registry.UnreachableAgent & agora.v1.registry.Registry.UnreachableAgent.$Shape;
+                     *   (properties?: agora.v1.registry.Registry.UnreachableAgent.$Properties): agora.v1.registry.Registry.UnreachableAgent;
+                     * }}
+                     */
+                    UnreachableAgent.create = function(properties) {
+                        return new UnreachableAgent(properties);
+                    };
+
+                    /**
+                     * Encodes the specified UnreachableAgent message. Does not implicitly {@link agora.v1.registry.Registry.UnreachableAgent.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.registry.Registry.UnreachableAgent
+                     * @static
+                     * @param {agora.v1.registry.Registry.UnreachableAgent.$Properties} message UnreachableAgent message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    UnreachableAgent.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        $root.agora.v1.AgentID.encode(message.id, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        writer.uint32(/* id 2, wireType 1 =*/17).double(message.timestamp_ms);
+                        if (message.hostname != null && $Object.hasOwnProperty.call(message, "hostname"))
+                            writer.uint32(/* id 3, wireType 2 =*/26).string(message.hostname);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes an UnreachableAgent message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.registry.Registry.UnreachableAgent
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.registry.Registry.UnreachableAgent & agora.v1.registry.Registry.UnreachableAgent.$Shape} UnreachableAgent
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    UnreachableAgent.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.registry.Registry.UnreachableAgent();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.id = $root.agora.v1.AgentID.decode(reader, reader.size(), $undefined, _depth + 1, message.id);
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 1)
+                                        break;
+                                    message.timestamp_ms = reader.double();
+                                    continue;
+                                }
+                            case 3: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.hostname = reader.string();
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "id"))
+                            throw $util.ProtocolError("missing required 'id'", { instance: message });
+                        if (!$Object.hasOwnProperty.call(message, "timestamp_ms"))
+                            throw $util.ProtocolError("missing required 'timestamp_ms'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates an UnreachableAgent message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.registry.Registry.UnreachableAgent
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.registry.Registry.UnreachableAgent} UnreachableAgent
+                     */
+                    UnreachableAgent.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.registry.Registry.UnreachableAgent)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.registry.Registry.UnreachableAgent: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.registry.Registry.UnreachableAgent();
+                        if (object.id != null) {
+                            if (!$util.isObject(object.id))
+                                throw $TypeError(".agora.v1.registry.Registry.UnreachableAgent.id: object expected");
+                            message.id = $root.agora.v1.AgentID.fromObject(object.id, _depth + 1);
+                        }
+                        if (object.timestamp_ms != null)
+                            message.timestamp_ms = $Number(object.timestamp_ms);
+                        if (object.hostname != null)
+                            message.hostname = $String(object.hostname);
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from an UnreachableAgent message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.registry.Registry.UnreachableAgent
+                     * @static
+                     * @param {agora.v1.registry.Registry.UnreachableAgent} message UnreachableAgent
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    UnreachableAgent.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults) {
+                            object.id = null;
+                            object.timestamp_ms = 0;
+                            object.hostname = "";
+                        }
+                        if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                            object.id = $root.agora.v1.AgentID.toObject(message.id, options, _depth + 1);
+                        if (message.timestamp_ms != null && $Object.hasOwnProperty.call(message, "timestamp_ms"))
+                            object.timestamp_ms = options.json && !$isFinite(message.timestamp_ms) ? $String(message.timestamp_ms) : message.timestamp_ms;
+                        if (message.hostname != null && $Object.hasOwnProperty.call(message, "hostname"))
+                            object.hostname = message.hostname;
+                        return object;
+                    };
+
+                    /**
+                     * Converts this UnreachableAgent to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.registry.Registry.UnreachableAgent
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    UnreachableAgent.prototype.toJSON = function() {
+                        return UnreachableAgent.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return UnreachableAgent;
+                })();
+
+                Registry.GoneAgent = (function() {
+
+                    /**
+                     * Properties of a GoneAgent.
+                     * @typedef {Object} agora.v1.registry.Registry.GoneAgent.$Properties
+                     * @property {agora.v1.AgentID.$Properties} id GoneAgent id
+                     * @property {number} timestamp_ms GoneAgent timestamp_ms
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a GoneAgent.
+                     * @memberof agora.v1.registry.Registry
+                     * @interface IGoneAgent
+                     * @augments agora.v1.registry.Registry.GoneAgent.$Properties
+                     * @deprecated Use agora.v1.registry.Registry.GoneAgent.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a GoneAgent.
+                     * @typedef {agora.v1.registry.Registry.GoneAgent.$Properties} agora.v1.registry.Registry.GoneAgent.$Shape
+                     */
+
+                    /**
+                     * Constructs a new GoneAgent.
+                     * @memberof agora.v1.registry.Registry
+                     * @classdesc Represents a GoneAgent.
+                     * @constructor
+                     * @param {agora.v1.registry.Registry.GoneAgent.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const GoneAgent = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * GoneAgent id.
+                     * @member {agora.v1.AgentID} id
+                     * @memberof agora.v1.registry.Registry.GoneAgent
+                     * @instance
+                     */
+                    GoneAgent.prototype.id = null;
+
+                    /**
+                     * GoneAgent timestamp_ms.
+                     * @member {number} timestamp_ms
+                     * @memberof agora.v1.registry.Registry.GoneAgent
+                     * @instance
+                     */
+                    GoneAgent.prototype.timestamp_ms = 0;
+
+                    /**
+                     * Creates a new GoneAgent instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.registry.Registry.GoneAgent
+                     * @static
+                     * @param {agora.v1.registry.Registry.GoneAgent.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.registry.Registry.GoneAgent} GoneAgent instance
+                     * @type {{
+                     *   (properties: agora.v1.registry.Registry.GoneAgent.$Shape): agora.v1.registry.Registry.GoneAgent & agora.v1.registry.Registry.GoneAgent.$Shape;
+                     *   (properties?: agora.v1.registry.Registry.GoneAgent.$Properties): agora.v1.registry.Registry.GoneAgent;
+                     * }}
+                     */
+                    GoneAgent.create = function(properties) {
+                        return new GoneAgent(properties);
+                    };
+
+                    /**
+                     * Encodes the specified GoneAgent message. Does not implicitly {@link agora.v1.registry.Registry.GoneAgent.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.registry.Registry.GoneAgent
+                     * @static
+                     * @param {agora.v1.registry.Registry.GoneAgent.$Properties} message GoneAgent message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    GoneAgent.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        $root.agora.v1.AgentID.encode(message.id, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        writer.uint32(/* id 2, wireType 1 =*/17).double(message.timestamp_ms);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a GoneAgent message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.registry.Registry.GoneAgent
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.registry.Registry.GoneAgent & agora.v1.registry.Registry.GoneAgent.$Shape} GoneAgent
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    GoneAgent.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.registry.Registry.GoneAgent();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.id = $root.agora.v1.AgentID.decode(reader, reader.size(), $undefined, _depth + 1, message.id);
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 1)
+                                        break;
+                                    message.timestamp_ms = reader.double();
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "id"))
+                            throw $util.ProtocolError("missing required 'id'", { instance: message });
+                        if (!$Object.hasOwnProperty.call(message, "timestamp_ms"))
+                            throw $util.ProtocolError("missing required 'timestamp_ms'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates a GoneAgent message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.registry.Registry.GoneAgent
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.registry.Registry.GoneAgent} GoneAgent
+                     */
+                    GoneAgent.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.registry.Registry.GoneAgent)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.registry.Registry.GoneAgent: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.registry.Registry.GoneAgent();
+                        if (object.id != null) {
+                            if (!$util.isObject(object.id))
+                                throw $TypeError(".agora.v1.registry.Registry.GoneAgent.id: object expected");
+                            message.id = $root.agora.v1.AgentID.fromObject(object.id, _depth + 1);
+                        }
+                        if (object.timestamp_ms != null)
+                            message.timestamp_ms = $Number(object.timestamp_ms);
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a GoneAgent message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.registry.Registry.GoneAgent
+                     * @static
+                     * @param {agora.v1.registry.Registry.GoneAgent} message GoneAgent
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    GoneAgent.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults) {
+                            object.id = null;
+                            object.timestamp_ms = 0;
+                        }
+                        if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                            object.id = $root.agora.v1.AgentID.toObject(message.id, options, _depth + 1);
+                        if (message.timestamp_ms != null && $Object.hasOwnProperty.call(message, "timestamp_ms"))
+                            object.timestamp_ms = options.json && !$isFinite(message.timestamp_ms) ? $String(message.timestamp_ms) : message.timestamp_ms;
+                        return object;
+                    };
+
+                    /**
+                     * Converts this GoneAgent to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.registry.Registry.GoneAgent
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    GoneAgent.prototype.toJSON = function() {
+                        return GoneAgent.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return GoneAgent;
+                })();
+
+                Registry.Quota = (function() {
+
+                    /**
+                     * Properties of a Quota.
+                     * @typedef {Object} agora.v1.registry.Registry.Quota.$Properties
+                     * @property {string} role Quota role
+                     * @property {Array.<agora.v1.Resource.$Properties>} [guarantees] Quota guarantees
+                     * @property {Array.<agora.v1.Resource.$Properties>} [limits] Quota limits
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a Quota.
+                     * @memberof agora.v1.registry.Registry
+                     * @interface IQuota
+                     * @augments agora.v1.registry.Registry.Quota.$Properties
+                     * @deprecated Use agora.v1.registry.Registry.Quota.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a Quota.
+                     * @typedef {agora.v1.registry.Registry.Quota.$Properties} agora.v1.registry.Registry.Quota.$Shape
+                     */
+
+                    /**
+                     * Constructs a new Quota.
+                     * @memberof agora.v1.registry.Registry
+                     * @classdesc Represents a Quota.
+                     * @constructor
+                     * @param {agora.v1.registry.Registry.Quota.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const Quota = function (properties) {
+                        this.guarantees = [];
+                        this.limits = [];
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * Quota role.
+                     * @member {string} role
+                     * @memberof agora.v1.registry.Registry.Quota
+                     * @instance
+                     */
+                    Quota.prototype.role = "";
+
+                    /**
+                     * Quota guarantees.
+                     * @member {Array.<agora.v1.Resource>} guarantees
+                     * @memberof agora.v1.registry.Registry.Quota
+                     * @instance
+                     */
+                    Quota.prototype.guarantees = $util.emptyArray;
+
+                    /**
+                     * Quota limits.
+                     * @member {Array.<agora.v1.Resource>} limits
+                     * @memberof agora.v1.registry.Registry.Quota
+                     * @instance
+                     */
+                    Quota.prototype.limits = $util.emptyArray;
+
+                    /**
+                     * Creates a new Quota instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.registry.Registry.Quota
+                     * @static
+                     * @param {agora.v1.registry.Registry.Quota.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.registry.Registry.Quota} Quota instance
+                     * @type {{
+                     *   (properties: agora.v1.registry.Registry.Quota.$Shape): agora.v1.registry.Registry.Quota & agora.v1.registry.Registry.Quota.$Shape;
+                     *   (properties?: agora.v1.registry.Registry.Quota.$Properties): agora.v1.registry.Registry.Quota;
+                     * }}
+                     */
+                    Quota.create = function(properties) {
+                        return new Quota(properties);
+                    };
+
+                    /**
+                     * Encodes the specified Quota message. Does not implicitly {@link agora.v1.registry.Registry.Quota.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.registry.Registry.Quota
+                     * @static
+                     * @param {agora.v1.registry.Registry.Quota.$Properties} message Quota message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    Quota.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.role);
+                        if (message.guarantees != null && message.guarantees.length)
+                            for (let i = 0; i < message.guarantees.length; ++i)
+                                $root.agora.v1.Resource.encode(message.guarantees[i], writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                        if (message.limits != null && message.limits.length)
+                            for (let i = 0; i < message.limits.length; ++i)
+                                $root.agora.v1.Resource.encode(message.limits[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a Quota message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.registry.Registry.Quota
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.registry.Registry.Quota & agora.v1.registry.Registry.Quota.$Shape} Quota
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    Quota.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.registry.Registry.Quota();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.role = reader.string();
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.guarantees && message.guarantees.length))
+                                        message.guarantees = [];
+                                    message.guarantees.push($root.agora.v1.Resource.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            case 3: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.limits && message.limits.length))
+                                        message.limits = [];
+                                    message.limits.push($root.agora.v1.Resource.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "role"))
+                            throw $util.ProtocolError("missing required 'role'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates a Quota message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.registry.Registry.Quota
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.registry.Registry.Quota} Quota
+                     */
+                    Quota.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.registry.Registry.Quota)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.registry.Registry.Quota: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.registry.Registry.Quota();
+                        if (object.role != null)
+                            message.role = $String(object.role);
+                        if (object.guarantees) {
+                            if (!$Array.isArray(object.guarantees))
+                                throw $TypeError(".agora.v1.registry.Registry.Quota.guarantees: array expected");
+                            message.guarantees = $Array(object.guarantees.length);
+                            for (let i = 0; i < object.guarantees.length; ++i) {
+                                if (!$util.isObject(object.guarantees[i]))
+                                    throw $TypeError(".agora.v1.registry.Registry.Quota.guarantees: object expected");
+                                message.guarantees[i] = $root.agora.v1.Resource.fromObject(object.guarantees[i], _depth + 1);
+                            }
+                        }
+                        if (object.limits) {
+                            if (!$Array.isArray(object.limits))
+                                throw $TypeError(".agora.v1.registry.Registry.Quota.limits: array expected");
+                            message.limits = $Array(object.limits.length);
+                            for (let i = 0; i < object.limits.length; ++i) {
+                                if (!$util.isObject(object.limits[i]))
+                                    throw $TypeError(".agora.v1.registry.Registry.Quota.limits: object expected");
+                                message.limits[i] = $root.agora.v1.Resource.fromObject(object.limits[i], _depth + 1);
+                            }
+                        }
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a Quota message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.registry.Registry.Quota
+                     * @static
+                     * @param {agora.v1.registry.Registry.Quota} message Quota
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    Quota.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.arrays || options.defaults) {
+                            object.guarantees = [];
+                            object.limits = [];
+                        }
+                        if (options.defaults)
+                            object.role = "";
+                        if (message.role != null && $Object.hasOwnProperty.call(message, "role"))
+                            object.role = message.role;
+                        if (message.guarantees && message.guarantees.length) {
+                            object.guarantees = $Array(message.guarantees.length);
+                            for (let j = 0; j < message.guarantees.length; ++j)
+                                object.guarantees[j] = $root.agora.v1.Resource.toObject(message.guarantees[j], options, _depth + 1);
+                        }
+                        if (message.limits && message.limits.length) {
+                            object.limits = $Array(message.limits.length);
+                            for (let j = 0; j < message.limits.length; ++j)
+                                object.limits[j] = $root.agora.v1.Resource.toObject(message.limits[j], options, _depth + 1);
+                        }
+                        return object;
+                    };
+
+                    /**
+                     * Converts this Quota to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.registry.Registry.Quota
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    Quota.prototype.toJSON = function() {
+                        return Quota.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return Quota;
+                })();
+
+                Registry.Weight = (function() {
+
+                    /**
+                     * Properties of a Weight.
+                     * @typedef {Object} agora.v1.registry.Registry.Weight.$Properties
+                     * @property {string} role Weight role
+                     * @property {number} weight Weight weight
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a Weight.
+                     * @memberof agora.v1.registry.Registry
+                     * @interface IWeight
+                     * @augments agora.v1.registry.Registry.Weight.$Properties
+                     * @deprecated Use agora.v1.registry.Registry.Weight.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a Weight.
+                     * @typedef {agora.v1.registry.Registry.Weight.$Properties} agora.v1.registry.Registry.Weight.$Shape
+                     */
+
+                    /**
+                     * Constructs a new Weight.
+                     * @memberof agora.v1.registry.Registry
+                     * @classdesc Represents a Weight.
+                     * @constructor
+                     * @param {agora.v1.registry.Registry.Weight.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const Weight = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * Weight role.
+                     * @member {string} role
+                     * @memberof agora.v1.registry.Registry.Weight
+                     * @instance
+                     */
+                    Weight.prototype.role = "";
+
+                    /**
+                     * Weight weight.
+                     * @member {number} weight
+                     * @memberof agora.v1.registry.Registry.Weight
+                     * @instance
+                     */
+                    Weight.prototype.weight = 0;
+
+                    /**
+                     * Creates a new Weight instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.registry.Registry.Weight
+                     * @static
+                     * @param {agora.v1.registry.Registry.Weight.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.registry.Registry.Weight} Weight instance
+                     * @type {{
+                     *   (properties: agora.v1.registry.Registry.Weight.$Shape): agora.v1.registry.Registry.Weight & agora.v1.registry.Registry.Weight.$Shape;
+                     *   (properties?: agora.v1.registry.Registry.Weight.$Properties): agora.v1.registry.Registry.Weight;
+                     * }}
+                     */
+                    Weight.create = function(properties) {
+                        return new Weight(properties);
+                    };
+
+                    /**
+                     * Encodes the specified Weight message. Does not implicitly {@link agora.v1.registry.Registry.Weight.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.registry.Registry.Weight
+                     * @static
+                     * @param {agora.v1.registry.Registry.Weight.$Properties} message Weight message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    Weight.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.role);
+                        writer.uint32(/* id 2, wireType 1 =*/17).double(message.weight);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a Weight message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.registry.Registry.Weight
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.registry.Registry.Weight & agora.v1.registry.Registry.Weight.$Shape} Weight
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    Weight.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.registry.Registry.Weight();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.role = reader.string();
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 1)
+                                        break;
+                                    message.weight = reader.double();
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "role"))
+                            throw $util.ProtocolError("missing required 'role'", { instance: message });
+                        if (!$Object.hasOwnProperty.call(message, "weight"))
+                            throw $util.ProtocolError("missing required 'weight'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates a Weight message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.registry.Registry.Weight
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.registry.Registry.Weight} Weight
+                     */
+                    Weight.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.registry.Registry.Weight)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.registry.Registry.Weight: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.registry.Registry.Weight();
+                        if (object.role != null)
+                            message.role = $String(object.role);
+                        if (object.weight != null)
+                            message.weight = $Number(object.weight);
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a Weight message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.registry.Registry.Weight
+                     * @static
+                     * @param {agora.v1.registry.Registry.Weight} message Weight
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    Weight.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults) {
+                            object.role = "";
+                            object.weight = 0;
+                        }
+                        if (message.role != null && $Object.hasOwnProperty.call(message, "role"))
+                            object.role = message.role;
+                        if (message.weight != null && $Object.hasOwnProperty.call(message, "weight"))
+                            object.weight = options.json && !$isFinite(message.weight) ? $String(message.weight) : message.weight;
+                        return object;
+                    };
+
+                    /**
+                     * Converts this Weight to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.registry.Registry.Weight
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    Weight.prototype.toJSON = function() {
+                        return Weight.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return Weight;
+                })();
+
+                Registry.MachineID = (function() {
+
+                    /**
+                     * Properties of a MachineID.
+                     * @typedef {Object} agora.v1.registry.Registry.MachineID.$Properties
+                     * @property {string|null} [hostname] MachineID hostname
+                     * @property {string|null} [ip] MachineID ip
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a MachineID.
+                     * @memberof agora.v1.registry.Registry
+                     * @interface IMachineID
+                     * @augments agora.v1.registry.Registry.MachineID.$Properties
+                     * @deprecated Use agora.v1.registry.Registry.MachineID.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a MachineID.
+                     * @typedef {agora.v1.registry.Registry.MachineID.$Properties} agora.v1.registry.Registry.MachineID.$Shape
+                     */
+
+                    /**
+                     * Constructs a new MachineID.
+                     * @memberof agora.v1.registry.Registry
+                     * @classdesc Represents a MachineID.
+                     * @constructor
+                     * @param {agora.v1.registry.Registry.MachineID.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const MachineID = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * MachineID hostname.
+                     * @member {string|null} hostname
+                     * @memberof agora.v1.registry.Registry.MachineID
+                     * @instance
+                     */
+                    MachineID.prototype.hostname = null;
+
+                    /**
+                     * MachineID ip.
+                     * @member {string|null} ip
+                     * @memberof agora.v1.registry.Registry.MachineID
+                     * @instance
+                     */
+                    MachineID.prototype.ip = null;
+
+                    /**
+                     * Creates a new MachineID instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.registry.Registry.MachineID
+                     * @static
+                     * @param {agora.v1.registry.Registry.MachineID.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.registry.Registry.MachineID} MachineID instance
+                     * @type {{
+                     *   (properties: agora.v1.registry.Registry.MachineID.$Shape): agora.v1.registry.Registry.MachineID & agora.v1.registry.Registry.MachineID.$Shape;
+                     *   (properties?: agora.v1.registry.Registry.MachineID.$Properties): agora.v1.registry.Registry.MachineID;
+                     * }}
+                     */
+                    MachineID.create = function(properties) {
+                        return new MachineID(properties);
+                    };
+
+                    /**
+                     * Encodes the specified MachineID message. Does not implicitly {@link agora.v1.registry.Registry.MachineID.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.registry.Registry.MachineID
+                     * @static
+                     * @param {agora.v1.registry.Registry.MachineID.$Properties} message MachineID message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    MachineID.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        if (message.hostname != null && $Object.hasOwnProperty.call(message, "hostname"))
+                            writer.uint32(/* id 1, wireType 2 =*/10).string(message.hostname);
+                        if (message.ip != null && $Object.hasOwnProperty.call(message, "ip"))
+                            writer.uint32(/* id 2, wireType 2 =*/18).string(message.ip);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a MachineID message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.registry.Registry.MachineID
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.registry.Registry.MachineID & agora.v1.registry.Registry.MachineID.$Shape} MachineID
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    MachineID.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.registry.Registry.MachineID();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.hostname = reader.string();
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.ip = reader.string();
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        return message;
+                    };
+
+                    /**
+                     * Creates a MachineID message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.registry.Registry.MachineID
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.registry.Registry.MachineID} MachineID
+                     */
+                    MachineID.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.registry.Registry.MachineID)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.registry.Registry.MachineID: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.registry.Registry.MachineID();
+                        if (object.hostname != null)
+                            message.hostname = $String(object.hostname);
+                        if (object.ip != null)
+                            message.ip = $String(object.ip);
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a MachineID message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.registry.Registry.MachineID
+                     * @static
+                     * @param {agora.v1.registry.Registry.MachineID} message MachineID
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    MachineID.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults) {
+                            object.hostname = "";
+                            object.ip = "";
+                        }
+                        if (message.hostname != null && $Object.hasOwnProperty.call(message, "hostname"))
+                            object.hostname = message.hostname;
+                        if (message.ip != null && $Object.hasOwnProperty.call(message, "ip"))
+                            object.ip = message.ip;
+                        return object;
+                    };
+
+                    /**
+                     * Converts this MachineID to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.registry.Registry.MachineID
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    MachineID.prototype.toJSON = function() {
+                        return MachineID.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return MachineID;
+                })();
+
+                Registry.Window = (function() {
+
+                    /**
+                     * Properties of a Window.
+                     * @typedef {Object} agora.v1.registry.Registry.Window.$Properties
+                     * @property {Array.<agora.v1.registry.Registry.MachineID.$Properties>} [machine_ids] Window machine_ids
+                     * @property {number} start_ns Window start_ns
+                     * @property {number|null} [duration_ns] Window duration_ns
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a Window.
+                     * @memberof agora.v1.registry.Registry
+                     * @interface IWindow
+                     * @augments agora.v1.registry.Registry.Window.$Properties
+                     * @deprecated Use agora.v1.registry.Registry.Window.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a Window.
+                     * @typedef {agora.v1.registry.Registry.Window.$Properties} agora.v1.registry.Registry.Window.$Shape
+                     */
+
+                    /**
+                     * Constructs a new Window.
+                     * @memberof agora.v1.registry.Registry
+                     * @classdesc Represents a Window.
+                     * @constructor
+                     * @param {agora.v1.registry.Registry.Window.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const Window = function (properties) {
+                        this.machine_ids = [];
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * Window machine_ids.
+                     * @member {Array.<agora.v1.registry.Registry.MachineID>} machine_ids
+                     * @memberof agora.v1.registry.Registry.Window
+                     * @instance
+                     */
+                    Window.prototype.machine_ids = $util.emptyArray;
+
+                    /**
+                     * Window start_ns.
+                     * @member {number} start_ns
+                     * @memberof agora.v1.registry.Registry.Window
+                     * @instance
+                     */
+                    Window.prototype.start_ns = $util.Long ? $util.Long.fromBits(0,0,false) : 0;
+
+                    /**
+                     * Window duration_ns.
+                     * @member {number|null} duration_ns
+                     * @memberof agora.v1.registry.Registry.Window
+                     * @instance
+                     */
+                    Window.prototype.duration_ns = null;
+
+                    /**
+                     * Creates a new Window instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.registry.Registry.Window
+                     * @static
+                     * @param {agora.v1.registry.Registry.Window.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.registry.Registry.Window} Window instance
+                     * @type {{
+                     *   (properties: agora.v1.registry.Registry.Window.$Shape): agora.v1.registry.Registry.Window & agora.v1.registry.Registry.Window.$Shape;
+                     *   (properties?: agora.v1.registry.Registry.Window.$Properties): agora.v1.registry.Registry.Window;
+                     * }}
+                     */
+                    Window.create = function(properties) {
+                        return new Window(properties);
+                    };
+
+                    /**
+                     * Encodes the specified Window message. Does not implicitly {@link agora.v1.registry.Registry.Window.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.registry.Registry.Window
+                     * @static
+                     * @param {agora.v1.registry.Registry.Window.$Properties} message Window message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    Window.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        if (message.machine_ids != null && message.machine_ids.length)
+                            for (let i = 0; i < message.machine_ids.length; ++i)
+                                $root.agora.v1.registry.Registry.MachineID.encode(message.machine_ids[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        writer.uint32(/* id 2, wireType 0 =*/16).int64(message.start_ns);
+                        if (message.duration_ns != null && $Object.hasOwnProperty.call(message, "duration_ns"))
+                            writer.uint32(/* id 3, wireType 0 =*/24).int64(message.duration_ns);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a Window message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.registry.Registry.Window
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.registry.Registry.Window & agora.v1.registry.Registry.Window.$Shape} Window
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    Window.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.registry.Registry.Window();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.machine_ids && message.machine_ids.length))
+                                        message.machine_ids = [];
+                                    message.machine_ids.push($root.agora.v1.registry.Registry.MachineID.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 0)
+                                        break;
+                                    message.start_ns = reader.int64();
+                                    continue;
+                                }
+                            case 3: {
+                                    if (wireType !== 0)
+                                        break;
+                                    message.duration_ns = reader.int64();
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "start_ns"))
+                            throw $util.ProtocolError("missing required 'start_ns'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates a Window message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.registry.Registry.Window
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.registry.Registry.Window} Window
+                     */
+                    Window.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.registry.Registry.Window)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.registry.Registry.Window: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.registry.Registry.Window();
+                        if (object.machine_ids) {
+                            if (!$Array.isArray(object.machine_ids))
+                                throw $TypeError(".agora.v1.registry.Registry.Window.machine_ids: array expected");
+                            message.machine_ids = $Array(object.machine_ids.length);
+                            for (let i = 0; i < object.machine_ids.length; ++i) {
+                                if (!$util.isObject(object.machine_ids[i]))
+                                    throw $TypeError(".agora.v1.registry.Registry.Window.machine_ids: object expected");
+                                message.machine_ids[i] = $root.agora.v1.registry.Registry.MachineID.fromObject(object.machine_ids[i], _depth + 1);
+                            }
+                        }
+                        if (object.start_ns != null)
+                            if ($util.Long)
+                                message.start_ns = $util.Long.fromValue(object.start_ns, false);
+                            else if (typeof object.start_ns === "string")
+                                message.start_ns = $parseInt(object.start_ns, 10);
+                            else if (typeof object.start_ns === "number")
+                                message.start_ns = object.start_ns;
+                            else if (typeof object.start_ns === "object")
+                                message.start_ns = new $util.LongBits(object.start_ns.low >>> 0, object.start_ns.high >>> 0).toNumber();
+                        if (object.duration_ns != null)
+                            if ($util.Long)
+                                message.duration_ns = $util.Long.fromValue(object.duration_ns, false);
+                            else if (typeof object.duration_ns === "string")
+                                message.duration_ns = $parseInt(object.duration_ns, 10);
+                            else if (typeof object.duration_ns === "number")
+                                message.duration_ns = object.duration_ns;
+                            else if (typeof object.duration_ns === "object")
+                                message.duration_ns = new $util.LongBits(object.duration_ns.low >>> 0, object.duration_ns.high >>> 0).toNumber();
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a Window message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.registry.Registry.Window
+                     * @static
+                     * @param {agora.v1.registry.Registry.Window} message Window
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    Window.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.arrays || options.defaults)
+                            object.machine_ids = [];
+                        if (options.defaults) {
+                            if ($util.Long) {
+                                let long = new $util.Long(0, 0, false);
+                                object.start_ns = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                            } else
+                                object.start_ns = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                            if ($util.Long) {
+                                let long = new $util.Long(0, 0, false);
+                                object.duration_ns = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                            } else
+                                object.duration_ns = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                        }
+                        if (message.machine_ids && message.machine_ids.length) {
+                            object.machine_ids = $Array(message.machine_ids.length);
+                            for (let j = 0; j < message.machine_ids.length; ++j)
+                                object.machine_ids[j] = $root.agora.v1.registry.Registry.MachineID.toObject(message.machine_ids[j], options, _depth + 1);
+                        }
+                        if (message.start_ns != null && $Object.hasOwnProperty.call(message, "start_ns"))
+                            if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                                object.start_ns = typeof message.start_ns === "number" ? $BigInt(message.start_ns) : $util.Long.fromBits(message.start_ns.low >>> 0, message.start_ns.high >>> 0, false).toBigInt();
+                            else if (typeof message.start_ns === "number")
+                                object.start_ns = options.longs === $String ? $String(message.start_ns) : message.start_ns;
+                            else
+                                object.start_ns = options.longs === $String ? $util.Long.prototype.toString.call(message.start_ns) : options.longs === $Number ? new $util.LongBits(message.start_ns.low >>> 0, message.start_ns.high >>> 0).toNumber() : message.start_ns;
+                        if (message.duration_ns != null && $Object.hasOwnProperty.call(message, "duration_ns"))
+                            if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                                object.duration_ns = typeof message.duration_ns === "number" ? $BigInt(message.duration_ns) : $util.Long.fromBits(message.duration_ns.low >>> 0, message.duration_ns.high >>> 0, false).toBigInt();
+                            else if (typeof message.duration_ns === "number")
+                                object.duration_ns = options.longs === $String ? $String(message.duration_ns) : message.duration_ns;
+                            else
+                                object.duration_ns = options.longs === $String ? $util.Long.prototype.toString.call(message.duration_ns) : options.longs === $Number ? new $util.LongBits(message.duration_ns.low >>> 0, message.duration_ns.high >>> 0).toNumber() : message.duration_ns;
+                        return object;
+                    };
+
+                    /**
+                     * Converts this Window to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.registry.Registry.Window
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    Window.prototype.toJSON = function() {
+                        return Window.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return Window;
+                })();
+
+                Registry.Schedule = (function() {
+
+                    /**
+                     * Properties of a Schedule.
+                     * @typedef {Object} agora.v1.registry.Registry.Schedule.$Properties
+                     * @property {Array.<agora.v1.registry.Registry.Window.$Properties>} [windows] Schedule windows
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a Schedule.
+                     * @memberof agora.v1.registry.Registry
+                     * @interface ISchedule
+                     * @augments agora.v1.registry.Registry.Schedule.$Properties
+                     * @deprecated Use agora.v1.registry.Registry.Schedule.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a Schedule.
+                     * @typedef {agora.v1.registry.Registry.Schedule.$Properties} agora.v1.registry.Registry.Schedule.$Shape
+                     */
+
+                    /**
+                     * Constructs a new Schedule.
+                     * @memberof agora.v1.registry.Registry
+                     * @classdesc Represents a Schedule.
+                     * @constructor
+                     * @param {agora.v1.registry.Registry.Schedule.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const Schedule = function (properties) {
+                        this.windows = [];
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * Schedule windows.
+                     * @member {Array.<agora.v1.registry.Registry.Window>} windows
+                     * @memberof agora.v1.registry.Registry.Schedule
+                     * @instance
+                     */
+                    Schedule.prototype.windows = $util.emptyArray;
+
+                    /**
+                     * Creates a new Schedule instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.registry.Registry.Schedule
+                     * @static
+                     * @param {agora.v1.registry.Registry.Schedule.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.registry.Registry.Schedule} Schedule instance
+                     * @type {{
+                     *   (properties: agora.v1.registry.Registry.Schedule.$Shape): agora.v1.registry.Registry.Schedule & agora.v1.registry.Registry.Schedule.$Shape;
+                     *   (properties?: agora.v1.registry.Registry.Schedule.$Properties): agora.v1.registry.Registry.Schedule;
+                     * }}
+                     */
+                    Schedule.create = function(properties) {
+                        return new Schedule(properties);
+                    };
+
+                    /**
+                     * Encodes the specified Schedule message. Does not implicitly {@link agora.v1.registry.Registry.Schedule.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.registry.Registry.Schedule
+                     * @static
+                     * @param {agora.v1.registry.Registry.Schedule.$Properties} message Schedule message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    Schedule.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        if (message.windows != null && message.windows.length)
+                            for (let i = 0; i < message.windows.length; ++i)
+                                $root.agora.v1.registry.Registry.Window.encode(message.windows[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a Schedule message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.registry.Registry.Schedule
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.registry.Registry.Schedule & agora.v1.registry.Registry.Schedule.$Shape} Schedule
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    Schedule.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.registry.Registry.Schedule();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.windows && message.windows.length))
+                                        message.windows = [];
+                                    message.windows.push($root.agora.v1.registry.Registry.Window.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        return message;
+                    };
+
+                    /**
+                     * Creates a Schedule message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.registry.Registry.Schedule
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.registry.Registry.Schedule} Schedule
+                     */
+                    Schedule.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.registry.Registry.Schedule)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.registry.Registry.Schedule: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.registry.Registry.Schedule();
+                        if (object.windows) {
+                            if (!$Array.isArray(object.windows))
+                                throw $TypeError(".agora.v1.registry.Registry.Schedule.windows: array expected");
+                            message.windows = $Array(object.windows.length);
+                            for (let i = 0; i < object.windows.length; ++i) {
+                                if (!$util.isObject(object.windows[i]))
+                                    throw $TypeError(".agora.v1.registry.Registry.Schedule.windows: object expected");
+                                message.windows[i] = $root.agora.v1.registry.Registry.Window.fromObject(object.windows[i], _depth + 1);
+                            }
+                        }
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a Schedule message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.registry.Registry.Schedule
+                     * @static
+                     * @param {agora.v1.registry.Registry.Schedule} message Schedule
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    Schedule.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.arrays || options.defaults)
+                            object.windows = [];
+                        if (message.windows && message.windows.length) {
+                            object.windows = $Array(message.windows.length);
+                            for (let j = 0; j < message.windows.length; ++j)
+                                object.windows[j] = $root.agora.v1.registry.Registry.Window.toObject(message.windows[j], options, _depth + 1);
+                        }
+                        return object;
+                    };
+
+                    /**
+                     * Converts this Schedule to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.registry.Registry.Schedule
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    Schedule.prototype.toJSON = function() {
+                        return Schedule.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return Schedule;
+                })();
+
+                /**
+                 * MachineMode enum.
+                 * @name agora.v1.registry.Registry.MachineMode
+                 * @enum {number}
+                 * @property {number} UP=1 UP value
+                 * @property {number} DRAINING=2 DRAINING value
+                 * @property {number} DOWN=3 DOWN value
+                 */
+                Registry.MachineMode = (function() {
+                    const valuesById = $Object.create(null), values = $Object.create(valuesById);
+                    values[valuesById[1] = "UP"] = 1;
+                    values[valuesById[2] = "DRAINING"] = 2;
+                    values[valuesById[3] = "DOWN"] = 3;
+                    return values;
+                })();
+
+                Registry.Machine = (function() {
+
+                    /**
+                     * Properties of a Machine.
+                     * @typedef {Object} agora.v1.registry.Registry.Machine.$Properties
+                     * @property {agora.v1.registry.Registry.MachineID.$Properties} id Machine id
+                     * @property {agora.v1.registry.Registry.MachineMode} mode Machine mode
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a Machine.
+                     * @memberof agora.v1.registry.Registry
+                     * @interface IMachine
+                     * @augments agora.v1.registry.Registry.Machine.$Properties
+                     * @deprecated Use agora.v1.registry.Registry.Machine.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a Machine.
+                     * @typedef {agora.v1.registry.Registry.Machine.$Properties} agora.v1.registry.Registry.Machine.$Shape
+                     */
+
+                    /**
+                     * Constructs a new Machine.
+                     * @memberof agora.v1.registry.Registry
+                     * @classdesc Represents a Machine.
+                     * @constructor
+                     * @param {agora.v1.registry.Registry.Machine.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const Machine = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * Machine id.
+                     * @member {agora.v1.registry.Registry.MachineID} id
+                     * @memberof agora.v1.registry.Registry.Machine
+                     * @instance
+                     */
+                    Machine.prototype.id = null;
+
+                    /**
+                     * Machine mode.
+                     * @member {agora.v1.registry.Registry.MachineMode} mode
+                     * @memberof agora.v1.registry.Registry.Machine
+                     * @instance
+                     */
+                    Machine.prototype.mode = 1;
+
+                    /**
+                     * Creates a new Machine instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.registry.Registry.Machine
+                     * @static
+                     * @param {agora.v1.registry.Registry.Machine.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.registry.Registry.Machine} Machine instance
+                     * @type {{
+                     *   (properties: agora.v1.registry.Registry.Machine.$Shape): agora.v1.registry.Registry.Machine & agora.v1.registry.Registry.Machine.$Shape;
+                     *   (properties?: agora.v1.registry.Registry.Machine.$Properties): agora.v1.registry.Registry.Machine;
+                     * }}
+                     */
+                    Machine.create = function(properties) {
+                        return new Machine(properties);
+                    };
+
+                    /**
+                     * Encodes the specified Machine message. Does not implicitly {@link agora.v1.registry.Registry.Machine.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.registry.Registry.Machine
+                     * @static
+                     * @param {agora.v1.registry.Registry.Machine.$Properties} message Machine message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    Machine.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        $root.agora.v1.registry.Registry.MachineID.encode(message.id, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        writer.uint32(/* id 2, wireType 0 =*/16).int32(message.mode);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a Machine message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.registry.Registry.Machine
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.registry.Registry.Machine & agora.v1.registry.Registry.Machine.$Shape} Machine
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    Machine.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message, value;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.registry.Registry.Machine();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.id = $root.agora.v1.registry.Registry.MachineID.decode(reader, reader.size(), $undefined, _depth + 1, message.id);
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 0)
+                                        break;
+                                    value = reader.int32();
+                                    if ($root.agora.v1.registry.Registry.MachineMode[value] !== $undefined)
+                                        message.mode = value;
+                                    else if (!reader.discardUnknown) {
+                                        $util.makeProp(message, "$unknowns", false);
+                                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                                    }
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "id"))
+                            throw $util.ProtocolError("missing required 'id'", { instance: message });
+                        if (!$Object.hasOwnProperty.call(message, "mode"))
+                            throw $util.ProtocolError("missing required 'mode'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates a Machine message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.registry.Registry.Machine
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.registry.Registry.Machine} Machine
+                     */
+                    Machine.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.registry.Registry.Machine)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.registry.Registry.Machine: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.registry.Registry.Machine();
+                        if (object.id != null) {
+                            if (!$util.isObject(object.id))
+                                throw $TypeError(".agora.v1.registry.Registry.Machine.id: object expected");
+                            message.id = $root.agora.v1.registry.Registry.MachineID.fromObject(object.id, _depth + 1);
+                        }
+                        switch (object.mode) {
+                        case "UP":
+                        case 1:
+                            message.mode = 1;
+                            break;
+                        case "DRAINING":
+                        case 2:
+                            message.mode = 2;
+                            break;
+                        case "DOWN":
+                        case 3:
+                            message.mode = 3;
+                            break;
+                        default:
+                        }
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a Machine message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.registry.Registry.Machine
+                     * @static
+                     * @param {agora.v1.registry.Registry.Machine} message Machine
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    Machine.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults) {
+                            object.id = null;
+                            object.mode = options.enums === $String ? "UP" : 1;
+                        }
+                        if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                            object.id = $root.agora.v1.registry.Registry.MachineID.toObject(message.id, options, _depth + 1);
+                        if (message.mode != null && $Object.hasOwnProperty.call(message, "mode"))
+                            object.mode = options.enums === $String ? $root.agora.v1.registry.Registry.MachineMode[message.mode] === $undefined ? message.mode : $root.agora.v1.registry.Registry.MachineMode[message.mode] : message.mode;
+                        return object;
+                    };
+
+                    /**
+                     * Converts this Machine to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.registry.Registry.Machine
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    Machine.prototype.toJSON = function() {
+                        return Machine.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return Machine;
+                })();
+
+                return Registry;
+            })();
+
+            return registry;
+        })();
+
         v1.scheduler = (function() {
 
             /**
@@ -17996,6 +23646,571 @@ export const agora = $root.agora = (() => {
              * @namespace
              */
             const scheduler = {};
+
+            scheduler.Unavailability = (function() {
+
+                /**
+                 * Properties of an Unavailability.
+                 * @typedef {Object} agora.v1.scheduler.Unavailability.$Properties
+                 * @property {agora.v1.TimeInfo.$Properties} start Unavailability start
+                 * @property {agora.v1.DurationInfo.$Properties|null} [duration] Unavailability duration
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of an Unavailability.
+                 * @memberof agora.v1.scheduler
+                 * @interface IUnavailability
+                 * @augments agora.v1.scheduler.Unavailability.$Properties
+                 * @deprecated Use agora.v1.scheduler.Unavailability.$Properties instead.
+                 */
+
+                /**
+                 * Shape of an Unavailability.
+                 * @typedef {agora.v1.scheduler.Unavailability.$Properties} agora.v1.scheduler.Unavailability.$Shape
+                 */
+
+                /**
+                 * Constructs a new Unavailability.
+                 * @memberof agora.v1.scheduler
+                 * @classdesc Represents an Unavailability.
+                 * @constructor
+                 * @param {agora.v1.scheduler.Unavailability.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Unavailability = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * Unavailability start.
+                 * @member {agora.v1.TimeInfo} start
+                 * @memberof agora.v1.scheduler.Unavailability
+                 * @instance
+                 */
+                Unavailability.prototype.start = null;
+
+                /**
+                 * Unavailability duration.
+                 * @member {agora.v1.DurationInfo|null} duration
+                 * @memberof agora.v1.scheduler.Unavailability
+                 * @instance
+                 */
+                Unavailability.prototype.duration = null;
+
+                /**
+                 * Creates a new Unavailability instance using the specified properties.
+                 * @function create
+                 * @memberof agora.v1.scheduler.Unavailability
+                 * @static
+                 * @param {agora.v1.scheduler.Unavailability.$Properties=} [properties] Properties to set
+                 * @returns {agora.v1.scheduler.Unavailability} Unavailability instance
+                 * @type {{
+                 *   (properties: agora.v1.scheduler.Unavailability.$Shape): agora.v1.scheduler.Unavailability & agora.v1.scheduler.Unavailability.$Shape;
+                 *   (properties?: agora.v1.scheduler.Unavailability.$Properties): agora.v1.scheduler.Unavailability;
+                 * }}
+                 */
+                Unavailability.create = function(properties) {
+                    return new Unavailability(properties);
+                };
+
+                /**
+                 * Encodes the specified Unavailability message. Does not implicitly {@link agora.v1.scheduler.Unavailability.verify|verify} messages.
+                 * @function encode
+                 * @memberof agora.v1.scheduler.Unavailability
+                 * @static
+                 * @param {agora.v1.scheduler.Unavailability.$Properties} message Unavailability message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Unavailability.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    $root.agora.v1.TimeInfo.encode(message.start, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                    if (message.duration != null && $Object.hasOwnProperty.call(message, "duration"))
+                        $root.agora.v1.DurationInfo.encode(message.duration, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes an Unavailability message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof agora.v1.scheduler.Unavailability
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {agora.v1.scheduler.Unavailability & agora.v1.scheduler.Unavailability.$Shape} Unavailability
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Unavailability.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.agora.v1.scheduler.Unavailability();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                message.start = $root.agora.v1.TimeInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.start);
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                message.duration = $root.agora.v1.DurationInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.duration);
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    if (!$Object.hasOwnProperty.call(message, "start"))
+                        throw $util.ProtocolError("missing required 'start'", { instance: message });
+                    return message;
+                };
+
+                /**
+                 * Creates an Unavailability message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof agora.v1.scheduler.Unavailability
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {agora.v1.scheduler.Unavailability} Unavailability
+                 */
+                Unavailability.fromObject = function (object, _depth) {
+                    if (object instanceof $root.agora.v1.scheduler.Unavailability)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".agora.v1.scheduler.Unavailability: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.agora.v1.scheduler.Unavailability();
+                    if (object.start != null) {
+                        if (!$util.isObject(object.start))
+                            throw $TypeError(".agora.v1.scheduler.Unavailability.start: object expected");
+                        message.start = $root.agora.v1.TimeInfo.fromObject(object.start, _depth + 1);
+                    }
+                    if (object.duration != null) {
+                        if (!$util.isObject(object.duration))
+                            throw $TypeError(".agora.v1.scheduler.Unavailability.duration: object expected");
+                        message.duration = $root.agora.v1.DurationInfo.fromObject(object.duration, _depth + 1);
+                    }
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from an Unavailability message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof agora.v1.scheduler.Unavailability
+                 * @static
+                 * @param {agora.v1.scheduler.Unavailability} message Unavailability
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                Unavailability.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.defaults) {
+                        object.start = null;
+                        object.duration = null;
+                    }
+                    if (message.start != null && $Object.hasOwnProperty.call(message, "start"))
+                        object.start = $root.agora.v1.TimeInfo.toObject(message.start, options, _depth + 1);
+                    if (message.duration != null && $Object.hasOwnProperty.call(message, "duration"))
+                        object.duration = $root.agora.v1.DurationInfo.toObject(message.duration, options, _depth + 1);
+                    return object;
+                };
+
+                /**
+                 * Converts this Unavailability to JSON.
+                 * @function toJSON
+                 * @memberof agora.v1.scheduler.Unavailability
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                Unavailability.prototype.toJSON = function() {
+                    return Unavailability.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                return Unavailability;
+            })();
+
+            scheduler.InverseOffer = (function() {
+
+                /**
+                 * Properties of an InverseOffer.
+                 * @typedef {Object} agora.v1.scheduler.InverseOffer.$Properties
+                 * @property {agora.v1.OfferID.$Properties} id InverseOffer id
+                 * @property {agora.v1.FrameworkID.$Properties} framework_id InverseOffer framework_id
+                 * @property {agora.v1.AgentID.$Properties} agent_id InverseOffer agent_id
+                 * @property {agora.v1.scheduler.Unavailability.$Properties} unavailability InverseOffer unavailability
+                 * @property {Array.<agora.v1.Resource.$Properties>} [resources] InverseOffer resources
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of an InverseOffer.
+                 * @memberof agora.v1.scheduler
+                 * @interface IInverseOffer
+                 * @augments agora.v1.scheduler.InverseOffer.$Properties
+                 * @deprecated Use agora.v1.scheduler.InverseOffer.$Properties instead.
+                 */
+
+                /**
+                 * Shape of an InverseOffer.
+                 * @typedef {agora.v1.scheduler.InverseOffer.$Properties} agora.v1.scheduler.InverseOffer.$Shape
+                 */
+
+                /**
+                 * Constructs a new InverseOffer.
+                 * @memberof agora.v1.scheduler
+                 * @classdesc Represents an InverseOffer.
+                 * @constructor
+                 * @param {agora.v1.scheduler.InverseOffer.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const InverseOffer = function (properties) {
+                    this.resources = [];
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * InverseOffer id.
+                 * @member {agora.v1.OfferID} id
+                 * @memberof agora.v1.scheduler.InverseOffer
+                 * @instance
+                 */
+                InverseOffer.prototype.id = null;
+
+                /**
+                 * InverseOffer framework_id.
+                 * @member {agora.v1.FrameworkID} framework_id
+                 * @memberof agora.v1.scheduler.InverseOffer
+                 * @instance
+                 */
+                InverseOffer.prototype.framework_id = null;
+
+                /**
+                 * InverseOffer agent_id.
+                 * @member {agora.v1.AgentID} agent_id
+                 * @memberof agora.v1.scheduler.InverseOffer
+                 * @instance
+                 */
+                InverseOffer.prototype.agent_id = null;
+
+                /**
+                 * InverseOffer unavailability.
+                 * @member {agora.v1.scheduler.Unavailability} unavailability
+                 * @memberof agora.v1.scheduler.InverseOffer
+                 * @instance
+                 */
+                InverseOffer.prototype.unavailability = null;
+
+                /**
+                 * InverseOffer resources.
+                 * @member {Array.<agora.v1.Resource>} resources
+                 * @memberof agora.v1.scheduler.InverseOffer
+                 * @instance
+                 */
+                InverseOffer.prototype.resources = $util.emptyArray;
+
+                /**
+                 * Creates a new InverseOffer instance using the specified properties.
+                 * @function create
+                 * @memberof agora.v1.scheduler.InverseOffer
+                 * @static
+                 * @param {agora.v1.scheduler.InverseOffer.$Properties=} [properties] Properties to set
+                 * @returns {agora.v1.scheduler.InverseOffer} InverseOffer instance
+                 * @type {{
+                 *   (properties: agora.v1.scheduler.InverseOffer.$Shape): agora.v1.scheduler.InverseOffer & agora.v1.scheduler.InverseOffer.$Shape;
+                 *   (properties?: agora.v1.scheduler.InverseOffer.$Properties): agora.v1.scheduler.InverseOffer;
+                 * }}
+                 */
+                InverseOffer.create = function(properties) {
+                    return new InverseOffer(properties);
+                };
+
+                /**
+                 * Encodes the specified InverseOffer message. Does not implicitly {@link agora.v1.scheduler.InverseOffer.verify|verify} messages.
+                 * @function encode
+                 * @memberof agora.v1.scheduler.InverseOffer
+                 * @static
+                 * @param {agora.v1.scheduler.InverseOffer.$Properties} message InverseOffer message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                InverseOffer.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    $root.agora.v1.OfferID.encode(message.id, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                    $root.agora.v1.FrameworkID.encode(message.framework_id, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                    $root.agora.v1.AgentID.encode(message.agent_id, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                    $root.agora.v1.scheduler.Unavailability.encode(message.unavailability, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                    if (message.resources != null && message.resources.length)
+                        for (let i = 0; i < message.resources.length; ++i)
+                            $root.agora.v1.Resource.encode(message.resources[i], writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes an InverseOffer message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof agora.v1.scheduler.InverseOffer
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {agora.v1.scheduler.InverseOffer & agora.v1.scheduler.InverseOffer.$Shape} InverseOffer
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                InverseOffer.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.agora.v1.scheduler.InverseOffer();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                message.id = $root.agora.v1.OfferID.decode(reader, reader.size(), $undefined, _depth + 1, message.id);
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                message.framework_id = $root.agora.v1.FrameworkID.decode(reader, reader.size(), $undefined, _depth + 1, message.framework_id);
+                                continue;
+                            }
+                        case 3: {
+                                if (wireType !== 2)
+                                    break;
+                                message.agent_id = $root.agora.v1.AgentID.decode(reader, reader.size(), $undefined, _depth + 1, message.agent_id);
+                                continue;
+                            }
+                        case 4: {
+                                if (wireType !== 2)
+                                    break;
+                                message.unavailability = $root.agora.v1.scheduler.Unavailability.decode(reader, reader.size(), $undefined, _depth + 1, message.unavailability);
+                                continue;
+                            }
+                        case 5: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.resources && message.resources.length))
+                                    message.resources = [];
+                                message.resources.push($root.agora.v1.Resource.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    if (!$Object.hasOwnProperty.call(message, "id"))
+                        throw $util.ProtocolError("missing required 'id'", { instance: message });
+                    if (!$Object.hasOwnProperty.call(message, "framework_id"))
+                        throw $util.ProtocolError("missing required 'framework_id'", { instance: message });
+                    if (!$Object.hasOwnProperty.call(message, "agent_id"))
+                        throw $util.ProtocolError("missing required 'agent_id'", { instance: message });
+                    if (!$Object.hasOwnProperty.call(message, "unavailability"))
+                        throw $util.ProtocolError("missing required 'unavailability'", { instance: message });
+                    return message;
+                };
+
+                /**
+                 * Creates an InverseOffer message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof agora.v1.scheduler.InverseOffer
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {agora.v1.scheduler.InverseOffer} InverseOffer
+                 */
+                InverseOffer.fromObject = function (object, _depth) {
+                    if (object instanceof $root.agora.v1.scheduler.InverseOffer)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".agora.v1.scheduler.InverseOffer: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.agora.v1.scheduler.InverseOffer();
+                    if (object.id != null) {
+                        if (!$util.isObject(object.id))
+                            throw $TypeError(".agora.v1.scheduler.InverseOffer.id: object expected");
+                        message.id = $root.agora.v1.OfferID.fromObject(object.id, _depth + 1);
+                    }
+                    if (object.framework_id != null) {
+                        if (!$util.isObject(object.framework_id))
+                            throw $TypeError(".agora.v1.scheduler.InverseOffer.framework_id: object expected");
+                        message.framework_id = $root.agora.v1.FrameworkID.fromObject(object.framework_id, _depth + 1);
+                    }
+                    if (object.agent_id != null) {
+                        if (!$util.isObject(object.agent_id))
+                            throw $TypeError(".agora.v1.scheduler.InverseOffer.agent_id: object expected");
+                        message.agent_id = $root.agora.v1.AgentID.fromObject(object.agent_id, _depth + 1);
+                    }
+                    if (object.unavailability != null) {
+                        if (!$util.isObject(object.unavailability))
+                            throw $TypeError(".agora.v1.scheduler.InverseOffer.unavailability: object expected");
+                        message.unavailability = $root.agora.v1.scheduler.Unavailability.fromObject(object.unavailability, _depth + 1);
+                    }
+                    if (object.resources) {
+                        if (!$Array.isArray(object.resources))
+                            throw $TypeError(".agora.v1.scheduler.InverseOffer.resources: array expected");
+                        message.resources = $Array(object.resources.length);
+                        for (let i = 0; i < object.resources.length; ++i) {
+                            if (!$util.isObject(object.resources[i]))
+                                throw $TypeError(".agora.v1.scheduler.InverseOffer.resources: object expected");
+                            message.resources[i] = $root.agora.v1.Resource.fromObject(object.resources[i], _depth + 1);
+                        }
+                    }
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from an InverseOffer message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof agora.v1.scheduler.InverseOffer
+                 * @static
+                 * @param {agora.v1.scheduler.InverseOffer} message InverseOffer
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                InverseOffer.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.arrays || options.defaults)
+                        object.resources = [];
+                    if (options.defaults) {
+                        object.id = null;
+                        object.framework_id = null;
+                        object.agent_id = null;
+                        object.unavailability = null;
+                    }
+                    if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                        object.id = $root.agora.v1.OfferID.toObject(message.id, options, _depth + 1);
+                    if (message.framework_id != null && $Object.hasOwnProperty.call(message, "framework_id"))
+                        object.framework_id = $root.agora.v1.FrameworkID.toObject(message.framework_id, options, _depth + 1);
+                    if (message.agent_id != null && $Object.hasOwnProperty.call(message, "agent_id"))
+                        object.agent_id = $root.agora.v1.AgentID.toObject(message.agent_id, options, _depth + 1);
+                    if (message.unavailability != null && $Object.hasOwnProperty.call(message, "unavailability"))
+                        object.unavailability = $root.agora.v1.scheduler.Unavailability.toObject(message.unavailability, options, _depth + 1);
+                    if (message.resources && message.resources.length) {
+                        object.resources = $Array(message.resources.length);
+                        for (let j = 0; j < message.resources.length; ++j)
+                            object.resources[j] = $root.agora.v1.Resource.toObject(message.resources[j], options, _depth + 1);
+                    }
+                    return object;
+                };
+
+                /**
+                 * Converts this InverseOffer to JSON.
+                 * @function toJSON
+                 * @memberof agora.v1.scheduler.InverseOffer
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                InverseOffer.prototype.toJSON = function() {
+                    return InverseOffer.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                return InverseOffer;
+            })();
 
             scheduler.Event = (function() {
 
@@ -18010,6 +24225,8 @@ export const agora = $root.agora = (() => {
                  * @property {agora.v1.scheduler.Event.Message.$Properties|null} [message] Event message
                  * @property {agora.v1.scheduler.Event.Failure.$Properties|null} [failure] Event failure
                  * @property {agora.v1.scheduler.Event.Error.$Properties|null} [error] Event error
+                 * @property {agora.v1.scheduler.Event.InverseOffers.$Properties|null} [inverse_offers] Event inverse_offers
+                 * @property {agora.v1.scheduler.Event.RescindInverseOffer.$Properties|null} [rescind_inverse_offer] Event rescind_inverse_offer
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -18106,6 +24323,22 @@ export const agora = $root.agora = (() => {
                 Event.prototype.error = null;
 
                 /**
+                 * Event inverse_offers.
+                 * @member {agora.v1.scheduler.Event.InverseOffers|null} inverse_offers
+                 * @memberof agora.v1.scheduler.Event
+                 * @instance
+                 */
+                Event.prototype.inverse_offers = null;
+
+                /**
+                 * Event rescind_inverse_offer.
+                 * @member {agora.v1.scheduler.Event.RescindInverseOffer|null} rescind_inverse_offer
+                 * @memberof agora.v1.scheduler.Event
+                 * @instance
+                 */
+                Event.prototype.rescind_inverse_offer = null;
+
+                /**
                  * Creates a new Event instance using the specified properties.
                  * @function create
                  * @memberof agora.v1.scheduler.Event
@@ -18153,6 +24386,10 @@ export const agora = $root.agora = (() => {
                         $root.agora.v1.scheduler.Event.Failure.encode(message.failure, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
                     if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
                         $root.agora.v1.scheduler.Event.Error.encode(message.error, writer.uint32(/* id 8, wireType 2 =*/66).fork(), _depth + 1).ldelim();
+                    if (message.inverse_offers != null && $Object.hasOwnProperty.call(message, "inverse_offers"))
+                        $root.agora.v1.scheduler.Event.InverseOffers.encode(message.inverse_offers, writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
+                    if (message.rescind_inverse_offer != null && $Object.hasOwnProperty.call(message, "rescind_inverse_offer"))
+                        $root.agora.v1.scheduler.Event.RescindInverseOffer.encode(message.rescind_inverse_offer, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -18251,6 +24488,18 @@ export const agora = $root.agora = (() => {
                                 message.error = $root.agora.v1.scheduler.Event.Error.decode(reader, reader.size(), $undefined, _depth + 1, message.error);
                                 continue;
                             }
+                        case 9: {
+                                if (wireType !== 2)
+                                    break;
+                                message.inverse_offers = $root.agora.v1.scheduler.Event.InverseOffers.decode(reader, reader.size(), $undefined, _depth + 1, message.inverse_offers);
+                                continue;
+                            }
+                        case 10: {
+                                if (wireType !== 2)
+                                    break;
+                                message.rescind_inverse_offer = $root.agora.v1.scheduler.Event.RescindInverseOffer.decode(reader, reader.size(), $undefined, _depth + 1, message.rescind_inverse_offer);
+                                continue;
+                            }
                         }
                         reader.skipType(wireType, _depth, tag);
                         if (!reader.discardUnknown) {
@@ -18323,6 +24572,14 @@ export const agora = $root.agora = (() => {
                     case 8:
                         message.type = 8;
                         break;
+                    case "INVERSE_OFFERS":
+                    case 9:
+                        message.type = 9;
+                        break;
+                    case "RESCIND_INVERSE_OFFER":
+                    case 10:
+                        message.type = 10;
+                        break;
                     default:
                     }
                     if (object.subscribed != null) {
@@ -18360,6 +24617,16 @@ export const agora = $root.agora = (() => {
                             throw $TypeError(".agora.v1.scheduler.Event.error: object expected");
                         message.error = $root.agora.v1.scheduler.Event.Error.fromObject(object.error, _depth + 1);
                     }
+                    if (object.inverse_offers != null) {
+                        if (!$util.isObject(object.inverse_offers))
+                            throw $TypeError(".agora.v1.scheduler.Event.inverse_offers: object expected");
+                        message.inverse_offers = $root.agora.v1.scheduler.Event.InverseOffers.fromObject(object.inverse_offers, _depth + 1);
+                    }
+                    if (object.rescind_inverse_offer != null) {
+                        if (!$util.isObject(object.rescind_inverse_offer))
+                            throw $TypeError(".agora.v1.scheduler.Event.rescind_inverse_offer: object expected");
+                        message.rescind_inverse_offer = $root.agora.v1.scheduler.Event.RescindInverseOffer.fromObject(object.rescind_inverse_offer, _depth + 1);
+                    }
                     return message;
                 };
 
@@ -18389,6 +24656,8 @@ export const agora = $root.agora = (() => {
                         object.message = null;
                         object.failure = null;
                         object.error = null;
+                        object.inverse_offers = null;
+                        object.rescind_inverse_offer = null;
                     }
                     if (message.type != null && $Object.hasOwnProperty.call(message, "type"))
                         object.type = options.enums === $String ? $root.agora.v1.scheduler.Event.Type[message.type] === $undefined ? message.type : $root.agora.v1.scheduler.Event.Type[message.type] : message.type;
@@ -18406,6 +24675,10 @@ export const agora = $root.agora = (() => {
                         object.failure = $root.agora.v1.scheduler.Event.Failure.toObject(message.failure, options, _depth + 1);
                     if (message.error != null && $Object.hasOwnProperty.call(message, "error"))
                         object.error = $root.agora.v1.scheduler.Event.Error.toObject(message.error, options, _depth + 1);
+                    if (message.inverse_offers != null && $Object.hasOwnProperty.call(message, "inverse_offers"))
+                        object.inverse_offers = $root.agora.v1.scheduler.Event.InverseOffers.toObject(message.inverse_offers, options, _depth + 1);
+                    if (message.rescind_inverse_offer != null && $Object.hasOwnProperty.call(message, "rescind_inverse_offer"))
+                        object.rescind_inverse_offer = $root.agora.v1.scheduler.Event.RescindInverseOffer.toObject(message.rescind_inverse_offer, options, _depth + 1);
                     return object;
                 };
 
@@ -18433,6 +24706,8 @@ export const agora = $root.agora = (() => {
                  * @property {number} FAILURE=6 FAILURE value
                  * @property {number} ERROR=7 ERROR value
                  * @property {number} HEARTBEAT=8 HEARTBEAT value
+                 * @property {number} INVERSE_OFFERS=9 INVERSE_OFFERS value
+                 * @property {number} RESCIND_INVERSE_OFFER=10 RESCIND_INVERSE_OFFER value
                  */
                 Event.Type = (function() {
                     const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -18445,6 +24720,8 @@ export const agora = $root.agora = (() => {
                     values[valuesById[6] = "FAILURE"] = 6;
                     values[valuesById[7] = "ERROR"] = 7;
                     values[valuesById[8] = "HEARTBEAT"] = 8;
+                    values[valuesById[9] = "INVERSE_OFFERS"] = 9;
+                    values[valuesById[10] = "RESCIND_INVERSE_OFFER"] = 10;
                     return values;
                 })();
 
@@ -20110,6 +26387,439 @@ export const agora = $root.agora = (() => {
                     return Error;
                 })();
 
+                Event.InverseOffers = (function() {
+
+                    /**
+                     * Properties of an InverseOffers.
+                     * @typedef {Object} agora.v1.scheduler.Event.InverseOffers.$Properties
+                     * @property {Array.<agora.v1.scheduler.InverseOffer.$Properties>} [inverse_offers] InverseOffers inverse_offers
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of an InverseOffers.
+                     * @memberof agora.v1.scheduler.Event
+                     * @interface IInverseOffers
+                     * @augments agora.v1.scheduler.Event.InverseOffers.$Properties
+                     * @deprecated Use agora.v1.scheduler.Event.InverseOffers.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of an InverseOffers.
+                     * @typedef {agora.v1.scheduler.Event.InverseOffers.$Properties} agora.v1.scheduler.Event.InverseOffers.$Shape
+                     */
+
+                    /**
+                     * Constructs a new InverseOffers.
+                     * @memberof agora.v1.scheduler.Event
+                     * @classdesc Represents an InverseOffers.
+                     * @constructor
+                     * @param {agora.v1.scheduler.Event.InverseOffers.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const InverseOffers = function (properties) {
+                        this.inverse_offers = [];
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * InverseOffers inverse_offers.
+                     * @member {Array.<agora.v1.scheduler.InverseOffer>} inverse_offers
+                     * @memberof agora.v1.scheduler.Event.InverseOffers
+                     * @instance
+                     */
+                    InverseOffers.prototype.inverse_offers = $util.emptyArray;
+
+                    /**
+                     * Creates a new InverseOffers instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.scheduler.Event.InverseOffers
+                     * @static
+                     * @param {agora.v1.scheduler.Event.InverseOffers.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.scheduler.Event.InverseOffers} InverseOffers instance
+                     * @type {{
+                     *   (properties: agora.v1.scheduler.Event.InverseOffers.$Shape): agora.v1.scheduler.Event.InverseOffers & agora.v1.scheduler.Event.InverseOffers.$Shape;
+                     *   (properties?: agora.v1.scheduler.Event.InverseOffers.$Properties): agora.v1.scheduler.Event.InverseOffers;
+                     * }}
+                     */
+                    InverseOffers.create = function(properties) {
+                        return new InverseOffers(properties);
+                    };
+
+                    /**
+                     * Encodes the specified InverseOffers message. Does not implicitly {@link agora.v1.scheduler.Event.InverseOffers.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.scheduler.Event.InverseOffers
+                     * @static
+                     * @param {agora.v1.scheduler.Event.InverseOffers.$Properties} message InverseOffers message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    InverseOffers.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        if (message.inverse_offers != null && message.inverse_offers.length)
+                            for (let i = 0; i < message.inverse_offers.length; ++i)
+                                $root.agora.v1.scheduler.InverseOffer.encode(message.inverse_offers[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes an InverseOffers message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.scheduler.Event.InverseOffers
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.scheduler.Event.InverseOffers & agora.v1.scheduler.Event.InverseOffers.$Shape} InverseOffers
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    InverseOffers.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.scheduler.Event.InverseOffers();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.inverse_offers && message.inverse_offers.length))
+                                        message.inverse_offers = [];
+                                    message.inverse_offers.push($root.agora.v1.scheduler.InverseOffer.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        return message;
+                    };
+
+                    /**
+                     * Creates an InverseOffers message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.scheduler.Event.InverseOffers
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.scheduler.Event.InverseOffers} InverseOffers
+                     */
+                    InverseOffers.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.scheduler.Event.InverseOffers)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.scheduler.Event.InverseOffers: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.scheduler.Event.InverseOffers();
+                        if (object.inverse_offers) {
+                            if (!$Array.isArray(object.inverse_offers))
+                                throw $TypeError(".agora.v1.scheduler.Event.InverseOffers.inverse_offers: array expected");
+                            message.inverse_offers = $Array(object.inverse_offers.length);
+                            for (let i = 0; i < object.inverse_offers.length; ++i) {
+                                if (!$util.isObject(object.inverse_offers[i]))
+                                    throw $TypeError(".agora.v1.scheduler.Event.InverseOffers.inverse_offers: object expected");
+                                message.inverse_offers[i] = $root.agora.v1.scheduler.InverseOffer.fromObject(object.inverse_offers[i], _depth + 1);
+                            }
+                        }
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from an InverseOffers message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.scheduler.Event.InverseOffers
+                     * @static
+                     * @param {agora.v1.scheduler.Event.InverseOffers} message InverseOffers
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    InverseOffers.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.arrays || options.defaults)
+                            object.inverse_offers = [];
+                        if (message.inverse_offers && message.inverse_offers.length) {
+                            object.inverse_offers = $Array(message.inverse_offers.length);
+                            for (let j = 0; j < message.inverse_offers.length; ++j)
+                                object.inverse_offers[j] = $root.agora.v1.scheduler.InverseOffer.toObject(message.inverse_offers[j], options, _depth + 1);
+                        }
+                        return object;
+                    };
+
+                    /**
+                     * Converts this InverseOffers to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.scheduler.Event.InverseOffers
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    InverseOffers.prototype.toJSON = function() {
+                        return InverseOffers.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return InverseOffers;
+                })();
+
+                Event.RescindInverseOffer = (function() {
+
+                    /**
+                     * Properties of a RescindInverseOffer.
+                     * @typedef {Object} agora.v1.scheduler.Event.RescindInverseOffer.$Properties
+                     * @property {agora.v1.OfferID.$Properties} inverse_offer_id RescindInverseOffer inverse_offer_id
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a RescindInverseOffer.
+                     * @memberof agora.v1.scheduler.Event
+                     * @interface IRescindInverseOffer
+                     * @augments agora.v1.scheduler.Event.RescindInverseOffer.$Properties
+                     * @deprecated Use agora.v1.scheduler.Event.RescindInverseOffer.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a RescindInverseOffer.
+                     * @typedef {agora.v1.scheduler.Event.RescindInverseOffer.$Properties} agora.v1.scheduler.Event.RescindInverseOffer.$Shape
+                     */
+
+                    /**
+                     * Constructs a new RescindInverseOffer.
+                     * @memberof agora.v1.scheduler.Event
+                     * @classdesc Represents a RescindInverseOffer.
+                     * @constructor
+                     * @param {agora.v1.scheduler.Event.RescindInverseOffer.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const RescindInverseOffer = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * RescindInverseOffer inverse_offer_id.
+                     * @member {agora.v1.OfferID} inverse_offer_id
+                     * @memberof agora.v1.scheduler.Event.RescindInverseOffer
+                     * @instance
+                     */
+                    RescindInverseOffer.prototype.inverse_offer_id = null;
+
+                    /**
+                     * Creates a new RescindInverseOffer instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.scheduler.Event.RescindInverseOffer
+                     * @static
+                     * @param {agora.v1.scheduler.Event.RescindInverseOffer.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.scheduler.Event.RescindInverseOffer} RescindInverseOffer instance
+                     * @type {{
+                     *   (properties: agora.v1.scheduler.Event.RescindInverseOffer.$Shape): agora.v1.scheduler.Event.RescindInverseOffer & agora.v1.scheduler.Event.RescindInverseOffer.$Shape;
+                     *   (properties?: agora.v1.scheduler.Event.RescindInverseOffer.$Properties): agora.v1.scheduler.Event.RescindInverseOffer;
+                     * }}
+                     */
+                    RescindInverseOffer.create = function(properties) {
+                        return new RescindInverseOffer(properties);
+                    };
+
+                    /**
+                     * Encodes the specified RescindInverseOffer message. Does not implicitly {@link agora.v1.scheduler.Event.RescindInverseOffer.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.scheduler.Event.RescindInverseOffer
+                     * @static
+                     * @param {agora.v1.scheduler.Event.RescindInverseOffer.$Properties} message RescindInverseOffer message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    RescindInverseOffer.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        $root.agora.v1.OfferID.encode(message.inverse_offer_id, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a RescindInverseOffer message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.scheduler.Event.RescindInverseOffer
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.scheduler.Event.RescindInverseOffer & agora.v1.scheduler.Event.RescindInverseOffer.$Shape} RescindInverseOffer
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    RescindInverseOffer.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.scheduler.Event.RescindInverseOffer();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.inverse_offer_id = $root.agora.v1.OfferID.decode(reader, reader.size(), $undefined, _depth + 1, message.inverse_offer_id);
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "inverse_offer_id"))
+                            throw $util.ProtocolError("missing required 'inverse_offer_id'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates a RescindInverseOffer message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.scheduler.Event.RescindInverseOffer
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.scheduler.Event.RescindInverseOffer} RescindInverseOffer
+                     */
+                    RescindInverseOffer.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.scheduler.Event.RescindInverseOffer)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.scheduler.Event.RescindInverseOffer: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.scheduler.Event.RescindInverseOffer();
+                        if (object.inverse_offer_id != null) {
+                            if (!$util.isObject(object.inverse_offer_id))
+                                throw $TypeError(".agora.v1.scheduler.Event.RescindInverseOffer.inverse_offer_id: object expected");
+                            message.inverse_offer_id = $root.agora.v1.OfferID.fromObject(object.inverse_offer_id, _depth + 1);
+                        }
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a RescindInverseOffer message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.scheduler.Event.RescindInverseOffer
+                     * @static
+                     * @param {agora.v1.scheduler.Event.RescindInverseOffer} message RescindInverseOffer
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    RescindInverseOffer.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults)
+                            object.inverse_offer_id = null;
+                        if (message.inverse_offer_id != null && $Object.hasOwnProperty.call(message, "inverse_offer_id"))
+                            object.inverse_offer_id = $root.agora.v1.OfferID.toObject(message.inverse_offer_id, options, _depth + 1);
+                        return object;
+                    };
+
+                    /**
+                     * Converts this RescindInverseOffer to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.scheduler.Event.RescindInverseOffer
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    RescindInverseOffer.prototype.toJSON = function() {
+                        return RescindInverseOffer.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return RescindInverseOffer;
+                })();
+
                 return Event;
             })();
 
@@ -20130,6 +26840,8 @@ export const agora = $root.agora = (() => {
                  * @property {agora.v1.scheduler.Call.Message.$Properties|null} [message] Call message
                  * @property {agora.v1.scheduler.Call.Revive.$Properties|null} [revive] Call revive
                  * @property {agora.v1.scheduler.Call.Suppress.$Properties|null} [suppress] Call suppress
+                 * @property {agora.v1.scheduler.Call.AcceptInverseOffers.$Properties|null} [accept_inverse_offers] Call accept_inverse_offers
+                 * @property {agora.v1.scheduler.Call.DeclineInverseOffers.$Properties|null} [decline_inverse_offers] Call decline_inverse_offers
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -20258,6 +26970,22 @@ export const agora = $root.agora = (() => {
                 Call.prototype.suppress = null;
 
                 /**
+                 * Call accept_inverse_offers.
+                 * @member {agora.v1.scheduler.Call.AcceptInverseOffers|null} accept_inverse_offers
+                 * @memberof agora.v1.scheduler.Call
+                 * @instance
+                 */
+                Call.prototype.accept_inverse_offers = null;
+
+                /**
+                 * Call decline_inverse_offers.
+                 * @member {agora.v1.scheduler.Call.DeclineInverseOffers|null} decline_inverse_offers
+                 * @memberof agora.v1.scheduler.Call
+                 * @instance
+                 */
+                Call.prototype.decline_inverse_offers = null;
+
+                /**
                  * Creates a new Call instance using the specified properties.
                  * @function create
                  * @memberof agora.v1.scheduler.Call
@@ -20313,6 +27041,10 @@ export const agora = $root.agora = (() => {
                         $root.agora.v1.scheduler.Call.Revive.encode(message.revive, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
                     if (message.suppress != null && $Object.hasOwnProperty.call(message, "suppress"))
                         $root.agora.v1.scheduler.Call.Suppress.encode(message.suppress, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
+                    if (message.accept_inverse_offers != null && $Object.hasOwnProperty.call(message, "accept_inverse_offers"))
+                        $root.agora.v1.scheduler.Call.AcceptInverseOffers.encode(message.accept_inverse_offers, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
+                    if (message.decline_inverse_offers != null && $Object.hasOwnProperty.call(message, "decline_inverse_offers"))
+                        $root.agora.v1.scheduler.Call.DeclineInverseOffers.encode(message.decline_inverse_offers, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -20435,6 +27167,18 @@ export const agora = $root.agora = (() => {
                                 message.suppress = $root.agora.v1.scheduler.Call.Suppress.decode(reader, reader.size(), $undefined, _depth + 1, message.suppress);
                                 continue;
                             }
+                        case 13: {
+                                if (wireType !== 2)
+                                    break;
+                                message.accept_inverse_offers = $root.agora.v1.scheduler.Call.AcceptInverseOffers.decode(reader, reader.size(), $undefined, _depth + 1, message.accept_inverse_offers);
+                                continue;
+                            }
+                        case 14: {
+                                if (wireType !== 2)
+                                    break;
+                                message.decline_inverse_offers = $root.agora.v1.scheduler.Call.DeclineInverseOffers.decode(reader, reader.size(), $undefined, _depth + 1, message.decline_inverse_offers);
+                                continue;
+                            }
                         }
                         reader.skipType(wireType, _depth, tag);
                         if (!reader.discardUnknown) {
@@ -20528,6 +27272,14 @@ export const agora = $root.agora = (() => {
                     case 12:
                         message.type = 12;
                         break;
+                    case "ACCEPT_INVERSE_OFFERS":
+                    case 13:
+                        message.type = 13;
+                        break;
+                    case "DECLINE_INVERSE_OFFERS":
+                    case 14:
+                        message.type = 14;
+                        break;
                     default:
                     }
                     if (object.subscribe != null) {
@@ -20580,6 +27332,16 @@ export const agora = $root.agora = (() => {
                             throw $TypeError(".agora.v1.scheduler.Call.suppress: object expected");
                         message.suppress = $root.agora.v1.scheduler.Call.Suppress.fromObject(object.suppress, _depth + 1);
                     }
+                    if (object.accept_inverse_offers != null) {
+                        if (!$util.isObject(object.accept_inverse_offers))
+                            throw $TypeError(".agora.v1.scheduler.Call.accept_inverse_offers: object expected");
+                        message.accept_inverse_offers = $root.agora.v1.scheduler.Call.AcceptInverseOffers.fromObject(object.accept_inverse_offers, _depth + 1);
+                    }
+                    if (object.decline_inverse_offers != null) {
+                        if (!$util.isObject(object.decline_inverse_offers))
+                            throw $TypeError(".agora.v1.scheduler.Call.decline_inverse_offers: object expected");
+                        message.decline_inverse_offers = $root.agora.v1.scheduler.Call.DeclineInverseOffers.fromObject(object.decline_inverse_offers, _depth + 1);
+                    }
                     return message;
                 };
 
@@ -20613,6 +27375,8 @@ export const agora = $root.agora = (() => {
                         object.message = null;
                         object.revive = null;
                         object.suppress = null;
+                        object.accept_inverse_offers = null;
+                        object.decline_inverse_offers = null;
                     }
                     if (message.framework_id != null && $Object.hasOwnProperty.call(message, "framework_id"))
                         object.framework_id = $root.agora.v1.FrameworkID.toObject(message.framework_id, options, _depth + 1);
@@ -20638,6 +27402,10 @@ export const agora = $root.agora = (() => {
                         object.revive = $root.agora.v1.scheduler.Call.Revive.toObject(message.revive, options, _depth + 1);
                     if (message.suppress != null && $Object.hasOwnProperty.call(message, "suppress"))
                         object.suppress = $root.agora.v1.scheduler.Call.Suppress.toObject(message.suppress, options, _depth + 1);
+                    if (message.accept_inverse_offers != null && $Object.hasOwnProperty.call(message, "accept_inverse_offers"))
+                        object.accept_inverse_offers = $root.agora.v1.scheduler.Call.AcceptInverseOffers.toObject(message.accept_inverse_offers, options, _depth + 1);
+                    if (message.decline_inverse_offers != null && $Object.hasOwnProperty.call(message, "decline_inverse_offers"))
+                        object.decline_inverse_offers = $root.agora.v1.scheduler.Call.DeclineInverseOffers.toObject(message.decline_inverse_offers, options, _depth + 1);
                     return object;
                 };
 
@@ -20669,6 +27437,8 @@ export const agora = $root.agora = (() => {
                  * @property {number} MESSAGE=10 MESSAGE value
                  * @property {number} REQUEST=11 REQUEST value
                  * @property {number} SUPPRESS=12 SUPPRESS value
+                 * @property {number} ACCEPT_INVERSE_OFFERS=13 ACCEPT_INVERSE_OFFERS value
+                 * @property {number} DECLINE_INVERSE_OFFERS=14 DECLINE_INVERSE_OFFERS value
                  */
                 Call.Type = (function() {
                     const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -20685,6 +27455,8 @@ export const agora = $root.agora = (() => {
                     values[valuesById[10] = "MESSAGE"] = 10;
                     values[valuesById[11] = "REQUEST"] = 11;
                     values[valuesById[12] = "SUPPRESS"] = 12;
+                    values[valuesById[13] = "ACCEPT_INVERSE_OFFERS"] = 13;
+                    values[valuesById[14] = "DECLINE_INVERSE_OFFERS"] = 14;
                     return values;
                 })();
 
@@ -23403,6 +30175,502 @@ export const agora = $root.agora = (() => {
                     };
 
                     return Message;
+                })();
+
+                Call.AcceptInverseOffers = (function() {
+
+                    /**
+                     * Properties of an AcceptInverseOffers.
+                     * @typedef {Object} agora.v1.scheduler.Call.AcceptInverseOffers.$Properties
+                     * @property {Array.<agora.v1.OfferID.$Properties>} [inverse_offer_ids] AcceptInverseOffers inverse_offer_ids
+                     * @property {agora.v1.Filters.$Properties|null} [filters] AcceptInverseOffers filters
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of an AcceptInverseOffers.
+                     * @memberof agora.v1.scheduler.Call
+                     * @interface IAcceptInverseOffers
+                     * @augments agora.v1.scheduler.Call.AcceptInverseOffers.$Properties
+                     * @deprecated Use agora.v1.scheduler.Call.AcceptInverseOffers.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of an AcceptInverseOffers.
+                     * @typedef {agora.v1.scheduler.Call.AcceptInverseOffers.$Properties} agora.v1.scheduler.Call.AcceptInverseOffers.$Shape
+                     */
+
+                    /**
+                     * Constructs a new AcceptInverseOffers.
+                     * @memberof agora.v1.scheduler.Call
+                     * @classdesc Represents an AcceptInverseOffers.
+                     * @constructor
+                     * @param {agora.v1.scheduler.Call.AcceptInverseOffers.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const AcceptInverseOffers = function (properties) {
+                        this.inverse_offer_ids = [];
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * AcceptInverseOffers inverse_offer_ids.
+                     * @member {Array.<agora.v1.OfferID>} inverse_offer_ids
+                     * @memberof agora.v1.scheduler.Call.AcceptInverseOffers
+                     * @instance
+                     */
+                    AcceptInverseOffers.prototype.inverse_offer_ids = $util.emptyArray;
+
+                    /**
+                     * AcceptInverseOffers filters.
+                     * @member {agora.v1.Filters|null} filters
+                     * @memberof agora.v1.scheduler.Call.AcceptInverseOffers
+                     * @instance
+                     */
+                    AcceptInverseOffers.prototype.filters = null;
+
+                    /**
+                     * Creates a new AcceptInverseOffers instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.scheduler.Call.AcceptInverseOffers
+                     * @static
+                     * @param {agora.v1.scheduler.Call.AcceptInverseOffers.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.scheduler.Call.AcceptInverseOffers} AcceptInverseOffers instance
+                     * @type {{
+                     *   (properties: agora.v1.scheduler.Call.AcceptInverseOffers.$Shape): agora.v1.scheduler.Call.AcceptInverseOffers & agora.v1.scheduler.Call.AcceptInverseOffers.$Shape;
+                     *   (properties?: agora.v1.scheduler.Call.AcceptInverseOffers.$Properties): agora.v1.scheduler.Call.AcceptInverseOffers;
+                     * }}
+                     */
+                    AcceptInverseOffers.create = function(properties) {
+                        return new AcceptInverseOffers(properties);
+                    };
+
+                    /**
+                     * Encodes the specified AcceptInverseOffers message. Does not implicitly {@link agora.v1.scheduler.Call.AcceptInverseOffers.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.scheduler.Call.AcceptInverseOffers
+                     * @static
+                     * @param {agora.v1.scheduler.Call.AcceptInverseOffers.$Properties} message AcceptInverseOffers message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    AcceptInverseOffers.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        if (message.inverse_offer_ids != null && message.inverse_offer_ids.length)
+                            for (let i = 0; i < message.inverse_offer_ids.length; ++i)
+                                $root.agora.v1.OfferID.encode(message.inverse_offer_ids[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        if (message.filters != null && $Object.hasOwnProperty.call(message, "filters"))
+                            $root.agora.v1.Filters.encode(message.filters, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes an AcceptInverseOffers message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.scheduler.Call.AcceptInverseOffers
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.scheduler.Call.AcceptInverseOffers & agora.v1.scheduler.Call.AcceptInverseOffers.$Shape} AcceptInverseOffers
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    AcceptInverseOffers.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.scheduler.Call.AcceptInverseOffers();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.inverse_offer_ids && message.inverse_offer_ids.length))
+                                        message.inverse_offer_ids = [];
+                                    message.inverse_offer_ids.push($root.agora.v1.OfferID.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.filters = $root.agora.v1.Filters.decode(reader, reader.size(), $undefined, _depth + 1, message.filters);
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        return message;
+                    };
+
+                    /**
+                     * Creates an AcceptInverseOffers message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.scheduler.Call.AcceptInverseOffers
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.scheduler.Call.AcceptInverseOffers} AcceptInverseOffers
+                     */
+                    AcceptInverseOffers.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.scheduler.Call.AcceptInverseOffers)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.scheduler.Call.AcceptInverseOffers: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.scheduler.Call.AcceptInverseOffers();
+                        if (object.inverse_offer_ids) {
+                            if (!$Array.isArray(object.inverse_offer_ids))
+                                throw $TypeError(".agora.v1.scheduler.Call.AcceptInverseOffers.inverse_offer_ids: array expected");
+                            message.inverse_offer_ids = $Array(object.inverse_offer_ids.length);
+                            for (let i = 0; i < object.inverse_offer_ids.length; ++i) {
+                                if (!$util.isObject(object.inverse_offer_ids[i]))
+                                    throw $TypeError(".agora.v1.scheduler.Call.AcceptInverseOffers.inverse_offer_ids: object expected");
+                                message.inverse_offer_ids[i] = $root.agora.v1.OfferID.fromObject(object.inverse_offer_ids[i], _depth + 1);
+                            }
+                        }
+                        if (object.filters != null) {
+                            if (!$util.isObject(object.filters))
+                                throw $TypeError(".agora.v1.scheduler.Call.AcceptInverseOffers.filters: object expected");
+                            message.filters = $root.agora.v1.Filters.fromObject(object.filters, _depth + 1);
+                        }
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from an AcceptInverseOffers message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.scheduler.Call.AcceptInverseOffers
+                     * @static
+                     * @param {agora.v1.scheduler.Call.AcceptInverseOffers} message AcceptInverseOffers
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    AcceptInverseOffers.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.arrays || options.defaults)
+                            object.inverse_offer_ids = [];
+                        if (options.defaults)
+                            object.filters = null;
+                        if (message.inverse_offer_ids && message.inverse_offer_ids.length) {
+                            object.inverse_offer_ids = $Array(message.inverse_offer_ids.length);
+                            for (let j = 0; j < message.inverse_offer_ids.length; ++j)
+                                object.inverse_offer_ids[j] = $root.agora.v1.OfferID.toObject(message.inverse_offer_ids[j], options, _depth + 1);
+                        }
+                        if (message.filters != null && $Object.hasOwnProperty.call(message, "filters"))
+                            object.filters = $root.agora.v1.Filters.toObject(message.filters, options, _depth + 1);
+                        return object;
+                    };
+
+                    /**
+                     * Converts this AcceptInverseOffers to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.scheduler.Call.AcceptInverseOffers
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    AcceptInverseOffers.prototype.toJSON = function() {
+                        return AcceptInverseOffers.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return AcceptInverseOffers;
+                })();
+
+                Call.DeclineInverseOffers = (function() {
+
+                    /**
+                     * Properties of a DeclineInverseOffers.
+                     * @typedef {Object} agora.v1.scheduler.Call.DeclineInverseOffers.$Properties
+                     * @property {Array.<agora.v1.OfferID.$Properties>} [inverse_offer_ids] DeclineInverseOffers inverse_offer_ids
+                     * @property {agora.v1.Filters.$Properties|null} [filters] DeclineInverseOffers filters
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a DeclineInverseOffers.
+                     * @memberof agora.v1.scheduler.Call
+                     * @interface IDeclineInverseOffers
+                     * @augments agora.v1.scheduler.Call.DeclineInverseOffers.$Properties
+                     * @deprecated Use agora.v1.scheduler.Call.DeclineInverseOffers.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a DeclineInverseOffers.
+                     * @typedef {agora.v1.scheduler.Call.DeclineInverseOffers.$Properties} agora.v1.scheduler.Call.DeclineInverseOffers.$Shape
+                     */
+
+                    /**
+                     * Constructs a new DeclineInverseOffers.
+                     * @memberof agora.v1.scheduler.Call
+                     * @classdesc Represents a DeclineInverseOffers.
+                     * @constructor
+                     * @param {agora.v1.scheduler.Call.DeclineInverseOffers.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const DeclineInverseOffers = function (properties) {
+                        this.inverse_offer_ids = [];
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * DeclineInverseOffers inverse_offer_ids.
+                     * @member {Array.<agora.v1.OfferID>} inverse_offer_ids
+                     * @memberof agora.v1.scheduler.Call.DeclineInverseOffers
+                     * @instance
+                     */
+                    DeclineInverseOffers.prototype.inverse_offer_ids = $util.emptyArray;
+
+                    /**
+                     * DeclineInverseOffers filters.
+                     * @member {agora.v1.Filters|null} filters
+                     * @memberof agora.v1.scheduler.Call.DeclineInverseOffers
+                     * @instance
+                     */
+                    DeclineInverseOffers.prototype.filters = null;
+
+                    /**
+                     * Creates a new DeclineInverseOffers instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.scheduler.Call.DeclineInverseOffers
+                     * @static
+                     * @param {agora.v1.scheduler.Call.DeclineInverseOffers.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.scheduler.Call.DeclineInverseOffers} DeclineInverseOffers instance
+                     * @type {{
+                     *   (properties: agora.v1.scheduler.Call.DeclineInverseOffers.$Shape): agora.v1.scheduler.Call.DeclineInverseOffers & agora.v1.scheduler.Call.DeclineInverseOffers.$Shape;
+                     *   (properties?: agora.v1.scheduler.Call.DeclineInverseOffers.$Properties): agora.v1.scheduler.Call.DeclineInverseOffers;
+                     * }}
+                     */
+                    DeclineInverseOffers.create = function(properties) {
+                        return new DeclineInverseOffers(properties);
+                    };
+
+                    /**
+                     * Encodes the specified DeclineInverseOffers message. Does not implicitly {@link agora.v1.scheduler.Call.DeclineInverseOffers.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.scheduler.Call.DeclineInverseOffers
+                     * @static
+                     * @param {agora.v1.scheduler.Call.DeclineInverseOffers.$Properties} message DeclineInverseOffers message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    DeclineInverseOffers.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        if (message.inverse_offer_ids != null && message.inverse_offer_ids.length)
+                            for (let i = 0; i < message.inverse_offer_ids.length; ++i)
+                                $root.agora.v1.OfferID.encode(message.inverse_offer_ids[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        if (message.filters != null && $Object.hasOwnProperty.call(message, "filters"))
+                            $root.agora.v1.Filters.encode(message.filters, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a DeclineInverseOffers message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.scheduler.Call.DeclineInverseOffers
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.scheduler.Call.DeclineInverseOffers & agora.v1.scheduler.Call.DeclineInverseOffers.$Shape} DeclineInverseOffers
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    DeclineInverseOffers.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.scheduler.Call.DeclineInverseOffers();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.inverse_offer_ids && message.inverse_offer_ids.length))
+                                        message.inverse_offer_ids = [];
+                                    message.inverse_offer_ids.push($root.agora.v1.OfferID.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.filters = $root.agora.v1.Filters.decode(reader, reader.size(), $undefined, _depth + 1, message.filters);
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        return message;
+                    };
+
+                    /**
+                     * Creates a DeclineInverseOffers message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.scheduler.Call.DeclineInverseOffers
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.scheduler.Call.DeclineInverseOffers} DeclineInverseOffers
+                     */
+                    DeclineInverseOffers.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.scheduler.Call.DeclineInverseOffers)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.scheduler.Call.DeclineInverseOffers: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.scheduler.Call.DeclineInverseOffers();
+                        if (object.inverse_offer_ids) {
+                            if (!$Array.isArray(object.inverse_offer_ids))
+                                throw $TypeError(".agora.v1.scheduler.Call.DeclineInverseOffers.inverse_offer_ids: array expected");
+                            message.inverse_offer_ids = $Array(object.inverse_offer_ids.length);
+                            for (let i = 0; i < object.inverse_offer_ids.length; ++i) {
+                                if (!$util.isObject(object.inverse_offer_ids[i]))
+                                    throw $TypeError(".agora.v1.scheduler.Call.DeclineInverseOffers.inverse_offer_ids: object expected");
+                                message.inverse_offer_ids[i] = $root.agora.v1.OfferID.fromObject(object.inverse_offer_ids[i], _depth + 1);
+                            }
+                        }
+                        if (object.filters != null) {
+                            if (!$util.isObject(object.filters))
+                                throw $TypeError(".agora.v1.scheduler.Call.DeclineInverseOffers.filters: object expected");
+                            message.filters = $root.agora.v1.Filters.fromObject(object.filters, _depth + 1);
+                        }
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a DeclineInverseOffers message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.scheduler.Call.DeclineInverseOffers
+                     * @static
+                     * @param {agora.v1.scheduler.Call.DeclineInverseOffers} message DeclineInverseOffers
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    DeclineInverseOffers.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.arrays || options.defaults)
+                            object.inverse_offer_ids = [];
+                        if (options.defaults)
+                            object.filters = null;
+                        if (message.inverse_offer_ids && message.inverse_offer_ids.length) {
+                            object.inverse_offer_ids = $Array(message.inverse_offer_ids.length);
+                            for (let j = 0; j < message.inverse_offer_ids.length; ++j)
+                                object.inverse_offer_ids[j] = $root.agora.v1.OfferID.toObject(message.inverse_offer_ids[j], options, _depth + 1);
+                        }
+                        if (message.filters != null && $Object.hasOwnProperty.call(message, "filters"))
+                            object.filters = $root.agora.v1.Filters.toObject(message.filters, options, _depth + 1);
+                        return object;
+                    };
+
+                    /**
+                     * Converts this DeclineInverseOffers to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.scheduler.Call.DeclineInverseOffers
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    DeclineInverseOffers.prototype.toJSON = function() {
+                        return DeclineInverseOffers.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return DeclineInverseOffers;
                 })();
 
                 return Call;

@@ -10,6 +10,8 @@
  * | `DELETE /v2/apps/{id}?force=`          | 200 `{"version","deploymentId"}` (force defaults to true) |
  * | `GET /v2/apps/{id}/tasks`              | 200 `{"tasks":[Task]}`                                    |
  * | `GET /v2/apps/{id}/versions[/{v}]`     | 200 `{"versions":[…]}` / the app at that version          |
+ * | `GET /v2/apps/{group}/*`               | 200 `{"*":[AppInfo]}` (apps under the group)              |
+ * | PATCH, `/restart`, task kills, rollback, bulk | see `app-extras.ts`                                |
  *
  * App ids contain slashes, so everything under `/v2/apps/` is routed here by
  * its suffix, as Marathon does (`/v2/apps/{id:.+}`).
@@ -22,7 +24,22 @@ import { appToJson } from '../../model/app-json.js';
 import { canonicalPathId } from '../../model/path-id.js';
 import { taskToJson } from '../../model/task.js';
 import { queryFlag, queryValues, readJsonBody } from '../body.js';
+import { matchesLabels, parseLabelSelector } from '../label-selector.js';
 import { type ApiServices, appInfo } from '../services.js';
+import {
+  applyEmbeds,
+  groupApps,
+  killAppTask,
+  killAppTasks,
+  patchApp,
+  restartApp,
+  rollbackApp,
+  rollbackTarget,
+} from './app-extras.js';
+import { clientIpOf } from './event-subscriptions.js';
+
+/** Who made the change, for `api_post_event`. */
+const originOf = (ctx: Context) => ({ clientIp: clientIpOf(ctx), uri: ctx.path });
 
 export const UNKNOWN_FIELDS_HEADER = 'X-Agora-Unknown-Fields';
 
@@ -46,16 +63,25 @@ function listApps(services: ApiServices, ctx: Context): void {
   const id = queryValues(ctx, 'id')[0]?.toLowerCase();
   const embed = new Set(queryValues(ctx, 'embed'));
   const failures = embed.has('apps.failures');
+  const label = queryValues(ctx, 'label')[0];
+  const selector = label === undefined ? undefined : parseLabelSelector(String(ctx.query['label']));
   const apps = services.apps
     .list()
     .filter((a) => cmd === undefined || (a.cmd ?? '').toLowerCase().includes(cmd))
-    .filter((a) => id === undefined || a.id.toLowerCase().includes(id));
+    .filter((a) => id === undefined || a.id.toLowerCase().includes(id))
+    .filter((a) => selector === undefined || matchesLabels(selector, a.labels));
   ctx.body = {
     apps: apps.map((a) =>
-      appInfo(services, a, {
-        tasks: embed.has('apps.tasks') || failures,
-        lastTaskFailure: embed.has('apps.lastTaskFailure') || failures,
-      }),
+      applyEmbeds(
+        services,
+        appInfo(services, a, {
+          tasks: embed.has('apps.tasks') || failures,
+          lastTaskFailure: embed.has('apps.lastTaskFailure') || failures,
+        }),
+        a,
+        embed,
+        'apps',
+      ),
     ),
   };
 }
@@ -63,7 +89,7 @@ function listApps(services: ApiServices, ctx: Context): void {
 async function createApp(services: ApiServices, ctx: Context): Promise<void> {
   const body = await readJsonBody(ctx);
   const result = await withUnknownFields(ctx, () =>
-    services.apps.create(body, { force: queryFlag(ctx, 'force', false) }),
+    services.apps.create(body, { force: queryFlag(ctx, 'force', false), origin: originOf(ctx) }),
   );
   setUnknownFields(ctx, result.unknownFields);
   ctx.status = 201;
@@ -75,15 +101,19 @@ async function createApp(services: ApiServices, ctx: Context): Promise<void> {
 function getApp(services: ApiServices, ctx: Context, id: string): void {
   const app = services.apps.get(id);
   if (app === undefined) throw notFound(canonicalPathId(id));
-  ctx.body = { app: appInfo(services, app, { tasks: true, lastTaskFailure: true }) };
+  const info = appInfo(services, app, { tasks: true, lastTaskFailure: true });
+  ctx.body = { app: applyEmbeds(services, info, app, new Set(queryValues(ctx, 'embed')), 'app') };
 }
 
 async function putApp(services: ApiServices, ctx: Context, id: string): Promise<void> {
   const body = await readJsonBody(ctx);
+  const old = await rollbackTarget(services, canonicalPathId(id), body);
+  if (old !== undefined) return rollbackApp(services, ctx, canonicalPathId(id), old);
   const result = await withUnknownFields(ctx, () =>
     services.apps.update(id, body, {
       partial: queryFlag(ctx, 'partialUpdate', true),
       force: queryFlag(ctx, 'force', false),
+      origin: originOf(ctx),
     }),
   );
   setUnknownFields(ctx, result.unknownFields);
@@ -141,6 +171,22 @@ async function appSubresource(services: ApiServices, ctx: Context): Promise<void
     throw new AgoraError('AGORA_ERR_BAD_REQUEST', `Malformed app id in path '${ctx.path}'`);
   }
   const versionsAt = rest.search(/\/versions(?:\/|$)/);
+  if (rest.endsWith('/restart')) {
+    if (ctx.method !== 'POST') return methodNotAllowed(ctx, ['POST']);
+    return restartApp(services, ctx, rest.slice(0, -'/restart'.length));
+  }
+  const oneTask = /^(.+)\/tasks\/([^/]+)$/.exec(rest);
+  if (oneTask !== null) {
+    if (ctx.method !== 'DELETE') return methodNotAllowed(ctx, ['DELETE']);
+    return killAppTask(services, ctx, oneTask[1]!, oneTask[2]!);
+  }
+  if (rest.endsWith('/tasks') && ctx.method === 'DELETE') {
+    return killAppTasks(services, ctx, rest.slice(0, -'/tasks'.length));
+  }
+  if (rest === '*' || rest.endsWith('/*')) {
+    if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return methodNotAllowed(ctx, ['GET']);
+    return groupApps(services, ctx, rest.slice(0, -1));
+  }
   if (rest.endsWith('/tasks')) {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return methodNotAllowed(ctx, ['GET']);
     return appTasks(services, ctx, rest.slice(0, -'/tasks'.length));
@@ -158,8 +204,10 @@ async function appSubresource(services: ApiServices, ctx: Context): Promise<void
       return putApp(services, ctx, rest);
     case 'DELETE':
       return deleteApp(services, ctx, rest);
+    case 'PATCH':
+      return patchApp(services, ctx, rest);
     default:
-      return methodNotAllowed(ctx, ['GET', 'PUT', 'DELETE']);
+      return methodNotAllowed(ctx, ['GET', 'PUT', 'PATCH', 'DELETE']);
   }
 }
 

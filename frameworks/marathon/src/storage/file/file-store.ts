@@ -8,6 +8,9 @@
  * app-versions/<safe app id>/<version>.json    version history
  * tasks/<safe app id>/<task id>.json           TaskRecord
  * framework-id                                 the Mesos framework id
+ * event-subscriptions.json                     callback URLs of /v2/eventSubscriptions
+ * deployments/<id>.json                        running DeploymentRecord
+ * schema-version                               STORE_SCHEMA_VERSION, checked at open
  * ```
  *
  * `<safe app id>` is Marathon's safe path (`/a/b` → `a_b`).
@@ -16,15 +19,22 @@ import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/prom
 import { join } from 'node:path';
 import type { AppDefinition } from '../../model/app-definition.js';
 import { safePath } from '../../model/path-id.js';
+import type { DeploymentRecord } from '../../deployments/deployment-tracker.js';
 import type { TaskRecord } from '../../model/task.js';
 import {
   type AppRepository,
+  type EventSubscriptionRepository,
+  type DeploymentRepository,
+  STORE_SCHEMA_VERSION,
+  schemaMismatch,
   type FrameworkIdRepository,
   guarded,
   MAX_APP_VERSIONS,
   type MarathonStore,
   parseStored,
   type TaskRepository,
+  type GroupRepository,
+  type RootGroupRecord,
 } from '../repositories.js';
 
 const TMP_MARK = '.tmp-';
@@ -85,6 +95,9 @@ export class FileStore implements MarathonStore {
   readonly apps: AppRepository;
   readonly tasks: TaskRepository;
   readonly frameworkId: FrameworkIdRepository;
+  readonly eventSubscriptions: EventSubscriptionRepository;
+  readonly deployments: DeploymentRepository;
+  readonly groups: GroupRepository;
 
   constructor(readonly location: string) {
     const dir = location;
@@ -160,11 +173,87 @@ export class FileStore implements MarathonStore {
       put: (id) => guarded('write the framework id', () => writeFileAtomic(frameworkIdFile, `${id}\n`)),
       delete: () => guarded('delete the framework id', () => rm(frameworkIdFile, { force: true })),
     };
+
+    const subscriptionsFile = join(dir, 'event-subscriptions.json');
+    const readSubscriptions = async (): Promise<string[]> => {
+      const text = await readOptional(subscriptionsFile);
+      return text === undefined ? [] : parseStored<string[]>(text, 'event subscriptions');
+    };
+    this.eventSubscriptions = {
+      list: () => guarded('list event subscriptions', readSubscriptions),
+      add: (url) =>
+        guarded(`store event subscription ${url}`, async () => {
+          const urls = await readSubscriptions();
+          if (!urls.includes(url)) await writeFileAtomic(subscriptionsFile, JSON.stringify([...urls, url]));
+        }),
+      remove: (url) =>
+        guarded(`delete event subscription ${url}`, async () => {
+          const urls = await readSubscriptions();
+          if (urls.includes(url))
+            await writeFileAtomic(subscriptionsFile, JSON.stringify(urls.filter((u) => u !== url)));
+        }),
+    };
+
+    const deploymentFile = (id: string): string => join(dir, 'deployments', `${safePath(id)}.json`);
+    this.deployments = {
+      list: () => guarded('list deployments', () => readAll<DeploymentRecord>(join(dir, 'deployments'), 'deployment')),
+      put: (d) =>
+        guarded(`write deployment ${d.id}`, async () => {
+          await mkdir(join(dir, 'deployments'), { recursive: true });
+          await writeFileAtomic(deploymentFile(d.id), JSON.stringify(d));
+        }),
+      delete: (id) => guarded(`delete deployment ${id}`, () => rm(deploymentFile(id), { force: true })),
+    };
+
+    // Root group: root-group.json (current) and root-group-versions/<version>.json.
+    const rootFile = join(dir, 'root-group.json');
+    const rootVersionsDir = join(dir, 'root-group-versions');
+    const rootVersions = async (): Promise<string[]> => {
+      try {
+        return (await readdir(rootVersionsDir))
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => f.slice(0, -'.json'.length))
+          .sort();
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw err;
+      }
+    };
+    this.groups = {
+      root: () =>
+        guarded('read the root group', async () => {
+          const text = await readOptional(rootFile);
+          return text === undefined ? undefined : parseStored<RootGroupRecord>(text, 'the root group');
+        }),
+      putRoot: (root) =>
+        guarded('write the root group', async () => {
+          await mkdir(rootVersionsDir, { recursive: true });
+          const text = JSON.stringify(root);
+          await writeFileAtomic(join(rootVersionsDir, `${root.version}.json`), text);
+          await writeFileAtomic(rootFile, text);
+          const versions = await rootVersions();
+          for (const v of versions.slice(0, Math.max(0, versions.length - MAX_APP_VERSIONS))) {
+            await rm(join(rootVersionsDir, `${v}.json`), { force: true });
+          }
+        }),
+      versions: () => guarded('list root group versions', rootVersions),
+      getVersion: (version) =>
+        guarded(`read root group version ${version}`, async () => {
+          const text = await readOptional(join(rootVersionsDir, `${version}.json`));
+          return text === undefined ? undefined : parseStored<RootGroupRecord>(text, 'a root group version');
+        }),
+    };
   }
 
   open(): Promise<void> {
     return guarded(`open the state directory ${this.location}`, async () => {
-      for (const sub of ['apps', 'app-versions', 'tasks']) await mkdir(join(this.location, sub), { recursive: true });
+      for (const sub of ['apps', 'app-versions', 'tasks', 'deployments']) {
+        await mkdir(join(this.location, sub), { recursive: true });
+      }
+      const file = join(this.location, 'schema-version');
+      const found = (await readOptional(file))?.trim();
+      if (found === undefined) await writeFileAtomic(file, `${STORE_SCHEMA_VERSION}\n`);
+      else if (found !== String(STORE_SCHEMA_VERSION)) throw schemaMismatch(found, this.location);
     });
   }
 

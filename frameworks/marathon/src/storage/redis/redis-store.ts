@@ -8,21 +8,31 @@
  * | `tasks:<app id>`         | hash   | task id → TaskRecord              |
  * | `task-apps`              | set    | app ids that have task hashes     |
  * | `framework-id`           | string | the Mesos framework id            |
+ * | `event-subscriptions`    | zset   | callback URL, scored by subscription time |
+ * | `deployments`            | hash   | deployment id → DeploymentRecord  |
+ * | `schema-version`         | string | STORE_SCHEMA_VERSION, checked at open |
  *
  * Commands fail fast while Redis is unreachable (no offline queue), so the
  * API can answer 503 at once; the client reconnects in the background.
  */
 import { type ChainableCommander, Redis } from 'ioredis';
 import type { AppDefinition } from '../../model/app-definition.js';
+import type { DeploymentRecord } from '../../deployments/deployment-tracker.js';
 import type { TaskRecord } from '../../model/task.js';
 import {
   type AppRepository,
+  type EventSubscriptionRepository,
+  type DeploymentRepository,
+  STORE_SCHEMA_VERSION,
+  schemaMismatch,
   type FrameworkIdRepository,
   guarded,
   MAX_APP_VERSIONS,
   type MarathonStore,
   parseStored,
   type TaskRepository,
+  type GroupRepository,
+  type RootGroupRecord,
 } from '../repositories.js';
 
 export interface RedisStoreOptions {
@@ -38,6 +48,11 @@ export interface RedisStoreOptions {
 
 export const DEFAULT_REDIS_PREFIX = 'agora:marathon:';
 
+/** KEYS: tasks hash, task-apps set; ARGV: task id, app id. */
+const DELETE_TASK_SCRIPT = `redis.call('HDEL', KEYS[1], ARGV[1])
+if redis.call('HLEN', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[2]) end
+return 1`;
+
 /** Run a MULTI and fail when it was aborted or any command in it failed (ioredis reports those in the result). */
 async function execAll(multi: ChainableCommander): Promise<void> {
   const results = await multi.exec();
@@ -51,6 +66,9 @@ export class RedisStore implements MarathonStore {
   readonly apps: AppRepository;
   readonly tasks: TaskRepository;
   readonly frameworkId: FrameworkIdRepository;
+  readonly eventSubscriptions: EventSubscriptionRepository;
+  readonly deployments: DeploymentRepository;
+  readonly groups: GroupRepository;
   private readonly redis: Redis;
   private readonly prefix: string;
 
@@ -134,8 +152,8 @@ export class RedisStore implements MarathonStore {
         }),
       delete: (appId, taskId) =>
         guarded(`delete task ${taskId}`, async () => {
-          await redis.hdel(key(`tasks:${appId}`), taskId);
-          if ((await redis.hlen(key(`tasks:${appId}`))) === 0) await redis.srem(key('task-apps'), appId);
+          // One atomic step: the task goes, and its app leaves `task-apps` with its last task.
+          await redis.eval(DELETE_TASK_SCRIPT, 2, key(`tasks:${appId}`), key('task-apps'), taskId, appId);
         }),
     };
 
@@ -150,12 +168,70 @@ export class RedisStore implements MarathonStore {
           await redis.del(key('framework-id'));
         }),
     };
+
+    this.eventSubscriptions = {
+      list: () => guarded('list event subscriptions', () => redis.zrange(key('event-subscriptions'), '0', '-1')),
+      add: (url) =>
+        guarded(`store event subscription ${url}`, async () => {
+          await redis.zadd(key('event-subscriptions'), 'NX', String(Date.now()), url);
+        }),
+      remove: (url) =>
+        guarded(`delete event subscription ${url}`, async () => {
+          await redis.zrem(key('event-subscriptions'), url);
+        }),
+    };
+
+    this.deployments = {
+      list: () =>
+        guarded('list deployments', async () =>
+          (await redis.hvals(key('deployments'))).map((t) => parseStored<DeploymentRecord>(t, 'a deployment')),
+        ),
+      put: (d) =>
+        guarded(`write deployment ${d.id}`, async () => {
+          await redis.hset(key('deployments'), d.id, JSON.stringify(d));
+        }),
+      delete: (id) =>
+        guarded(`delete deployment ${id}`, async () => {
+          await redis.hdel(key('deployments'), id);
+        }),
+    };
+
+    // Root group: `root-group` (current JSON) and `root-group-versions` (hash version → JSON), written together.
+    this.groups = {
+      root: () =>
+        guarded('read the root group', async () => {
+          const text = await redis.get(key('root-group'));
+          return text === null ? undefined : parseStored<RootGroupRecord>(text, 'the root group');
+        }),
+      putRoot: (root) =>
+        guarded('write the root group', async () => {
+          const text = JSON.stringify(root);
+          const versions = (await redis.hkeys(key('root-group-versions'))).sort();
+          const drop = versions.slice(0, Math.max(0, versions.length + 1 - MAX_APP_VERSIONS));
+          const tx = redis.multi().set(key('root-group'), text).hset(key('root-group-versions'), root.version, text);
+          if (drop.length > 0) tx.hdel(key('root-group-versions'), ...drop);
+          const results = await tx.exec();
+          const failed = results?.find(([err]) => err !== null);
+          if (results === null || failed !== undefined) throw failed?.[0] ?? new Error('transaction aborted');
+        }),
+      versions: () =>
+        guarded('list root group versions', async () => (await redis.hkeys(key('root-group-versions'))).sort()),
+      getVersion: (version) =>
+        guarded(`read root group version ${version}`, async () => {
+          const text = await redis.hget(key('root-group-versions'), version);
+          return text === null ? undefined : parseStored<RootGroupRecord>(text, 'a root group version');
+        }),
+    };
   }
 
   open(): Promise<void> {
     return guarded(`connect to Redis at ${this.location}`, async () => {
       if (this.redis.status === 'wait') await this.redis.connect();
       await this.redis.ping();
+      const key = `${this.prefix}schema-version`;
+      await this.redis.set(key, String(STORE_SCHEMA_VERSION), 'NX');
+      const found = await this.redis.get(key);
+      if (found !== String(STORE_SCHEMA_VERSION)) throw schemaMismatch(String(found), this.location);
     });
   }
 

@@ -6,7 +6,17 @@
  */
 import { Router } from '@koa/router';
 import Koa from 'koa';
+import { addEventRoutes, type MasterEventStream } from './events.js';
 import { addHealthRoutes } from './health.js';
+import { addLifecycleRoutes, type LifecycleOperations } from './operator/lifecycle.js';
+import { addMaintenanceRoutes, type MaintenanceOperations } from './operator/maintenance.js';
+import { addOperatorRoutes, type OperatorDeps } from './operator/index.js';
+import {
+  type AnyMasterReadonlyDeps,
+  addAnyMasterReadonlyRoutes,
+  addReadonlyRoutes,
+  type ReadonlyDeps,
+} from './readonly.js';
 import { addRedirectRoutes } from './redirect.js';
 import { addStateRoutes } from './state.js';
 
@@ -15,6 +25,16 @@ export interface HttpAppDeps {
   /** `host:port` of the leading master, if one is known. */
   leaderAuthority(): string | undefined;
   state(): Record<string, unknown>;
+  /** `/teardown` and the `/api/v1` calls MARK_AGENT_GONE and TEARDOWN. */
+  lifecycle?: LifecycleOperations;
+  /** `/state-summary`, `/frameworks`, `/slaves`, `/tasks`, `/flags` (leader) and `/version`, `/metrics*` (any). */
+  readonly?: ReadonlyDeps & AnyMasterReadonlyDeps;
+  /** `/maintenance/schedule`, `/maintenance/status`, `/machine/down`, `/machine/up`. */
+  maintenance?: MaintenanceOperations;
+  /** `/roles`, `/quota`, `/weights` (see operator/index.ts). */
+  operator?: OperatorDeps;
+  /** The operator event stream (`/api/v1/events` SSE, `POST /api/v1` SUBSCRIBE); see events.ts. */
+  events?: MasterEventStream;
 }
 
 export function createHttpApp(deps: HttpAppDeps): Koa {
@@ -24,6 +44,7 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   const anyMaster = new Router();
   addRedirectRoutes(anyMaster, deps.leaderAuthority);
   addHealthRoutes(anyMaster);
+  if (deps.readonly !== undefined) addAnyMasterReadonlyRoutes(anyMaster, deps.readonly);
   app.use(anyMaster.routes());
 
   app.use(async (ctx, next) => {
@@ -41,6 +62,11 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
 
   const leaderOnly = new Router();
   addStateRoutes(leaderOnly, deps.state);
+  if (deps.readonly !== undefined) addReadonlyRoutes(leaderOnly, deps.readonly);
+  if (deps.events !== undefined) addEventRoutes(leaderOnly, deps.events);
+  if (deps.lifecycle !== undefined) addLifecycleRoutes(leaderOnly, deps.lifecycle);
+  if (deps.maintenance !== undefined) addMaintenanceRoutes(leaderOnly, deps.maintenance);
+  if (deps.operator !== undefined) addOperatorRoutes(leaderOnly, deps.operator);
   app.use(leaderOnly.routes());
   app.use(leaderOnly.allowedMethods());
   return app;

@@ -1,0 +1,93 @@
+/**
+ * Multi-role frameworks on a real master: one offer per role (carrying
+ * allocation_info.role), refuse filters per (framework, role, agent), and
+ * SUPPRESS / REVIVE per role.
+ */
+import type { agora } from '@agora/proto';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import {
+  type AgentPeer,
+  CallType,
+  cleanup,
+  isOffers,
+  registerAgent,
+  scalar,
+  type SchedulerPeer,
+  startMaster,
+  subscribeScheduler,
+  type TestMaster,
+} from '../support/harness.js';
+
+const test = suite('multi-role frameworks on a master');
+
+function roleOf(offer: agora.v1.Offer): string {
+  const roles = new Set(offer.resources.map((r) => r.allocation_info?.role));
+  assert.is(roles.size, 1, 'every resource of an offer is allocated to one role');
+  return [...roles][0]!;
+}
+
+async function offersFor(s: SchedulerPeer, roles: string[]): Promise<Map<string, agora.v1.Offer>> {
+  const got = new Map<string, agora.v1.Offer>();
+  while (got.size < roles.length) {
+    const event = await s.next(isOffers, `offers for ${roles.join(', ')}`);
+    for (const o of event.offers!.offers) got.set(roleOf(o), o);
+  }
+  return got;
+}
+
+test('one offer per role; declining one role’s offer filters that role only; suppress and revive per role', async () => {
+  let t: TestMaster | undefined;
+  let agent: AgentPeer | undefined;
+  let s: SchedulerPeer | undefined;
+  try {
+    t = await startMaster();
+    agent = await registerAgent(t, {
+      resources: [
+        scalar('cpus', 1),
+        scalar('mem', 256),
+        scalar('cpus', 2, 'a'),
+        scalar('mem', 64, 'a'),
+        scalar('cpus', 3, 'b'),
+        scalar('mem', 64, 'b'),
+      ],
+    });
+    s = await subscribeScheduler(t, { roles: ['a', 'b'] });
+    const first = await offersFor(s, ['a', 'b']);
+    // The unreserved part goes to one of the roles with its reservation; the other role gets its reservation.
+    const cpus = (o: agora.v1.Offer) =>
+      o.resources.filter((r) => r.name === 'cpus').reduce((x, r) => x + (r.scalar?.value ?? 0), 0);
+    assert.is(cpus(first.get('a')!) + cpus(first.get('b')!), 6);
+
+    // Decline role a's offer for an hour, role b's with no filter: only b is offered again.
+    s.send({
+      type: CallType.DECLINE,
+      framework_id: { value: s.frameworkId },
+      decline: { offer_ids: [{ value: first.get('a')!.id.value }], filters: { refuse_seconds: 3600 } },
+    });
+    s.send({
+      type: CallType.DECLINE,
+      framework_id: { value: s.frameworkId },
+      decline: { offer_ids: [{ value: first.get('b')!.id.value }], filters: { refuse_seconds: 0 } },
+    });
+    const second = await offersFor(s, ['b']);
+    assert.not.ok(second.has('a'));
+    assert.ok(cpus(second.get('b')!) >= 3, 'b gets its reservation and the unreserved part');
+
+    // SUPPRESS b, REVIVE a: now a is offered (its filter cleared), b is not.
+    s.send({ type: CallType.SUPPRESS, framework_id: { value: s.frameworkId }, suppress: { roles: ['b'] } });
+    s.send({
+      type: CallType.DECLINE,
+      framework_id: { value: s.frameworkId },
+      decline: { offer_ids: [{ value: second.get('b')!.id.value }], filters: { refuse_seconds: 0 } },
+    });
+    s.send({ type: CallType.REVIVE, framework_id: { value: s.frameworkId }, revive: { roles: ['a'] } });
+    const third = await offersFor(s, ['a']);
+    assert.not.ok(third.has('b'));
+    assert.is(cpus(third.get('a')!), 3, 'a gets its reservation and the unreserved cpu');
+  } finally {
+    await cleanup(t, agent, s);
+  }
+});
+
+test.run();

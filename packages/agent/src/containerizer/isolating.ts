@@ -345,10 +345,14 @@ class IsolatedContainer implements Container {
       };
       if (child !== undefined) {
         child.on('error', (e) => this.logger.warn({ err: e, pid: this.pid }, 'supervisor error'));
-        child.once('exit', (code, signal) => {
+        const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
           if (signal !== null) finish({ code: null, signal });
           else finish(exitFromStatus(code ?? 0));
-        });
+        };
+        // A command that ends at once may have exited while launch() waited for the cgroups:
+        // its 'exit' event is gone, but Node keeps the status on the child.
+        if (child.exitCode !== null || child.signalCode !== null) onExit(child.exitCode, child.signalCode);
+        else child.once('exit', onExit);
       } else if (!isProcessAlive(cp.pid, cp.startTime)) {
         finish(this.recordedExit());
       } else {

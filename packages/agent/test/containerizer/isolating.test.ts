@@ -186,6 +186,23 @@ test('SIGTERM first: a task that handles it ends within the grace period', async
   assert.is(exit.code, 0);
 });
 
+test('a command that ends at once still reports its exit (it may end before launch() returns)', async () => {
+  const c = containerizer();
+  const launched = await Promise.all(Array.from({ length: 12 }, (_, i) => launch(c, i % 2 === 0 ? 'true' : 'exit 3')));
+  const exits = await Promise.all(
+    launched.map(({ container }) =>
+      Promise.race([
+        container.exited,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('exit never reported')), 10_000)),
+      ]),
+    ),
+  );
+  assert.equal(
+    exits.map((e) => e.code),
+    launched.map((_, i) => (i % 2 === 0 ? 0 : 3)),
+  );
+});
+
 test('a recovered container is watched and killed; one that ended meanwhile reports its real exit status', async () => {
   const first = containerizer();
   const running = await launch(first, `${HOST_PID} > pid; exec sleep 1000`);

@@ -13,6 +13,7 @@ import { agora, TaskState, TaskStatusReason } from '@agora/proto';
 import { connectChannel } from '@agora/transport';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ProcessContainerizer } from '../../src/containerizer/process.js';
 import { type Agent, createAgent } from '../../src/index.js';
 import { MasterPeer } from '../support/master-peer.js';
 import { isAlive, waitFor } from '../support/wait.js';
@@ -35,7 +36,7 @@ test.before(async () => {
       executorRegistrationTimeoutMs: 500,
       executorShutdownGraceMs: 200,
     },
-    { logger: silentLogger() },
+    { logger: silentLogger(), containerizer: new ProcessContainerizer() },
   );
   await agent.start();
   await peer.next((m) => m.register, 'Register');

@@ -9,6 +9,7 @@ import { silentLogger } from '@agora/common';
 import { type agora, TaskState, TaskStatusReason } from '@agora/proto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ProcessContainerizer } from '../../src/containerizer/process.js';
 import { type Agent, createAgent } from '../../src/index.js';
 import { MasterPeer } from '../support/master-peer.js';
 import { waitFor } from '../support/wait.js';
@@ -29,7 +30,7 @@ test.before(async () => {
       resources: 'cpus:2;mem:1024;disk:1000;ports:[31000-31009]',
       reconnectInitialMs: 50,
     },
-    { logger: silentLogger() },
+    { logger: silentLogger(), containerizer: new ProcessContainerizer() },
   );
   await agent.start();
   await peer.next((m) => m.register, 'Register');

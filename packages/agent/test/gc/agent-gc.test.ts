@@ -6,6 +6,7 @@ import { silentLogger } from '@agora/common';
 import { TaskState } from '@agora/proto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ProcessContainerizer } from '../../src/containerizer/process.js';
 import { createAgent } from '../../src/index.js';
 import { MasterPeer } from '../support/master-peer.js';
 import { waitFor } from '../support/wait.js';
@@ -25,7 +26,7 @@ test('a finished, acknowledged task loses its sandbox after gc_delay; a running 
       diskWatchIntervalMs: 100,
       gcDiskHeadroom: 0,
     },
-    { logger: silentLogger() },
+    { logger: silentLogger(), containerizer: new ProcessContainerizer() },
   );
   try {
     await agent.start();

@@ -6,7 +6,9 @@ const PURE = [
   '^frameworks/marathon/src/model/',
   '^frameworks/marathon/src/constraints/',
   '^frameworks/marathon/src/scheduling/offer-matcher',
-  '^frameworks/marathon/src/deployments/planner',
+  '^frameworks/marathon/src/deployments/deployment-plan',
+  '^frameworks/marathon/src/health/health-policy',
+  '^frameworks/marathon/src/scheduling/instance-planner',
   '^packages/agent/src/health/policy',
 ];
 

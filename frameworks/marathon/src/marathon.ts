@@ -96,6 +96,7 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
     kill: (taskId) => killUnhealthy(taskId),
     clock,
     logger: logger.child({ part: 'health' }),
+    events: events.bus,
   });
   tasks.setHealthView({
     health: (t) => health.health(t),

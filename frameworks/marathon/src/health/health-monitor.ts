@@ -8,8 +8,17 @@
  * Old tasks of a rolling restart are checked with the checks of the version
  * they run (Marathon keeps one health actor per app version in use).
  * Health state is in memory: after a restart or failover it is re-learned.
+ *
+ * Events (with `events`): `add_health_check_event` / `remove_health_check_event`
+ * when the first task of an app version starts / the last stops being probed
+ * for a check, `failed_health_check_event` per counted failure,
+ * `health_status_changed_event` when a check's `alive` flips,
+ * `instance_health_changed_event` when the instance's overall health changes,
+ * `unhealthy_instance_kill_event` before a kill for failed checks.
  */
 import { type Clock, type Disposable, type Logger, toAgoraError } from '@agora/common';
+import type { EventPublisher } from '../events/types.js';
+import { instanceIdOf } from '../events/types.js';
 import type { AppDefinition, JsonObject } from '../model/app-definition.js';
 import type { TaskRecord } from '../model/task.js';
 import {
@@ -22,6 +31,7 @@ import {
   healthResultJson,
   httpStatusResult,
   initialHealth,
+  isAlive,
   isMarathonSide,
   overallHealth,
   type ProbeResult,
@@ -37,12 +47,18 @@ export interface HealthMonitorParts {
   kill(taskId: string, reason: string): void;
   clock: Clock;
   logger: Logger;
+  /** Where the health events are published (none when absent). */
+  events?: EventPublisher;
 }
 
 interface Loop {
   taskId: string;
   index: number;
   spec: HealthCheckSpec;
+  /** The check as defined in the app (events' `healthCheck`). */
+  json: JsonObject;
+  /** `${appId} ${version}#${index}`: the check of one app version. */
+  checkKey: string;
   timer: Disposable | undefined;
   probing: boolean;
 }
@@ -74,15 +90,25 @@ export class HealthMonitor {
   private readonly states = new Map<string, HealthState[]>();
   private readonly mesosHealthy = new Map<string, boolean>();
   private readonly oldVersions = new Map<string, AppDefinition | null>();
+  /** Checks of app versions being run (published with add/remove_health_check_event). */
+  private readonly activeChecks = new Map<string, string>();
+  /** Last published instance health per task. */
+  private readonly instanceHealth = new Map<string, boolean | null>();
   private closed = false;
 
   constructor(private readonly parts: HealthMonitorParts) {}
 
   /** The checks that apply to a task (its version's), [] while an old version is being read. */
   specsFor(task: TaskRecord): HealthCheckSpec[] {
+    const app = this.definitionFor(task);
+    return app === undefined ? [] : healthCheckSpecs(app);
+  }
+
+  /** The app definition whose checks apply to a task, undefined while an old version is being read. */
+  private definitionFor(task: TaskRecord): AppDefinition | undefined {
     const app = this.parts.app(task.appId);
-    if (app === undefined) return [];
-    if (task.version >= app.versionInfo.lastConfigChangeAt) return healthCheckSpecs(app);
+    if (app === undefined) return undefined;
+    if (task.version >= app.versionInfo.lastConfigChangeAt) return app;
     const key = `${task.appId} ${task.version}`;
     const old = this.oldVersions.get(key);
     if (old === undefined) {
@@ -91,9 +117,9 @@ export class HealthMonitor {
         .appVersion(task.appId, task.version)
         .then((a) => this.oldVersions.set(key, a ?? app))
         .catch(() => this.oldVersions.delete(key));
-      return [];
+      return undefined;
     }
-    return healthCheckSpecs(old ?? app);
+    return old ?? app;
   }
 
   /** Start probing new running tasks, stop probing the others (call after every change). */
@@ -104,13 +130,26 @@ export class HealthMonitor {
     for (const task of this.parts.tasks()) {
       if (task.state !== 'TASK_RUNNING' || task.killRequestedAt !== undefined) continue;
       running.add(task.id);
-      this.specsFor(task).forEach((spec, index) => {
+      const app = this.definitionFor(task);
+      if (app === undefined) continue;
+      healthCheckSpecs(app).forEach((spec, index) => {
         if (!isMarathonSide(spec)) return;
         const key = `${task.id}#${index}`;
         wanted.add(key);
         if (this.loops.has(key)) return;
-        const loop: Loop = { taskId: task.id, index, spec, timer: undefined, probing: false };
+        const json = app.healthChecks[index] ?? {};
+        const checkKey = `${task.appId} ${task.version}#${index}`;
+        const loop: Loop = { taskId: task.id, index, spec, json, checkKey, timer: undefined, probing: false };
         this.loops.set(key, loop);
+        if (!this.activeChecks.has(checkKey)) {
+          this.activeChecks.set(checkKey, task.appId);
+          this.parts.events?.publish({
+            eventType: 'add_health_check_event',
+            appId: task.appId,
+            version: task.version,
+            healthCheck: json,
+          });
+        }
         this.schedule(loop, firstProbeDelayMs(spec));
       });
     }
@@ -120,6 +159,13 @@ export class HealthMonitor {
         this.loops.delete(key);
       }
     }
+    const inUse = new Set([...this.loops.values()].map((l) => l.checkKey));
+    for (const [checkKey, appId] of [...this.activeChecks]) {
+      if (inUse.has(checkKey)) continue;
+      this.activeChecks.delete(checkKey);
+      this.parts.events?.publish({ eventType: 'remove_health_check_event', appId });
+    }
+    for (const id of [...this.instanceHealth.keys()]) if (!running.has(id)) this.instanceHealth.delete(id);
     for (const id of [...this.states.keys()]) if (!running.has(id)) this.states.delete(id);
     const known = new Set(this.parts.tasks().map((t) => t.id));
     for (const id of [...this.mesosHealthy.keys()]) if (!known.has(id)) this.mesosHealthy.delete(id);
@@ -128,6 +174,24 @@ export class HealthMonitor {
   /** A status update carried `healthy` (Mesos-side check run by the agent). */
   noteMesosHealth(taskId: string, healthy: boolean): void {
     this.mesosHealthy.set(taskId, healthy);
+    const task = this.parts.tasks().find((t) => t.id === taskId);
+    if (task !== undefined) this.publishInstanceHealth(task);
+  }
+
+  /** `instance_health_changed_event` when the task's overall health differs from the last one published. */
+  private publishInstanceHealth(task: TaskRecord): void {
+    if (this.parts.events === undefined || task.state !== 'TASK_RUNNING') return;
+    const healthy = this.health(task) ?? null;
+    const before = this.instanceHealth.get(task.id);
+    if (before === healthy || (before === undefined && healthy === null)) return;
+    this.instanceHealth.set(task.id, healthy);
+    this.parts.events.publish({
+      eventType: 'instance_health_changed_event',
+      instanceId: instanceIdOf(task.id),
+      runSpecId: task.appId,
+      healthy,
+      runSpecVersion: task.version,
+    });
   }
 
   /** true / false, or undefined while some check has not answered yet. Without checks: running. */
@@ -219,7 +283,14 @@ export class HealthMonitor {
       const outcome = applyProbeResult(before, result, { now: this.parts.clock.now(), runningSince, spec: loop.spec });
       states[loop.index] = outcome.state;
       this.states.set(task.id, states);
+      const events = this.parts.events;
       if (outcome.counted) {
+        events?.publish({
+          eventType: 'failed_health_check_event',
+          appId: task.appId,
+          taskId: instanceIdOf(task.id),
+          healthCheck: loop.json,
+        });
         this.parts.logger.info(
           {
             taskId: task.id,
@@ -230,11 +301,33 @@ export class HealthMonitor {
           'health check failed',
         );
       }
+      const alive = isAlive(outcome.state) === true;
+      if ((isAlive(before) === true) !== alive) {
+        events?.publish({
+          eventType: 'health_status_changed_event',
+          appId: task.appId,
+          instanceId: instanceIdOf(task.id),
+          version: task.version,
+          alive,
+        });
+      }
+      this.publishInstanceHealth(task);
       if (outcome.kill) {
         this.parts.logger.warn(
           { taskId: task.id, check: loop.index },
           'too many failed health checks; killing the task',
         );
+        events?.publish({
+          eventType: 'unhealthy_instance_kill_event',
+          appId: task.appId,
+          taskId: task.id,
+          instanceId: instanceIdOf(task.id),
+          version: task.version,
+          reason: outcome.state.lastFailureCause ?? 'failed health checks',
+          host: task.host,
+          slaveId: task.agentId,
+          ...(outcome.state.lastFailure === undefined ? {} : { timestamp: outcome.state.lastFailure }),
+        });
         this.parts.kill(task.id, 'FAILED_HEALTH_CHECKS');
       }
     } catch (err) {

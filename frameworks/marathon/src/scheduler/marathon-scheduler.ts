@@ -178,6 +178,16 @@ export class MarathonScheduler {
     d.add(driver.onDidDisconnect(() => logger.warn('disconnected from the master; reconnecting')));
     d.add(driver.onDidDisconnect(() => this.parts.events?.publish({ eventType: 'scheduler_disconnected_event' })));
     d.add(
+      driver.onDidReceiveMessage((m) =>
+        this.parts.events?.publish({
+          eventType: 'framework_message_event',
+          slaveId: m.agentId,
+          executorId: m.executorId,
+          message: Buffer.from(m.data).toString('base64'),
+        }),
+      ),
+    );
+    d.add(
       apps.onDidChangeApp((change) => this.enqueue('app change', () => this.appChanged(change.appId, change.kind))),
     );
     d.add(clock.setInterval(() => this.enqueueReview(), this.o.reviewIntervalMs));

@@ -3,18 +3,19 @@
  * processes, and Marathon with the file store. Apps are deployed, scaled,
  * restarted, fail, and survive a restart of Marathon; nothing launches twice.
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createAgent, type Agent } from '@agora/agent';
-import { silentLogger } from '@agora/common';
-import { createMaster, type Master } from '@agora/master';
-import { processAlive, removeTempDir, tempDir, waitFor } from '@agora/testkit';
+import type { Agent } from '@agora/agent';
+import type { Master } from '@agora/master';
+import { processAlive, waitFor } from '@agora/testkit';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createMarathon, type Marathon } from '../src/marathon.js';
+import type { Marathon } from '../src/marathon.js';
 import { FileStore } from '../src/storage/file/file-store.js';
 import { client } from './api/harness.js';
+import { type Cluster, startCluster } from './support/cluster.js';
 
+let cluster: Cluster | undefined;
 let work = '';
 let out = '';
 let master: Master;
@@ -23,14 +24,7 @@ let marathon: Marathon | undefined;
 
 const http = client(() => marathon!.url);
 
-async function startMarathon(): Promise<Marathon> {
-  const m = createMarathon(
-    { master: `127.0.0.1:${master.port}`, port: 0, stateDir: join(work, 'marathon'), declineRefuseSeconds: 1 },
-    { logger: silentLogger() },
-  );
-  await m.start();
-  return m;
-}
+const startMarathon = (): Promise<Marathon> => cluster!.startMarathon();
 
 interface TaskJson {
   id: string;
@@ -84,29 +78,19 @@ const cmd = (tag: string): string =>
 const test = suite('marathon with a cluster - apps on real processes');
 
 test.before(async () => {
-  work = await tempDir('agora-marathon-cluster-');
+  cluster = await startCluster({
+    prefix: 'agora-marathon-cluster-',
+    agents: [{ resources: 'cpus:4;mem:4096;disk:1000;ports:[31000-31099]' }],
+  });
+  ({ work, master } = cluster);
+  agent = cluster.agents[0]!;
+  marathon = cluster.marathon;
   out = join(work, 'out');
-  await (await import('node:fs/promises')).mkdir(out);
-  master = createMaster({ port: 0, allocationIntervalMs: 100 }, { logger: silentLogger() });
-  await master.start();
-  agent = createAgent(
-    {
-      master: `127.0.0.1:${master.port}`,
-      port: 0,
-      workDir: join(work, 'agent'),
-      resources: 'cpus:4;mem:4096;disk:1000;ports:[31000-31099]',
-    },
-    { logger: silentLogger() },
-  );
-  await agent.start();
-  marathon = await startMarathon();
+  await mkdir(out);
 });
 
 test.after(async () => {
-  await marathon?.close();
-  await agent?.close({ killTasks: true });
-  await master?.close();
-  await removeTempDir(work);
+  await cluster?.close();
 });
 
 test('POSTed instances run as real processes with Marathon task ids, ports and environment', async () => {

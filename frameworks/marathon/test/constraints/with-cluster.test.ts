@@ -5,21 +5,14 @@
  * counted in /v2/queue; CLUSTER pins to a rack; GROUP_BY spreads and keeps
  * the spread when scaling down.
  */
-import { join } from 'node:path';
-import { type Agent, createAgent } from '@agora/agent';
-import { silentLogger } from '@agora/common';
-import { createMaster, type Master } from '@agora/master';
-import { removeTempDir, tempDir, waitFor } from '@agora/testkit';
+import { waitFor } from '@agora/testkit';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createMarathon, type Marathon } from '../../src/marathon.js';
 import { client } from '../api/harness.js';
+import { type Cluster, startCluster } from '../support/cluster.js';
 
-let work = '';
-let master: Master;
-const agents: Agent[] = [];
-let marathon: Marathon | undefined;
-const http = client(() => marathon!.url);
+let cluster: Cluster | undefined;
+const http = client(() => cluster!.marathon!.url);
 
 interface TaskJson {
   host: string;
@@ -57,39 +50,18 @@ const app = (id: string, instances: number, constraints: string[][]) => ({
 const test = suite('constraints with a cluster - two agents, two racks');
 
 test.before(async () => {
-  work = await tempDir('agora-marathon-constraints-');
-  master = createMaster({ port: 0, allocationIntervalMs: 100 }, { logger: silentLogger() });
-  await master.start();
-  for (const [name, rack] of [
-    ['node-a', 'r1'],
-    ['node-b', 'r2'],
-  ] as const) {
-    const agent = createAgent(
-      {
-        master: `127.0.0.1:${master.port}`,
-        port: 0,
-        hostname: name,
-        workDir: join(work, name),
-        resources: 'cpus:4;mem:4096;disk:1000;ports:[31000-31099]',
-        attributes: `rack:${rack}`,
-      },
-      { logger: silentLogger() },
-    );
-    await agent.start();
-    agents.push(agent);
-  }
-  marathon = createMarathon(
-    { master: `127.0.0.1:${master.port}`, port: 0, stateDir: join(work, 'marathon'), declineRefuseSeconds: 1 },
-    { logger: silentLogger() },
-  );
-  await marathon.start();
+  const resources = 'cpus:4;mem:4096;disk:1000;ports:[31000-31099]';
+  cluster = await startCluster({
+    prefix: 'agora-marathon-constraints-',
+    agents: [
+      { hostname: 'node-a', attributes: 'rack:r1', resources },
+      { hostname: 'node-b', attributes: 'rack:r2', resources },
+    ],
+  });
 });
 
 test.after(async () => {
-  await marathon?.close();
-  for (const a of agents) await a.close({ killTasks: true });
-  await master?.close();
-  await removeTempDir(work);
+  await cluster?.close();
 });
 
 test('UNIQUE hostname: one instance per agent; the third waits, refused for its constraint', async () => {

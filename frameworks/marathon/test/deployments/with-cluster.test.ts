@@ -7,22 +7,17 @@
  * health check fails is killed and replaced.
  */
 import { writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Agent, createAgent } from '@agora/agent';
-import { silentLogger } from '@agora/common';
-import { createMaster, type Master } from '@agora/master';
-import { removeTempDir, tempDir, waitFor } from '@agora/testkit';
+import { waitFor } from '@agora/testkit';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createMarathon, type Marathon } from '../../src/marathon.js';
 import { client } from '../api/harness.js';
+import { type Cluster, startCluster } from '../support/cluster.js';
 
-let work = '';
 let out = '';
-let master: Master;
-let agent: Agent;
-let marathon: Marathon | undefined;
-const http = client(() => marathon!.url);
+let cluster: Cluster | undefined;
+const http = client(() => cluster!.marathon!.url);
 
 interface HealthJson {
   alive: boolean;
@@ -95,33 +90,16 @@ async function settled(id: string, n: number, version?: string): Promise<TaskJso
 const test = suite('deployments and health checks on a real cluster');
 
 test.before(async () => {
-  work = await tempDir('agora-marathon-deploy-');
-  out = join(work, 'out');
-  await (await import('node:fs/promises')).mkdir(out);
-  master = createMaster({ port: 0, allocationIntervalMs: 100 }, { logger: silentLogger() });
-  await master.start();
-  agent = createAgent(
-    {
-      master: `127.0.0.1:${master.port}`,
-      port: 0,
-      workDir: join(work, 'agent'),
-      resources: 'cpus:4;mem:4096;disk:1000;ports:[31100-31199]',
-    },
-    { logger: silentLogger() },
-  );
-  await agent.start();
-  marathon = createMarathon(
-    { master: `127.0.0.1:${master.port}`, port: 0, stateDir: join(work, 'marathon'), declineRefuseSeconds: 1 },
-    { logger: silentLogger() },
-  );
-  await marathon.start();
+  cluster = await startCluster({
+    prefix: 'agora-marathon-deploy-',
+    agents: [{ resources: 'cpus:4;mem:4096;disk:1000;ports:[31100-31199]' }],
+  });
+  out = join(cluster.work, 'out');
+  await mkdir(out);
 });
 
 test.after(async () => {
-  await marathon?.close();
-  await agent?.close({ killTasks: true });
-  await master?.close();
-  await removeTempDir(work);
+  await cluster?.close();
 });
 
 test('a rolling restart stays within minimumHealthCapacity and maximumOverCapacity at every sample', async () => {

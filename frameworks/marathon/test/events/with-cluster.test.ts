@@ -4,21 +4,16 @@
  * HTTP subscriber and to an SSE reader: create, scale, delete, each in
  * Marathon's order, and the same sequence on both channels.
  */
-import { join } from 'node:path';
-import { createAgent, type Agent } from '@agora/agent';
-import { silentLogger } from '@agora/common';
-import { createMaster, type Master } from '@agora/master';
-import { removeTempDir, tempDir, waitFor } from '@agora/testkit';
+import { waitFor } from '@agora/testkit';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createMarathon, type Marathon } from '../../src/marathon.js';
+import type { Marathon } from '../../src/marathon.js';
 import { client } from '../api/harness.js';
+import { type Cluster, startCluster } from '../support/cluster.js';
 import { openStream, type SseStream } from './sse-client.js';
 import { type ReceivedEvent, Subscriber } from './subscriber.js';
 
-let work = '';
-let master: Master;
-let agent: Agent;
+let cluster: Cluster | undefined;
 let marathon: Marathon;
 let sub: Subscriber;
 let sse: SseStream;
@@ -27,34 +22,18 @@ const http = client(() => marathon.url);
 const test = suite('events with a cluster - an app life in order on callbacks and SSE');
 
 test.before(async () => {
-  work = await tempDir('agora-events-cluster-');
-  master = createMaster({ port: 0, allocationIntervalMs: 100 }, { logger: silentLogger() });
-  await master.start();
-  agent = createAgent(
-    {
-      master: `127.0.0.1:${master.port}`,
-      port: 0,
-      workDir: join(work, 'agent'),
-      resources: 'cpus:4;mem:4096;disk:1000;ports:[31000-31099]',
-    },
-    { logger: silentLogger() },
-  );
-  await agent.start();
-  marathon = createMarathon(
-    { master: `127.0.0.1:${master.port}`, port: 0, stateDir: join(work, 'marathon'), declineRefuseSeconds: 1 },
-    { logger: silentLogger() },
-  );
-  await marathon.start();
+  cluster = await startCluster({
+    prefix: 'agora-events-cluster-',
+    agents: [{ resources: 'cpus:4;mem:4096;disk:1000;ports:[31000-31099]' }],
+  });
+  marathon = cluster.marathon!;
   sub = await Subscriber.start();
 });
 
 test.after(async () => {
   sse?.close();
-  await marathon?.close();
+  await cluster?.close();
   await sub?.stop();
-  await agent?.close({ killTasks: true });
-  await master?.close();
-  await removeTempDir(work);
 });
 
 /** Index of the first event at or after `from` matching `pred`; fails naming `what` when there is none. */

@@ -8,31 +8,28 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Agent, createAgent } from '@agora/agent';
-import { silentLogger } from '@agora/common';
-import { createMaster, type Master } from '@agora/master';
+import type { Master } from '@agora/master';
 import {
   freePort,
   type RedisServer,
-  removeTempDir,
   ServerProcess,
   startRedis,
   startZooKeeper,
-  tempDir,
   waitFor,
   type ZooKeeperServer,
 } from '@agora/testkit';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { type Cluster, startCluster } from '../support/cluster.js';
 
 const ROOT = join(import.meta.dirname, '../../../..');
 const MAIN = join(ROOT, 'packages/cli/src/main.ts');
 
+let cluster: Cluster | undefined;
 let work = '';
 let zk: ZooKeeperServer;
 let redis: RedisServer;
 let master: Master;
-let agent: Agent;
 const marathons: Array<{ proc: ServerProcess; port: number; log: string }> = [];
 
 function spawnMarathon(port: number, name: string): { proc: ServerProcess; port: number; log: string } {
@@ -82,30 +79,21 @@ const masterState = async (): Promise<MasterState> =>
 const test = suite('marathon HA: leader election, proxying, failover mid-deployment');
 
 test.before(async () => {
-  work = await tempDir('agora-marathon-ha-');
+  cluster = await startCluster({
+    prefix: 'agora-marathon-ha-',
+    agents: [{ resources: 'cpus:4;mem:4096;disk:1000;ports:[31200-31299]' }],
+    marathon: false,
+  });
+  ({ work, master } = cluster);
   zk = await startZooKeeper();
   redis = await startRedis({ persistence: true });
-  master = createMaster({ port: 0, allocationIntervalMs: 100 }, { logger: silentLogger() });
-  await master.start();
-  agent = createAgent(
-    {
-      master: `127.0.0.1:${master.port}`,
-      port: 0,
-      workDir: join(work, 'agent'),
-      resources: 'cpus:4;mem:4096;disk:1000;ports:[31200-31299]',
-    },
-    { logger: silentLogger() },
-  );
-  await agent.start();
 });
 
 test.after(async () => {
   for (const m of marathons) await m.proc.stop('SIGKILL');
-  await agent?.close({ killTasks: true });
-  await master?.close();
+  await cluster?.close();
   await redis?.stop();
   await zk?.stop();
-  await removeTempDir(work);
 });
 
 const server = (tag: string): string =>

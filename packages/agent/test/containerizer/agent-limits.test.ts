@@ -5,17 +5,17 @@
  * fallback it is not limited, and /state says posix); a kill goes SIGTERM,
  * grace period, SIGKILL to the whole container, TASK_KILLING then TASK_KILLED.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { createLogger, silentLogger } from '@agora/common';
+import { createLogger } from '@agora/common';
 import { agora, TaskState, TaskStatusReason, ValueType } from '@agora/proto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { type Agent, createAgent } from '../../src/agent.js';
 import { detectHostIsolation } from '../../src/isolation/isolation.js';
-import { MasterPeer } from '../support/master-peer.js';
+import type { MasterPeer } from '../support/master-peer.js';
+import { type PeerAgent, startPeerAgent } from '../support/peer-agent.js';
 import { isAlive, waitFor } from '../support/wait.js';
 
 const test = suite('agent: container limits and kill policy');
@@ -26,27 +26,15 @@ const FRAMEWORK: agora.v1.FrameworkInfo.$Properties = {
   id: { value: 'F1' },
   capabilities: [{ type: agora.v1.FrameworkInfo.Capability.Type.TASK_KILLING_STATE }],
 };
+let setup: PeerAgent | undefined;
 let root = '';
 let peer: MasterPeer;
 let agent: Agent;
 let acker: NodeJS.Timeout | undefined;
 
 test.before(async () => {
-  root = mkdtempSync(join(tmpdir(), 'agora-limits-'));
-  peer = await MasterPeer.start();
-  agent = createAgent(
-    {
-      master: `127.0.0.1:${peer.port}`,
-      port: 0,
-      workDir: root,
-      resources: 'cpus:2;mem:1024;disk:1000;ports:[31000-31009]',
-    },
-    { logger: silentLogger() },
-  );
-  await agent.start();
-  await peer.next((m) => m.register, 'Register');
-  peer.send({ registered: { agent_id: { value: 'A1' }, master_info: { id: 'M1', ip: 0, port: 5050, hostname: 'm' } } });
-  await waitFor(() => agent.agentId === 'A1', 'registered');
+  setup = await startPeerAgent({ prefix: 'agora-limits-', workSubdir: '', masterHostname: 'm' });
+  ({ root, peer, agent } = setup);
   // Acknowledge every update as a master would, so each task's stream moves on.
   let acked = 0;
   acker = setInterval(() => {
@@ -58,9 +46,7 @@ test.before(async () => {
 
 test.after(async () => {
   clearInterval(acker);
-  await agent.close({ killTasks: true });
-  await peer.close();
-  rmSync(root, { recursive: true, force: true });
+  await setup?.close();
 });
 
 function runTask(taskId: string, command: string, memMb: number, graceMs?: number): void {

@@ -2,64 +2,37 @@
  * The agent wiring of the files API, the fetcher and health checks: a real
  * agent against a master peer, with real task processes.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '@agora/common';
 import { type agora, TaskState, TaskStatusReason } from '@agora/proto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ProcessContainerizer } from '../../src/containerizer/process.js';
-import { type Agent, createAgent } from '../../src/index.js';
-import { MasterPeer } from '../support/master-peer.js';
+import type { Agent } from '../../src/index.js';
+import type { MasterPeer } from '../support/master-peer.js';
+import { type PeerAgent, reachState, runTask, startPeerAgent } from '../support/peer-agent.js';
 import { waitFor } from '../support/wait.js';
 
 const test = suite('agent sandboxes, fetcher and health-check wiring');
+let setup: PeerAgent | undefined;
 let root = '';
 let peer: MasterPeer;
 let agent: Agent;
 
 test.before(async () => {
-  root = mkdtempSync(join(tmpdir(), 'agora-agent-files-'));
-  peer = await MasterPeer.start();
-  agent = createAgent(
-    {
-      master: `127.0.0.1:${peer.port}`,
-      port: 0,
-      workDir: join(root, 'work'),
-      resources: 'cpus:2;mem:1024;disk:1000;ports:[31000-31009]',
-      reconnectInitialMs: 50,
-    },
-    { logger: silentLogger(), containerizer: new ProcessContainerizer() },
-  );
-  await agent.start();
-  await peer.next((m) => m.register, 'Register');
-  peer.send({ registered: { agent_id: { value: 'A1' }, master_info: { id: 'M1', ip: 0, port: 5050 } } });
-  await waitFor(() => agent.agentId === 'A1', 'registered');
+  setup = await startPeerAgent({
+    prefix: 'agora-agent-files-',
+    config: { reconnectInitialMs: 50 },
+    deps: { containerizer: new ProcessContainerizer() },
+  });
+  ({ root, peer, agent } = setup);
 });
 
 test.after(async () => {
-  await agent?.close({ killTasks: true });
-  await peer?.close();
-  rmSync(root, { recursive: true, force: true });
+  await setup?.close();
 });
 
-function run(taskId: string, task: Partial<agora.v1.TaskInfo.$Properties>): void {
-  peer.send({
-    run_task: {
-      framework: { user: 'u', name: 'fw', id: { value: 'F1' } },
-      task: { name: taskId, task_id: { value: taskId }, agent_id: { value: 'A1' }, ...task },
-    },
-  });
-}
-
-/** Acknowledge everything (updates are sent one at a time) until the task reports `state`. */
-async function reach(taskId: string, state: TaskState) {
-  return waitFor(() => {
-    for (const u of peer.updates(taskId)) peer.ack(u);
-    return peer.updates(taskId).find((u) => u.status.state === state);
-  }, `${taskId} ${TaskState[state]}`);
-}
+const run = (taskId: string, task: Partial<agora.v1.TaskInfo.$Properties>): void => runTask(peer, taskId, task);
+const reach = (taskId: string, state: TaskState) => reachState(peer, taskId, state);
 
 test('a task writes stdout; /files/read serves it from the sandbox; outside paths are refused', async () => {
   run('echo', { command: { value: 'echo hello-sandbox; echo oops >&2' } });

@@ -1,38 +1,23 @@
 /** Sandbox GC wired into a real agent (real clock, short delays): finished sandboxes go, live ones stay. */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '@agora/common';
 import { TaskState } from '@agora/proto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ProcessContainerizer } from '../../src/containerizer/process.js';
-import { createAgent } from '../../src/index.js';
-import { MasterPeer } from '../support/master-peer.js';
+import { startPeerAgent } from '../support/peer-agent.js';
 import { waitFor } from '../support/wait.js';
 
 const test = suite('sandbox gc in the agent');
 
 test('a finished, acknowledged task loses its sandbox after gc_delay; a running one keeps it', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'agora-agent-gc-'));
-  const peer = await MasterPeer.start();
-  const agent = createAgent(
-    {
-      master: `127.0.0.1:${peer.port}`,
-      port: 0,
-      workDir: join(root, 'work'),
-      resources: 'cpus:2;mem:1024;disk:1000;ports:[31000-31009]',
-      gcDelayMs: 300,
-      diskWatchIntervalMs: 100,
-      gcDiskHeadroom: 0,
-    },
-    { logger: silentLogger(), containerizer: new ProcessContainerizer() },
-  );
+  const setup = await startPeerAgent({
+    prefix: 'agora-agent-gc-',
+    config: { gcDelayMs: 300, diskWatchIntervalMs: 100, gcDiskHeadroom: 0 },
+    deps: { containerizer: new ProcessContainerizer() },
+  });
+  const { root, peer } = setup;
   try {
-    await agent.start();
-    await peer.next((m) => m.register, 'Register');
-    peer.send({ registered: { agent_id: { value: 'A1' }, master_info: { id: 'M1', ip: 0, port: 5050 } } });
-    await waitFor(() => agent.agentId === 'A1', 'registered');
     const run = (taskId: string, command: string) =>
       peer.send({
         run_task: {
@@ -56,9 +41,7 @@ test('a finished, acknowledged task loses its sandbox after gc_delay; a running 
     await new Promise((r) => setTimeout(r, 600));
     assert.ok(existsSync(join(executors, 'long', 'runs', 'latest', 'stdout')));
   } finally {
-    await agent.close({ killTasks: true });
-    await peer.close();
-    rmSync(root, { recursive: true, force: true });
+    await setup.close();
   }
 });
 

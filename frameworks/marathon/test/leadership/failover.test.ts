@@ -7,6 +7,8 @@
  * with exactly the app's tasks (nothing launched twice, nothing orphaned).
  */
 import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { Master } from '@agora/master';
 import {
@@ -162,6 +164,32 @@ test('kill -9 of the leader mid-deployment: the standby takes over and finishes 
     );
     const frameworkId = (await call(leader.port, 'GET', '/v2/info')).body.frameworkId as string;
 
+    // An HTTP event subscriber, registered through the standby (proxied to the leader): it must survive the takeover.
+    const received: Array<{ eventType?: string }> = [];
+    const collector = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => {
+        body += d.toString();
+      });
+      req.on('end', () => {
+        try {
+          received.push(JSON.parse(body) as { eventType?: string });
+        } catch {
+          // not JSON: not ours to judge here
+        }
+        res.end();
+      });
+    });
+    await new Promise<void>((resolve) => collector.listen(0, '127.0.0.1', () => resolve()));
+    collector.unref();
+    const callbackUrl = `http://127.0.0.1:${(collector.address() as AddressInfo).port}/events`;
+    const subscribed = await call(
+      standby.port,
+      'POST',
+      `/v2/eventSubscriptions?callbackUrl=${encodeURIComponent(callbackUrl)}`,
+    );
+    assert.is(subscribed.status, 200, subscribed.text);
+
     const update = await call(standby.port, 'PUT', '/v2/apps/ha/web', { cmd: server('v2') });
     assert.is(update.status, 200, update.text);
     const v2: string = update.body.version;
@@ -199,6 +227,17 @@ test('kill -9 of the leader mid-deployment: the standby takes over and finishes 
       },
       { timeoutMs: 60_000, intervalMs: 200, message: 'the deployment to finish under the new leader' },
     );
+    const subscriptions = await call(standby.port, 'GET', '/v2/eventSubscriptions');
+    assert.ok(
+      (subscriptions.body.callbackUrls as string[]).includes(callbackUrl),
+      'the event subscription survived the takeover',
+    );
+    await waitFor(() => received.some((e) => e.eventType === 'deployment_success'), {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      message: "the subscriber to receive the new leader's deployment_success",
+    });
+    collector.close();
     const state = await masterState();
     assert.is(state.frameworks.filter((f) => f.name === 'marathon').length, 1, 'one framework on the master');
     const live = state.frameworks

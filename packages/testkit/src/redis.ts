@@ -3,15 +3,15 @@
  * 127.0.0.1 and a random free port, in a temporary dir, without persistence
  * unless asked for.
  */
+import { launchInTempDir } from './launch.js';
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { AgoraError } from '@agora/common';
 import { ensureDebianPackage } from './packages.js';
-import { freePort } from './ports.js';
 import { ServerProcess } from './processes.js';
-import { removeTempDir, tempDir } from './temp.js';
+import { removeTempDir } from './temp.js';
 import { sleep } from './wait.js';
 
 export interface RedisOptions {
@@ -52,24 +52,7 @@ function findRedisServer(): boolean {
 /** Start a private Redis; resolves once it answers PING. */
 export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
   ensureDebianPackage('redis-server', findRedisServer, 'startRedis (test kit)');
-  const dir = await tempDir('agora-redis-');
-  try {
-    for (let attempt = 1; ; attempt++) {
-      const port = options.port ?? (await freePort());
-      const server = new RedisInstance(dir, port, options);
-      try {
-        await server.launch();
-        return server;
-      } catch (err) {
-        await server.halt();
-        const retry = options.port === undefined && attempt < 3 && (await server.portWasTaken());
-        if (!retry) throw err;
-      }
-    }
-  } catch (err) {
-    await removeTempDir(dir);
-    throw err;
-  }
+  return launchInTempDir('agora-redis-', options.port, (dir, port) => new RedisInstance(dir, port, options));
 }
 
 class RedisInstance implements RedisServer {

@@ -3,6 +3,7 @@
  * standalone, on 127.0.0.1 and a random free port, with a temporary data dir,
  * the admin server off and a short tick (so session timeouts can be short).
  */
+import { launchInTempDir } from './launch.js';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -10,9 +11,8 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { AgoraError } from '@agora/common';
 import { ensureDebianPackage } from './packages.js';
-import { freePort } from './ports.js';
 import { ServerProcess } from './processes.js';
-import { removeTempDir, tempDir } from './temp.js';
+import { removeTempDir } from './temp.js';
 import { sleep } from './wait.js';
 
 const ZOOKEEPER_JAR = '/usr/share/java/zookeeper.jar';
@@ -67,24 +67,7 @@ function javaPresent(): boolean {
 export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<ZooKeeperServer> {
   const opts = { ...DEFAULT_ZOOKEEPER_OPTIONS, ...options };
   ensureDebianPackage('zookeeper', () => existsSync(ZOOKEEPER_JAR) && javaPresent(), 'startZooKeeper (test kit)');
-  const dir = await tempDir('agora-zk-');
-  try {
-    for (let attempt = 1; ; attempt++) {
-      const port = options.port ?? (await freePort());
-      const server = new ZooKeeperInstance(dir, port, opts);
-      try {
-        await server.launch();
-        return server;
-      } catch (err) {
-        await server.halt();
-        const retry = options.port === undefined && attempt < 3 && (await server.portWasTaken());
-        if (!retry) throw err;
-      }
-    }
-  } catch (err) {
-    await removeTempDir(dir);
-    throw err;
-  }
+  return launchInTempDir('agora-zk-', options.port, (dir, port) => new ZooKeeperInstance(dir, port, opts));
 }
 
 class ZooKeeperInstance implements ZooKeeperServer {

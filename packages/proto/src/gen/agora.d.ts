@@ -43,6 +43,7 @@ export namespace agora {
                 status_update: (agora.v1.agent.AgentToMaster.StatusUpdate|null);
                 pong: (agora.v1.agent.AgentToMaster.Pong|null);
                 executor_message: (agora.v1.agent.AgentToMaster.ExecutorMessage|null);
+                usage: (agora.v1.agent.AgentToMaster.UsageReport|null);
                 static create(properties: agora.v1.agent.AgentToMaster.$Shape): agora.v1.agent.AgentToMaster & agora.v1.agent.AgentToMaster.$Shape;
                 static create(properties?: agora.v1.agent.AgentToMaster.$Properties): agora.v1.agent.AgentToMaster;
                 static encode(message: agora.v1.agent.AgentToMaster.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -59,6 +60,7 @@ export namespace agora {
                     status_update?: (agora.v1.agent.AgentToMaster.StatusUpdate.$Properties|null);
                     pong?: (agora.v1.agent.AgentToMaster.Pong.$Properties|null);
                     executor_message?: (agora.v1.agent.AgentToMaster.ExecutorMessage.$Properties|null);
+                    usage?: (agora.v1.agent.AgentToMaster.UsageReport.$Properties|null);
                     $unknowns?: Uint8Array[];
                 }
                 type $Shape = agora.v1.agent.AgentToMaster.$Properties;
@@ -71,6 +73,7 @@ export namespace agora {
                     $unknowns?: Uint8Array[];
                     agent_info: agora.v1.AgentInfo;
                     version: (string|null);
+                    checkpointed_resources: agora.v1.Resource[];
                     static create(properties: agora.v1.agent.AgentToMaster.Register.$Shape): agora.v1.agent.AgentToMaster.Register & agora.v1.agent.AgentToMaster.Register.$Shape;
                     static create(properties?: agora.v1.agent.AgentToMaster.Register.$Properties): agora.v1.agent.AgentToMaster.Register;
                     static encode(message: agora.v1.agent.AgentToMaster.Register.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -84,6 +87,7 @@ export namespace agora {
                     interface $Properties {
                         agent_info: agora.v1.AgentInfo.$Properties;
                         version?: (string|null);
+                        checkpointed_resources?: agora.v1.Resource.$Properties[];
                         $unknowns?: Uint8Array[];
                     }
                     type $Shape = agora.v1.agent.AgentToMaster.Register.$Properties;
@@ -99,6 +103,7 @@ export namespace agora {
                     tasks: agora.v1.Task[];
                     frameworks: agora.v1.agent.FrameworkRecord[];
                     version: (string|null);
+                    checkpointed_resources: agora.v1.Resource[];
                     static create(properties: agora.v1.agent.AgentToMaster.Reregister.$Shape): agora.v1.agent.AgentToMaster.Reregister & agora.v1.agent.AgentToMaster.Reregister.$Shape;
                     static create(properties?: agora.v1.agent.AgentToMaster.Reregister.$Properties): agora.v1.agent.AgentToMaster.Reregister;
                     static encode(message: agora.v1.agent.AgentToMaster.Reregister.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -114,6 +119,7 @@ export namespace agora {
                         tasks?: agora.v1.Task.$Properties[];
                         frameworks?: agora.v1.agent.FrameworkRecord.$Properties[];
                         version?: (string|null);
+                        checkpointed_resources?: agora.v1.Resource.$Properties[];
                         $unknowns?: Uint8Array[];
                     }
                     type $Shape = agora.v1.agent.AgentToMaster.Reregister.$Properties;
@@ -196,6 +202,60 @@ export namespace agora {
                     }
                     type $Shape = agora.v1.agent.AgentToMaster.ExecutorMessage.$Properties;
                 }
+
+                interface IUsageReport extends agora.v1.agent.AgentToMaster.UsageReport.$Properties {
+                }
+
+                class UsageReport {
+                    constructor(properties?: agora.v1.agent.AgentToMaster.UsageReport.$Properties);
+                    $unknowns?: Uint8Array[];
+                    tasks: agora.v1.agent.AgentToMaster.UsageReport.TaskUsage[];
+                    static create(properties: agora.v1.agent.AgentToMaster.UsageReport.$Shape): agora.v1.agent.AgentToMaster.UsageReport & agora.v1.agent.AgentToMaster.UsageReport.$Shape;
+                    static create(properties?: agora.v1.agent.AgentToMaster.UsageReport.$Properties): agora.v1.agent.AgentToMaster.UsageReport;
+                    static encode(message: agora.v1.agent.AgentToMaster.UsageReport.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.agent.AgentToMaster.UsageReport & agora.v1.agent.AgentToMaster.UsageReport.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.agent.AgentToMaster.UsageReport;
+                    static toObject(message: agora.v1.agent.AgentToMaster.UsageReport, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace UsageReport {
+                    interface $Properties {
+                        tasks?: agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Properties[];
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.agent.AgentToMaster.UsageReport.$Properties;
+
+                    interface ITaskUsage extends agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Properties {
+                    }
+
+                    class TaskUsage {
+                        constructor(properties?: agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Properties);
+                        $unknowns?: Uint8Array[];
+                        framework_id: agora.v1.FrameworkID;
+                        task_id: agora.v1.TaskID;
+                        executor_id: (agora.v1.ExecutorID|null);
+                        statistics: agora.v1.ResourceStatistics;
+                        static create(properties: agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Shape): agora.v1.agent.AgentToMaster.UsageReport.TaskUsage & agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Shape;
+                        static create(properties?: agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Properties): agora.v1.agent.AgentToMaster.UsageReport.TaskUsage;
+                        static encode(message: agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                        static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.agent.AgentToMaster.UsageReport.TaskUsage & agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Shape;
+                        static fromObject(object: { [k: string]: any }): agora.v1.agent.AgentToMaster.UsageReport.TaskUsage;
+                        static toObject(message: agora.v1.agent.AgentToMaster.UsageReport.TaskUsage, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                        toJSON(): { [k: string]: any };
+                    }
+
+                    namespace TaskUsage {
+                        interface $Properties {
+                            framework_id: agora.v1.FrameworkID.$Properties;
+                            task_id: agora.v1.TaskID.$Properties;
+                            executor_id?: (agora.v1.ExecutorID.$Properties|null);
+                            statistics: agora.v1.ResourceStatistics.$Properties;
+                            $unknowns?: Uint8Array[];
+                        }
+                        type $Shape = agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Properties;
+                    }
+                }
             }
 
             interface IMasterToAgent extends agora.v1.agent.MasterToAgent.$Properties {
@@ -213,6 +273,7 @@ export namespace agora {
                 shutdown_framework: (agora.v1.agent.MasterToAgent.ShutdownFramework|null);
                 framework_message: (agora.v1.agent.MasterToAgent.FrameworkMessage|null);
                 refused: (agora.v1.agent.MasterToAgent.Refused|null);
+                checkpoint_resources: (agora.v1.agent.MasterToAgent.CheckpointResources|null);
                 static create(properties: agora.v1.agent.MasterToAgent.$Shape): agora.v1.agent.MasterToAgent & agora.v1.agent.MasterToAgent.$Shape;
                 static create(properties?: agora.v1.agent.MasterToAgent.$Properties): agora.v1.agent.MasterToAgent;
                 static encode(message: agora.v1.agent.MasterToAgent.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -233,6 +294,7 @@ export namespace agora {
                     shutdown_framework?: (agora.v1.agent.MasterToAgent.ShutdownFramework.$Properties|null);
                     framework_message?: (agora.v1.agent.MasterToAgent.FrameworkMessage.$Properties|null);
                     refused?: (agora.v1.agent.MasterToAgent.Refused.$Properties|null);
+                    checkpoint_resources?: (agora.v1.agent.MasterToAgent.CheckpointResources.$Properties|null);
                     $unknowns?: Uint8Array[];
                 }
                 type $Shape = agora.v1.agent.MasterToAgent.$Properties;
@@ -469,6 +531,30 @@ export namespace agora {
                         $unknowns?: Uint8Array[];
                     }
                     type $Shape = agora.v1.agent.MasterToAgent.Refused.$Properties;
+                }
+
+                interface ICheckpointResources extends agora.v1.agent.MasterToAgent.CheckpointResources.$Properties {
+                }
+
+                class CheckpointResources {
+                    constructor(properties?: agora.v1.agent.MasterToAgent.CheckpointResources.$Properties);
+                    $unknowns?: Uint8Array[];
+                    resources: agora.v1.Resource[];
+                    static create(properties: agora.v1.agent.MasterToAgent.CheckpointResources.$Shape): agora.v1.agent.MasterToAgent.CheckpointResources & agora.v1.agent.MasterToAgent.CheckpointResources.$Shape;
+                    static create(properties?: agora.v1.agent.MasterToAgent.CheckpointResources.$Properties): agora.v1.agent.MasterToAgent.CheckpointResources;
+                    static encode(message: agora.v1.agent.MasterToAgent.CheckpointResources.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.agent.MasterToAgent.CheckpointResources & agora.v1.agent.MasterToAgent.CheckpointResources.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.agent.MasterToAgent.CheckpointResources;
+                    static toObject(message: agora.v1.agent.MasterToAgent.CheckpointResources, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace CheckpointResources {
+                    interface $Properties {
+                        resources?: agora.v1.Resource.$Properties[];
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.agent.MasterToAgent.CheckpointResources.$Properties;
                 }
             }
         }
@@ -882,6 +968,163 @@ export namespace agora {
             }
         }
 
+        interface IUnavailability extends agora.v1.Unavailability.$Properties {
+        }
+
+        class Unavailability {
+            constructor(properties?: agora.v1.Unavailability.$Properties);
+            $unknowns?: Uint8Array[];
+            start: agora.v1.TimeInfo;
+            duration: (agora.v1.DurationInfo|null);
+            static create(properties: agora.v1.Unavailability.$Shape): agora.v1.Unavailability & agora.v1.Unavailability.$Shape;
+            static create(properties?: agora.v1.Unavailability.$Properties): agora.v1.Unavailability;
+            static encode(message: agora.v1.Unavailability.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.Unavailability & agora.v1.Unavailability.$Shape;
+            static fromObject(object: { [k: string]: any }): agora.v1.Unavailability;
+            static toObject(message: agora.v1.Unavailability, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace Unavailability {
+            interface $Properties {
+                start: agora.v1.TimeInfo.$Properties;
+                duration?: (agora.v1.DurationInfo.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = agora.v1.Unavailability.$Properties;
+        }
+
+        interface IDomainInfo extends agora.v1.DomainInfo.$Properties {
+        }
+
+        class DomainInfo {
+            constructor(properties?: agora.v1.DomainInfo.$Properties);
+            $unknowns?: Uint8Array[];
+            fault_domain: (agora.v1.DomainInfo.FaultDomain|null);
+            static create(properties: agora.v1.DomainInfo.$Shape): agora.v1.DomainInfo & agora.v1.DomainInfo.$Shape;
+            static create(properties?: agora.v1.DomainInfo.$Properties): agora.v1.DomainInfo;
+            static encode(message: agora.v1.DomainInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.DomainInfo & agora.v1.DomainInfo.$Shape;
+            static fromObject(object: { [k: string]: any }): agora.v1.DomainInfo;
+            static toObject(message: agora.v1.DomainInfo, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace DomainInfo {
+            interface $Properties {
+                fault_domain?: (agora.v1.DomainInfo.FaultDomain.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = agora.v1.DomainInfo.$Properties;
+
+            interface IFaultDomain extends agora.v1.DomainInfo.FaultDomain.$Properties {
+            }
+
+            class FaultDomain {
+                constructor(properties?: agora.v1.DomainInfo.FaultDomain.$Properties);
+                $unknowns?: Uint8Array[];
+                region: agora.v1.DomainInfo.FaultDomain.RegionInfo;
+                zone: agora.v1.DomainInfo.FaultDomain.ZoneInfo;
+                static create(properties: agora.v1.DomainInfo.FaultDomain.$Shape): agora.v1.DomainInfo.FaultDomain & agora.v1.DomainInfo.FaultDomain.$Shape;
+                static create(properties?: agora.v1.DomainInfo.FaultDomain.$Properties): agora.v1.DomainInfo.FaultDomain;
+                static encode(message: agora.v1.DomainInfo.FaultDomain.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.DomainInfo.FaultDomain & agora.v1.DomainInfo.FaultDomain.$Shape;
+                static fromObject(object: { [k: string]: any }): agora.v1.DomainInfo.FaultDomain;
+                static toObject(message: agora.v1.DomainInfo.FaultDomain, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                toJSON(): { [k: string]: any };
+            }
+
+            namespace FaultDomain {
+                interface $Properties {
+                    region: agora.v1.DomainInfo.FaultDomain.RegionInfo.$Properties;
+                    zone: agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Properties;
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = agora.v1.DomainInfo.FaultDomain.$Properties;
+
+                interface IRegionInfo extends agora.v1.DomainInfo.FaultDomain.RegionInfo.$Properties {
+                }
+
+                class RegionInfo {
+                    constructor(properties?: agora.v1.DomainInfo.FaultDomain.RegionInfo.$Properties);
+                    $unknowns?: Uint8Array[];
+                    name: string;
+                    static create(properties: agora.v1.DomainInfo.FaultDomain.RegionInfo.$Shape): agora.v1.DomainInfo.FaultDomain.RegionInfo & agora.v1.DomainInfo.FaultDomain.RegionInfo.$Shape;
+                    static create(properties?: agora.v1.DomainInfo.FaultDomain.RegionInfo.$Properties): agora.v1.DomainInfo.FaultDomain.RegionInfo;
+                    static encode(message: agora.v1.DomainInfo.FaultDomain.RegionInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.DomainInfo.FaultDomain.RegionInfo & agora.v1.DomainInfo.FaultDomain.RegionInfo.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.DomainInfo.FaultDomain.RegionInfo;
+                    static toObject(message: agora.v1.DomainInfo.FaultDomain.RegionInfo, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace RegionInfo {
+                    interface $Properties {
+                        name: string;
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.DomainInfo.FaultDomain.RegionInfo.$Properties;
+                }
+
+                interface IZoneInfo extends agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Properties {
+                }
+
+                class ZoneInfo {
+                    constructor(properties?: agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Properties);
+                    $unknowns?: Uint8Array[];
+                    name: string;
+                    static create(properties: agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Shape): agora.v1.DomainInfo.FaultDomain.ZoneInfo & agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Shape;
+                    static create(properties?: agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Properties): agora.v1.DomainInfo.FaultDomain.ZoneInfo;
+                    static encode(message: agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.DomainInfo.FaultDomain.ZoneInfo & agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.DomainInfo.FaultDomain.ZoneInfo;
+                    static toObject(message: agora.v1.DomainInfo.FaultDomain.ZoneInfo, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace ZoneInfo {
+                    interface $Properties {
+                        name: string;
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Properties;
+                }
+            }
+        }
+
+        interface IVolume extends agora.v1.Volume.$Properties {
+        }
+
+        class Volume {
+            constructor(properties?: agora.v1.Volume.$Properties);
+            $unknowns?: Uint8Array[];
+            mode: agora.v1.Volume.Mode;
+            container_path: string;
+            host_path: (string|null);
+            static create(properties: agora.v1.Volume.$Shape): agora.v1.Volume & agora.v1.Volume.$Shape;
+            static create(properties?: agora.v1.Volume.$Properties): agora.v1.Volume;
+            static encode(message: agora.v1.Volume.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.Volume & agora.v1.Volume.$Shape;
+            static fromObject(object: { [k: string]: any }): agora.v1.Volume;
+            static toObject(message: agora.v1.Volume, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace Volume {
+            interface $Properties {
+                mode: agora.v1.Volume.Mode;
+                container_path: string;
+                host_path?: (string|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = agora.v1.Volume.$Properties;
+
+            enum Mode {
+                RW = 1,
+                RO = 2
+            }
+        }
+
         interface ILabel extends agora.v1.Label.$Properties {
         }
 
@@ -980,6 +1223,7 @@ export namespace agora {
             role: (string|null);
             reservations: agora.v1.Resource.ReservationInfo[];
             allocation_info: (agora.v1.Resource.AllocationInfo|null);
+            disk: (agora.v1.Resource.DiskInfo|null);
             static create(properties: agora.v1.Resource.$Shape): agora.v1.Resource & agora.v1.Resource.$Shape;
             static create(properties?: agora.v1.Resource.$Properties): agora.v1.Resource;
             static encode(message: agora.v1.Resource.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -999,6 +1243,7 @@ export namespace agora {
                 role?: (string|null);
                 reservations?: agora.v1.Resource.ReservationInfo.$Properties[];
                 allocation_info?: (agora.v1.Resource.AllocationInfo.$Properties|null);
+                disk?: (agora.v1.Resource.DiskInfo.$Properties|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = agora.v1.Resource.$Properties;
@@ -1061,6 +1306,58 @@ export namespace agora {
                     $unknowns?: Uint8Array[];
                 }
                 type $Shape = agora.v1.Resource.AllocationInfo.$Properties;
+            }
+
+            interface IDiskInfo extends agora.v1.Resource.DiskInfo.$Properties {
+            }
+
+            class DiskInfo {
+                constructor(properties?: agora.v1.Resource.DiskInfo.$Properties);
+                $unknowns?: Uint8Array[];
+                persistence: (agora.v1.Resource.DiskInfo.Persistence|null);
+                volume: (agora.v1.Volume|null);
+                static create(properties: agora.v1.Resource.DiskInfo.$Shape): agora.v1.Resource.DiskInfo & agora.v1.Resource.DiskInfo.$Shape;
+                static create(properties?: agora.v1.Resource.DiskInfo.$Properties): agora.v1.Resource.DiskInfo;
+                static encode(message: agora.v1.Resource.DiskInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.Resource.DiskInfo & agora.v1.Resource.DiskInfo.$Shape;
+                static fromObject(object: { [k: string]: any }): agora.v1.Resource.DiskInfo;
+                static toObject(message: agora.v1.Resource.DiskInfo, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                toJSON(): { [k: string]: any };
+            }
+
+            namespace DiskInfo {
+                interface $Properties {
+                    persistence?: (agora.v1.Resource.DiskInfo.Persistence.$Properties|null);
+                    volume?: (agora.v1.Volume.$Properties|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = agora.v1.Resource.DiskInfo.$Properties;
+
+                interface IPersistence extends agora.v1.Resource.DiskInfo.Persistence.$Properties {
+                }
+
+                class Persistence {
+                    constructor(properties?: agora.v1.Resource.DiskInfo.Persistence.$Properties);
+                    $unknowns?: Uint8Array[];
+                    id: string;
+                    principal: (string|null);
+                    static create(properties: agora.v1.Resource.DiskInfo.Persistence.$Shape): agora.v1.Resource.DiskInfo.Persistence & agora.v1.Resource.DiskInfo.Persistence.$Shape;
+                    static create(properties?: agora.v1.Resource.DiskInfo.Persistence.$Properties): agora.v1.Resource.DiskInfo.Persistence;
+                    static encode(message: agora.v1.Resource.DiskInfo.Persistence.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.Resource.DiskInfo.Persistence & agora.v1.Resource.DiskInfo.Persistence.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.Resource.DiskInfo.Persistence;
+                    static toObject(message: agora.v1.Resource.DiskInfo.Persistence, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace Persistence {
+                    interface $Properties {
+                        id: string;
+                        principal?: (string|null);
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.Resource.DiskInfo.Persistence.$Properties;
+                }
             }
         }
 
@@ -1352,6 +1649,7 @@ export namespace agora {
             executor: (agora.v1.ExecutorInfo|null);
             command: (agora.v1.CommandInfo|null);
             health_check: (agora.v1.HealthCheck|null);
+            check: (agora.v1.CheckInfo|null);
             kill_policy: (agora.v1.KillPolicy|null);
             data: (Uint8Array|null);
             labels: (agora.v1.Labels|null);
@@ -1373,6 +1671,7 @@ export namespace agora {
                 executor?: (agora.v1.ExecutorInfo.$Properties|null);
                 command?: (agora.v1.CommandInfo.$Properties|null);
                 health_check?: (agora.v1.HealthCheck.$Properties|null);
+                check?: (agora.v1.CheckInfo.$Properties|null);
                 kill_policy?: (agora.v1.KillPolicy.$Properties|null);
                 data?: (Uint8Array|null);
                 labels?: (agora.v1.Labels.$Properties|null);
@@ -1415,6 +1714,7 @@ export namespace agora {
             timestamp: (number|null);
             uuid: (Uint8Array|null);
             healthy: (boolean|null);
+            check_status: (agora.v1.CheckStatusInfo|null);
             labels: (agora.v1.Labels|null);
             unreachable_time: (agora.v1.TimeInfo|null);
             static create(properties: agora.v1.TaskStatus.$Shape): agora.v1.TaskStatus & agora.v1.TaskStatus.$Shape;
@@ -1439,6 +1739,7 @@ export namespace agora {
                 timestamp?: (number|null);
                 uuid?: (Uint8Array|null);
                 healthy?: (boolean|null);
+                check_status?: (agora.v1.CheckStatusInfo.$Properties|null);
                 labels?: (agora.v1.Labels.$Properties|null);
                 unreachable_time?: (agora.v1.TimeInfo.$Properties|null);
                 $unknowns?: Uint8Array[];
@@ -1609,6 +1910,7 @@ export namespace agora {
             resources: agora.v1.Resource[];
             attributes: agora.v1.Attribute[];
             id: (agora.v1.AgentID|null);
+            domain: (agora.v1.DomainInfo|null);
             static create(properties: agora.v1.AgentInfo.$Shape): agora.v1.AgentInfo & agora.v1.AgentInfo.$Shape;
             static create(properties?: agora.v1.AgentInfo.$Properties): agora.v1.AgentInfo;
             static encode(message: agora.v1.AgentInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1625,6 +1927,7 @@ export namespace agora {
                 resources?: agora.v1.Resource.$Properties[];
                 attributes?: agora.v1.Attribute.$Properties[];
                 id?: (agora.v1.AgentID.$Properties|null);
+                domain?: (agora.v1.DomainInfo.$Properties|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = agora.v1.AgentInfo.$Properties;
@@ -1726,6 +2029,8 @@ export namespace agora {
             resources: agora.v1.Resource[];
             attributes: agora.v1.Attribute[];
             executor_ids: agora.v1.ExecutorID[];
+            unavailability: (agora.v1.Unavailability|null);
+            domain: (agora.v1.DomainInfo|null);
             static create(properties: agora.v1.Offer.$Shape): agora.v1.Offer & agora.v1.Offer.$Shape;
             static create(properties?: agora.v1.Offer.$Properties): agora.v1.Offer;
             static encode(message: agora.v1.Offer.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -1745,6 +2050,8 @@ export namespace agora {
                 resources?: agora.v1.Resource.$Properties[];
                 attributes?: agora.v1.Attribute.$Properties[];
                 executor_ids?: agora.v1.ExecutorID.$Properties[];
+                unavailability?: (agora.v1.Unavailability.$Properties|null);
+                domain?: (agora.v1.DomainInfo.$Properties|null);
                 $unknowns?: Uint8Array[];
             }
             type $Shape = agora.v1.Offer.$Properties;
@@ -1911,6 +2218,277 @@ export namespace agora {
                     }
                     type $Shape = agora.v1.Offer.Operation.Destroy.$Properties;
                 }
+            }
+        }
+
+        interface IResourceStatistics extends agora.v1.ResourceStatistics.$Properties {
+        }
+
+        class ResourceStatistics {
+            constructor(properties?: agora.v1.ResourceStatistics.$Properties);
+            $unknowns?: Uint8Array[];
+            timestamp: number;
+            processes: (number|null);
+            threads: (number|null);
+            cpus_user_time_secs: (number|null);
+            cpus_system_time_secs: (number|null);
+            cpus_limit: (number|null);
+            cpus_nr_periods: (number|null);
+            cpus_nr_throttled: (number|null);
+            cpus_throttled_time_secs: (number|null);
+            mem_total_bytes: (number|null);
+            mem_limit_bytes: (number|null);
+            mem_rss_bytes: (number|null);
+            mem_cache_bytes: (number|null);
+            disk_limit_bytes: (number|null);
+            disk_used_bytes: (number|null);
+            static create(properties: agora.v1.ResourceStatistics.$Shape): agora.v1.ResourceStatistics & agora.v1.ResourceStatistics.$Shape;
+            static create(properties?: agora.v1.ResourceStatistics.$Properties): agora.v1.ResourceStatistics;
+            static encode(message: agora.v1.ResourceStatistics.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.ResourceStatistics & agora.v1.ResourceStatistics.$Shape;
+            static fromObject(object: { [k: string]: any }): agora.v1.ResourceStatistics;
+            static toObject(message: agora.v1.ResourceStatistics, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace ResourceStatistics {
+            interface $Properties {
+                timestamp: number;
+                processes?: (number|null);
+                threads?: (number|null);
+                cpus_user_time_secs?: (number|null);
+                cpus_system_time_secs?: (number|null);
+                cpus_limit?: (number|null);
+                cpus_nr_periods?: (number|null);
+                cpus_nr_throttled?: (number|null);
+                cpus_throttled_time_secs?: (number|null);
+                mem_total_bytes?: (number|null);
+                mem_limit_bytes?: (number|null);
+                mem_rss_bytes?: (number|null);
+                mem_cache_bytes?: (number|null);
+                disk_limit_bytes?: (number|null);
+                disk_used_bytes?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = agora.v1.ResourceStatistics.$Properties;
+        }
+
+        interface ICheckInfo extends agora.v1.CheckInfo.$Properties {
+        }
+
+        class CheckInfo {
+            constructor(properties?: agora.v1.CheckInfo.$Properties);
+            $unknowns?: Uint8Array[];
+            type: (agora.v1.CheckInfo.Type|null);
+            command: (agora.v1.CheckInfo.Command|null);
+            http: (agora.v1.CheckInfo.Http|null);
+            tcp: (agora.v1.CheckInfo.Tcp|null);
+            delay_seconds: (number|null);
+            interval_seconds: (number|null);
+            timeout_seconds: (number|null);
+            static create(properties: agora.v1.CheckInfo.$Shape): agora.v1.CheckInfo & agora.v1.CheckInfo.$Shape;
+            static create(properties?: agora.v1.CheckInfo.$Properties): agora.v1.CheckInfo;
+            static encode(message: agora.v1.CheckInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.CheckInfo & agora.v1.CheckInfo.$Shape;
+            static fromObject(object: { [k: string]: any }): agora.v1.CheckInfo;
+            static toObject(message: agora.v1.CheckInfo, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace CheckInfo {
+            interface $Properties {
+                type?: (agora.v1.CheckInfo.Type|null);
+                command?: (agora.v1.CheckInfo.Command.$Properties|null);
+                http?: (agora.v1.CheckInfo.Http.$Properties|null);
+                tcp?: (agora.v1.CheckInfo.Tcp.$Properties|null);
+                delay_seconds?: (number|null);
+                interval_seconds?: (number|null);
+                timeout_seconds?: (number|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = agora.v1.CheckInfo.$Properties;
+
+            enum Type {
+                UNKNOWN = 0,
+                COMMAND = 1,
+                HTTP = 2,
+                TCP = 3
+            }
+
+            interface ICommand extends agora.v1.CheckInfo.Command.$Properties {
+            }
+
+            class Command {
+                constructor(properties?: agora.v1.CheckInfo.Command.$Properties);
+                $unknowns?: Uint8Array[];
+                command: agora.v1.CommandInfo;
+                static create(properties: agora.v1.CheckInfo.Command.$Shape): agora.v1.CheckInfo.Command & agora.v1.CheckInfo.Command.$Shape;
+                static create(properties?: agora.v1.CheckInfo.Command.$Properties): agora.v1.CheckInfo.Command;
+                static encode(message: agora.v1.CheckInfo.Command.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.CheckInfo.Command & agora.v1.CheckInfo.Command.$Shape;
+                static fromObject(object: { [k: string]: any }): agora.v1.CheckInfo.Command;
+                static toObject(message: agora.v1.CheckInfo.Command, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                toJSON(): { [k: string]: any };
+            }
+
+            namespace Command {
+                interface $Properties {
+                    command: agora.v1.CommandInfo.$Properties;
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = agora.v1.CheckInfo.Command.$Properties;
+            }
+
+            interface IHttp extends agora.v1.CheckInfo.Http.$Properties {
+            }
+
+            class Http {
+                constructor(properties?: agora.v1.CheckInfo.Http.$Properties);
+                $unknowns?: Uint8Array[];
+                port: number;
+                path: (string|null);
+                static create(properties: agora.v1.CheckInfo.Http.$Shape): agora.v1.CheckInfo.Http & agora.v1.CheckInfo.Http.$Shape;
+                static create(properties?: agora.v1.CheckInfo.Http.$Properties): agora.v1.CheckInfo.Http;
+                static encode(message: agora.v1.CheckInfo.Http.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.CheckInfo.Http & agora.v1.CheckInfo.Http.$Shape;
+                static fromObject(object: { [k: string]: any }): agora.v1.CheckInfo.Http;
+                static toObject(message: agora.v1.CheckInfo.Http, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                toJSON(): { [k: string]: any };
+            }
+
+            namespace Http {
+                interface $Properties {
+                    port: number;
+                    path?: (string|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = agora.v1.CheckInfo.Http.$Properties;
+            }
+
+            interface ITcp extends agora.v1.CheckInfo.Tcp.$Properties {
+            }
+
+            class Tcp {
+                constructor(properties?: agora.v1.CheckInfo.Tcp.$Properties);
+                $unknowns?: Uint8Array[];
+                port: number;
+                static create(properties: agora.v1.CheckInfo.Tcp.$Shape): agora.v1.CheckInfo.Tcp & agora.v1.CheckInfo.Tcp.$Shape;
+                static create(properties?: agora.v1.CheckInfo.Tcp.$Properties): agora.v1.CheckInfo.Tcp;
+                static encode(message: agora.v1.CheckInfo.Tcp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.CheckInfo.Tcp & agora.v1.CheckInfo.Tcp.$Shape;
+                static fromObject(object: { [k: string]: any }): agora.v1.CheckInfo.Tcp;
+                static toObject(message: agora.v1.CheckInfo.Tcp, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                toJSON(): { [k: string]: any };
+            }
+
+            namespace Tcp {
+                interface $Properties {
+                    port: number;
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = agora.v1.CheckInfo.Tcp.$Properties;
+            }
+        }
+
+        interface ICheckStatusInfo extends agora.v1.CheckStatusInfo.$Properties {
+        }
+
+        class CheckStatusInfo {
+            constructor(properties?: agora.v1.CheckStatusInfo.$Properties);
+            $unknowns?: Uint8Array[];
+            type: (agora.v1.CheckInfo.Type|null);
+            command: (agora.v1.CheckStatusInfo.Command|null);
+            http: (agora.v1.CheckStatusInfo.Http|null);
+            tcp: (agora.v1.CheckStatusInfo.Tcp|null);
+            static create(properties: agora.v1.CheckStatusInfo.$Shape): agora.v1.CheckStatusInfo & agora.v1.CheckStatusInfo.$Shape;
+            static create(properties?: agora.v1.CheckStatusInfo.$Properties): agora.v1.CheckStatusInfo;
+            static encode(message: agora.v1.CheckStatusInfo.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+            static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.CheckStatusInfo & agora.v1.CheckStatusInfo.$Shape;
+            static fromObject(object: { [k: string]: any }): agora.v1.CheckStatusInfo;
+            static toObject(message: agora.v1.CheckStatusInfo, options?: $protobuf.IConversionOptions): { [k: string]: any };
+            toJSON(): { [k: string]: any };
+        }
+
+        namespace CheckStatusInfo {
+            interface $Properties {
+                type?: (agora.v1.CheckInfo.Type|null);
+                command?: (agora.v1.CheckStatusInfo.Command.$Properties|null);
+                http?: (agora.v1.CheckStatusInfo.Http.$Properties|null);
+                tcp?: (agora.v1.CheckStatusInfo.Tcp.$Properties|null);
+                $unknowns?: Uint8Array[];
+            }
+            type $Shape = agora.v1.CheckStatusInfo.$Properties;
+
+            interface ICommand extends agora.v1.CheckStatusInfo.Command.$Properties {
+            }
+
+            class Command {
+                constructor(properties?: agora.v1.CheckStatusInfo.Command.$Properties);
+                $unknowns?: Uint8Array[];
+                exit_code: (number|null);
+                static create(properties: agora.v1.CheckStatusInfo.Command.$Shape): agora.v1.CheckStatusInfo.Command & agora.v1.CheckStatusInfo.Command.$Shape;
+                static create(properties?: agora.v1.CheckStatusInfo.Command.$Properties): agora.v1.CheckStatusInfo.Command;
+                static encode(message: agora.v1.CheckStatusInfo.Command.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.CheckStatusInfo.Command & agora.v1.CheckStatusInfo.Command.$Shape;
+                static fromObject(object: { [k: string]: any }): agora.v1.CheckStatusInfo.Command;
+                static toObject(message: agora.v1.CheckStatusInfo.Command, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                toJSON(): { [k: string]: any };
+            }
+
+            namespace Command {
+                interface $Properties {
+                    exit_code?: (number|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = agora.v1.CheckStatusInfo.Command.$Properties;
+            }
+
+            interface IHttp extends agora.v1.CheckStatusInfo.Http.$Properties {
+            }
+
+            class Http {
+                constructor(properties?: agora.v1.CheckStatusInfo.Http.$Properties);
+                $unknowns?: Uint8Array[];
+                status_code: (number|null);
+                static create(properties: agora.v1.CheckStatusInfo.Http.$Shape): agora.v1.CheckStatusInfo.Http & agora.v1.CheckStatusInfo.Http.$Shape;
+                static create(properties?: agora.v1.CheckStatusInfo.Http.$Properties): agora.v1.CheckStatusInfo.Http;
+                static encode(message: agora.v1.CheckStatusInfo.Http.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.CheckStatusInfo.Http & agora.v1.CheckStatusInfo.Http.$Shape;
+                static fromObject(object: { [k: string]: any }): agora.v1.CheckStatusInfo.Http;
+                static toObject(message: agora.v1.CheckStatusInfo.Http, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                toJSON(): { [k: string]: any };
+            }
+
+            namespace Http {
+                interface $Properties {
+                    status_code?: (number|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = agora.v1.CheckStatusInfo.Http.$Properties;
+            }
+
+            interface ITcp extends agora.v1.CheckStatusInfo.Tcp.$Properties {
+            }
+
+            class Tcp {
+                constructor(properties?: agora.v1.CheckStatusInfo.Tcp.$Properties);
+                $unknowns?: Uint8Array[];
+                succeeded: (boolean|null);
+                static create(properties: agora.v1.CheckStatusInfo.Tcp.$Shape): agora.v1.CheckStatusInfo.Tcp & agora.v1.CheckStatusInfo.Tcp.$Shape;
+                static create(properties?: agora.v1.CheckStatusInfo.Tcp.$Properties): agora.v1.CheckStatusInfo.Tcp;
+                static encode(message: agora.v1.CheckStatusInfo.Tcp.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.CheckStatusInfo.Tcp & agora.v1.CheckStatusInfo.Tcp.$Shape;
+                static fromObject(object: { [k: string]: any }): agora.v1.CheckStatusInfo.Tcp;
+                static toObject(message: agora.v1.CheckStatusInfo.Tcp, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                toJSON(): { [k: string]: any };
+            }
+
+            namespace Tcp {
+                interface $Properties {
+                    succeeded?: (boolean|null);
+                    $unknowns?: Uint8Array[];
+                }
+                type $Shape = agora.v1.CheckStatusInfo.Tcp.$Properties;
             }
         }
 
@@ -2520,32 +3098,6 @@ export namespace agora {
 
         namespace scheduler {
 
-            interface IUnavailability extends agora.v1.scheduler.Unavailability.$Properties {
-            }
-
-            class Unavailability {
-                constructor(properties?: agora.v1.scheduler.Unavailability.$Properties);
-                $unknowns?: Uint8Array[];
-                start: agora.v1.TimeInfo;
-                duration: (agora.v1.DurationInfo|null);
-                static create(properties: agora.v1.scheduler.Unavailability.$Shape): agora.v1.scheduler.Unavailability & agora.v1.scheduler.Unavailability.$Shape;
-                static create(properties?: agora.v1.scheduler.Unavailability.$Properties): agora.v1.scheduler.Unavailability;
-                static encode(message: agora.v1.scheduler.Unavailability.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
-                static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.scheduler.Unavailability & agora.v1.scheduler.Unavailability.$Shape;
-                static fromObject(object: { [k: string]: any }): agora.v1.scheduler.Unavailability;
-                static toObject(message: agora.v1.scheduler.Unavailability, options?: $protobuf.IConversionOptions): { [k: string]: any };
-                toJSON(): { [k: string]: any };
-            }
-
-            namespace Unavailability {
-                interface $Properties {
-                    start: agora.v1.TimeInfo.$Properties;
-                    duration?: (agora.v1.DurationInfo.$Properties|null);
-                    $unknowns?: Uint8Array[];
-                }
-                type $Shape = agora.v1.scheduler.Unavailability.$Properties;
-            }
-
             interface IInverseOffer extends agora.v1.scheduler.InverseOffer.$Properties {
             }
 
@@ -2555,7 +3107,7 @@ export namespace agora {
                 id: agora.v1.OfferID;
                 framework_id: agora.v1.FrameworkID;
                 agent_id: agora.v1.AgentID;
-                unavailability: agora.v1.scheduler.Unavailability;
+                unavailability: agora.v1.Unavailability;
                 resources: agora.v1.Resource[];
                 static create(properties: agora.v1.scheduler.InverseOffer.$Shape): agora.v1.scheduler.InverseOffer & agora.v1.scheduler.InverseOffer.$Shape;
                 static create(properties?: agora.v1.scheduler.InverseOffer.$Properties): agora.v1.scheduler.InverseOffer;
@@ -2571,7 +3123,7 @@ export namespace agora {
                     id: agora.v1.OfferID.$Properties;
                     framework_id: agora.v1.FrameworkID.$Properties;
                     agent_id: agora.v1.AgentID.$Properties;
-                    unavailability: agora.v1.scheduler.Unavailability.$Properties;
+                    unavailability: agora.v1.Unavailability.$Properties;
                     resources?: agora.v1.Resource.$Properties[];
                     $unknowns?: Uint8Array[];
                 }

@@ -257,6 +257,7 @@ export const agora = $root.agora = (() => {
                  * @property {agora.v1.agent.AgentToMaster.StatusUpdate.$Properties|null} [status_update] AgentToMaster status_update
                  * @property {agora.v1.agent.AgentToMaster.Pong.$Properties|null} [pong] AgentToMaster pong
                  * @property {agora.v1.agent.AgentToMaster.ExecutorMessage.$Properties|null} [executor_message] AgentToMaster executor_message
+                 * @property {agora.v1.agent.AgentToMaster.UsageReport.$Properties|null} [usage] AgentToMaster usage
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -329,6 +330,14 @@ export const agora = $root.agora = (() => {
                 AgentToMaster.prototype.executor_message = null;
 
                 /**
+                 * AgentToMaster usage.
+                 * @member {agora.v1.agent.AgentToMaster.UsageReport|null} usage
+                 * @memberof agora.v1.agent.AgentToMaster
+                 * @instance
+                 */
+                AgentToMaster.prototype.usage = null;
+
+                /**
                  * Creates a new AgentToMaster instance using the specified properties.
                  * @function create
                  * @memberof agora.v1.agent.AgentToMaster
@@ -370,6 +379,8 @@ export const agora = $root.agora = (() => {
                         $root.agora.v1.agent.AgentToMaster.Pong.encode(message.pong, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
                     if (message.executor_message != null && $Object.hasOwnProperty.call(message, "executor_message"))
                         $root.agora.v1.agent.AgentToMaster.ExecutorMessage.encode(message.executor_message, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
+                    if (message.usage != null && $Object.hasOwnProperty.call(message, "usage"))
+                        $root.agora.v1.agent.AgentToMaster.UsageReport.encode(message.usage, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -444,6 +455,12 @@ export const agora = $root.agora = (() => {
                                 message.executor_message = $root.agora.v1.agent.AgentToMaster.ExecutorMessage.decode(reader, reader.size(), $undefined, _depth + 1, message.executor_message);
                                 continue;
                             }
+                        case 6: {
+                                if (wireType !== 2)
+                                    break;
+                                message.usage = $root.agora.v1.agent.AgentToMaster.UsageReport.decode(reader, reader.size(), $undefined, _depth + 1, message.usage);
+                                continue;
+                            }
                         }
                         reader.skipType(wireType, _depth, tag);
                         if (!reader.discardUnknown) {
@@ -504,6 +521,11 @@ export const agora = $root.agora = (() => {
                             throw $TypeError(".agora.v1.agent.AgentToMaster.executor_message: object expected");
                         message.executor_message = $root.agora.v1.agent.AgentToMaster.ExecutorMessage.fromObject(object.executor_message, _depth + 1);
                     }
+                    if (object.usage != null) {
+                        if (!$util.isObject(object.usage))
+                            throw $TypeError(".agora.v1.agent.AgentToMaster.usage: object expected");
+                        message.usage = $root.agora.v1.agent.AgentToMaster.UsageReport.fromObject(object.usage, _depth + 1);
+                    }
                     return message;
                 };
 
@@ -530,6 +552,7 @@ export const agora = $root.agora = (() => {
                         object.status_update = null;
                         object.pong = null;
                         object.executor_message = null;
+                        object.usage = null;
                     }
                     if (message.register != null && $Object.hasOwnProperty.call(message, "register"))
                         object.register = $root.agora.v1.agent.AgentToMaster.Register.toObject(message.register, options, _depth + 1);
@@ -541,6 +564,8 @@ export const agora = $root.agora = (() => {
                         object.pong = $root.agora.v1.agent.AgentToMaster.Pong.toObject(message.pong, options, _depth + 1);
                     if (message.executor_message != null && $Object.hasOwnProperty.call(message, "executor_message"))
                         object.executor_message = $root.agora.v1.agent.AgentToMaster.ExecutorMessage.toObject(message.executor_message, options, _depth + 1);
+                    if (message.usage != null && $Object.hasOwnProperty.call(message, "usage"))
+                        object.usage = $root.agora.v1.agent.AgentToMaster.UsageReport.toObject(message.usage, options, _depth + 1);
                     return object;
                 };
 
@@ -562,6 +587,7 @@ export const agora = $root.agora = (() => {
                      * @typedef {Object} agora.v1.agent.AgentToMaster.Register.$Properties
                      * @property {agora.v1.AgentInfo.$Properties} agent_info Register agent_info
                      * @property {string|null} [version] Register version
+                     * @property {Array.<agora.v1.Resource.$Properties>} [checkpointed_resources] Register checkpointed_resources
                      * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                      */
 
@@ -587,6 +613,7 @@ export const agora = $root.agora = (() => {
                      * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                      */
                     const Register = function (properties) {
+                        this.checkpointed_resources = [];
                         if (properties)
                             for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                                 if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -608,6 +635,14 @@ export const agora = $root.agora = (() => {
                      * @instance
                      */
                     Register.prototype.version = null;
+
+                    /**
+                     * Register checkpointed_resources.
+                     * @member {Array.<agora.v1.Resource>} checkpointed_resources
+                     * @memberof agora.v1.agent.AgentToMaster.Register
+                     * @instance
+                     */
+                    Register.prototype.checkpointed_resources = $util.emptyArray;
 
                     /**
                      * Creates a new Register instance using the specified properties.
@@ -644,6 +679,9 @@ export const agora = $root.agora = (() => {
                         $root.agora.v1.AgentInfo.encode(message.agent_info, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
                         if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
                             writer.uint32(/* id 2, wireType 2 =*/18).string(message.version);
+                        if (message.checkpointed_resources != null && message.checkpointed_resources.length)
+                            for (let i = 0; i < message.checkpointed_resources.length; ++i)
+                                $root.agora.v1.Resource.encode(message.checkpointed_resources[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
                         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                             for (let i = 0; i < message.$unknowns.length; ++i)
                                 writer.raw(message.$unknowns[i]);
@@ -700,6 +738,14 @@ export const agora = $root.agora = (() => {
                                     message.version = reader.string();
                                     continue;
                                 }
+                            case 3: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.checkpointed_resources && message.checkpointed_resources.length))
+                                        message.checkpointed_resources = [];
+                                    message.checkpointed_resources.push($root.agora.v1.Resource.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
                             }
                             reader.skipType(wireType, _depth, tag);
                             if (!reader.discardUnknown) {
@@ -744,6 +790,16 @@ export const agora = $root.agora = (() => {
                         }
                         if (object.version != null)
                             message.version = $String(object.version);
+                        if (object.checkpointed_resources) {
+                            if (!$Array.isArray(object.checkpointed_resources))
+                                throw $TypeError(".agora.v1.agent.AgentToMaster.Register.checkpointed_resources: array expected");
+                            message.checkpointed_resources = $Array(object.checkpointed_resources.length);
+                            for (let i = 0; i < object.checkpointed_resources.length; ++i) {
+                                if (!$util.isObject(object.checkpointed_resources[i]))
+                                    throw $TypeError(".agora.v1.agent.AgentToMaster.Register.checkpointed_resources: object expected");
+                                message.checkpointed_resources[i] = $root.agora.v1.Resource.fromObject(object.checkpointed_resources[i], _depth + 1);
+                            }
+                        }
                         return message;
                     };
 
@@ -764,6 +820,8 @@ export const agora = $root.agora = (() => {
                         if (_depth > $util.recursionLimit)
                             throw $Error("max depth exceeded");
                         let object = {};
+                        if (options.arrays || options.defaults)
+                            object.checkpointed_resources = [];
                         if (options.defaults) {
                             object.agent_info = null;
                             object.version = "";
@@ -772,6 +830,11 @@ export const agora = $root.agora = (() => {
                             object.agent_info = $root.agora.v1.AgentInfo.toObject(message.agent_info, options, _depth + 1);
                         if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
                             object.version = message.version;
+                        if (message.checkpointed_resources && message.checkpointed_resources.length) {
+                            object.checkpointed_resources = $Array(message.checkpointed_resources.length);
+                            for (let j = 0; j < message.checkpointed_resources.length; ++j)
+                                object.checkpointed_resources[j] = $root.agora.v1.Resource.toObject(message.checkpointed_resources[j], options, _depth + 1);
+                        }
                         return object;
                     };
 
@@ -798,6 +861,7 @@ export const agora = $root.agora = (() => {
                      * @property {Array.<agora.v1.Task.$Properties>} [tasks] Reregister tasks
                      * @property {Array.<agora.v1.agent.FrameworkRecord.$Properties>} [frameworks] Reregister frameworks
                      * @property {string|null} [version] Reregister version
+                     * @property {Array.<agora.v1.Resource.$Properties>} [checkpointed_resources] Reregister checkpointed_resources
                      * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                      */
 
@@ -825,6 +889,7 @@ export const agora = $root.agora = (() => {
                     const Reregister = function (properties) {
                         this.tasks = [];
                         this.frameworks = [];
+                        this.checkpointed_resources = [];
                         if (properties)
                             for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                                 if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -862,6 +927,14 @@ export const agora = $root.agora = (() => {
                      * @instance
                      */
                     Reregister.prototype.version = null;
+
+                    /**
+                     * Reregister checkpointed_resources.
+                     * @member {Array.<agora.v1.Resource>} checkpointed_resources
+                     * @memberof agora.v1.agent.AgentToMaster.Reregister
+                     * @instance
+                     */
+                    Reregister.prototype.checkpointed_resources = $util.emptyArray;
 
                     /**
                      * Creates a new Reregister instance using the specified properties.
@@ -904,6 +977,9 @@ export const agora = $root.agora = (() => {
                                 $root.agora.v1.agent.FrameworkRecord.encode(message.frameworks[i], writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
                         if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
                             writer.uint32(/* id 4, wireType 2 =*/34).string(message.version);
+                        if (message.checkpointed_resources != null && message.checkpointed_resources.length)
+                            for (let i = 0; i < message.checkpointed_resources.length; ++i)
+                                $root.agora.v1.Resource.encode(message.checkpointed_resources[i], writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
                         if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                             for (let i = 0; i < message.$unknowns.length; ++i)
                                 writer.raw(message.$unknowns[i]);
@@ -976,6 +1052,14 @@ export const agora = $root.agora = (() => {
                                     message.version = reader.string();
                                     continue;
                                 }
+                            case 5: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.checkpointed_resources && message.checkpointed_resources.length))
+                                        message.checkpointed_resources = [];
+                                    message.checkpointed_resources.push($root.agora.v1.Resource.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
                             }
                             reader.skipType(wireType, _depth, tag);
                             if (!reader.discardUnknown) {
@@ -1040,6 +1124,16 @@ export const agora = $root.agora = (() => {
                         }
                         if (object.version != null)
                             message.version = $String(object.version);
+                        if (object.checkpointed_resources) {
+                            if (!$Array.isArray(object.checkpointed_resources))
+                                throw $TypeError(".agora.v1.agent.AgentToMaster.Reregister.checkpointed_resources: array expected");
+                            message.checkpointed_resources = $Array(object.checkpointed_resources.length);
+                            for (let i = 0; i < object.checkpointed_resources.length; ++i) {
+                                if (!$util.isObject(object.checkpointed_resources[i]))
+                                    throw $TypeError(".agora.v1.agent.AgentToMaster.Reregister.checkpointed_resources: object expected");
+                                message.checkpointed_resources[i] = $root.agora.v1.Resource.fromObject(object.checkpointed_resources[i], _depth + 1);
+                            }
+                        }
                         return message;
                     };
 
@@ -1063,6 +1157,7 @@ export const agora = $root.agora = (() => {
                         if (options.arrays || options.defaults) {
                             object.tasks = [];
                             object.frameworks = [];
+                            object.checkpointed_resources = [];
                         }
                         if (options.defaults) {
                             object.agent_info = null;
@@ -1082,6 +1177,11 @@ export const agora = $root.agora = (() => {
                         }
                         if (message.version != null && $Object.hasOwnProperty.call(message, "version"))
                             object.version = message.version;
+                        if (message.checkpointed_resources && message.checkpointed_resources.length) {
+                            object.checkpointed_resources = $Array(message.checkpointed_resources.length);
+                            for (let j = 0; j < message.checkpointed_resources.length; ++j)
+                                object.checkpointed_resources[j] = $root.agora.v1.Resource.toObject(message.checkpointed_resources[j], options, _depth + 1);
+                        }
                         return object;
                     };
 
@@ -1865,6 +1965,517 @@ export const agora = $root.agora = (() => {
                     return ExecutorMessage;
                 })();
 
+                AgentToMaster.UsageReport = (function() {
+
+                    /**
+                     * Properties of a UsageReport.
+                     * @typedef {Object} agora.v1.agent.AgentToMaster.UsageReport.$Properties
+                     * @property {Array.<agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Properties>} [tasks] UsageReport tasks
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a UsageReport.
+                     * @memberof agora.v1.agent.AgentToMaster
+                     * @interface IUsageReport
+                     * @augments agora.v1.agent.AgentToMaster.UsageReport.$Properties
+                     * @deprecated Use agora.v1.agent.AgentToMaster.UsageReport.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a UsageReport.
+                     * @typedef {agora.v1.agent.AgentToMaster.UsageReport.$Properties} agora.v1.agent.AgentToMaster.UsageReport.$Shape
+                     */
+
+                    /**
+                     * Constructs a new UsageReport.
+                     * @memberof agora.v1.agent.AgentToMaster
+                     * @classdesc Represents a UsageReport.
+                     * @constructor
+                     * @param {agora.v1.agent.AgentToMaster.UsageReport.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const UsageReport = function (properties) {
+                        this.tasks = [];
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * UsageReport tasks.
+                     * @member {Array.<agora.v1.agent.AgentToMaster.UsageReport.TaskUsage>} tasks
+                     * @memberof agora.v1.agent.AgentToMaster.UsageReport
+                     * @instance
+                     */
+                    UsageReport.prototype.tasks = $util.emptyArray;
+
+                    /**
+                     * Creates a new UsageReport instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.agent.AgentToMaster.UsageReport
+                     * @static
+                     * @param {agora.v1.agent.AgentToMaster.UsageReport.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.agent.AgentToMaster.UsageReport} UsageReport instance
+                     * @type {{
+                     *   (properties: agora.v1.agent.AgentToMaster.UsageReport.$Shape): agora.v1.agent.AgentToMaster.UsageReport & agora.v1.agent.AgentToMaster.UsageReport.$Shape;
+                     *   (properties?: agora.v1.agent.AgentToMaster.UsageReport.$Properties): agora.v1.agent.AgentToMaster.UsageReport;
+                     * }}
+                     */
+                    UsageReport.create = function(properties) {
+                        return new UsageReport(properties);
+                    };
+
+                    /**
+                     * Encodes the specified UsageReport message. Does not implicitly {@link agora.v1.agent.AgentToMaster.UsageReport.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.agent.AgentToMaster.UsageReport
+                     * @static
+                     * @param {agora.v1.agent.AgentToMaster.UsageReport.$Properties} message UsageReport message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    UsageReport.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        if (message.tasks != null && message.tasks.length)
+                            for (let i = 0; i < message.tasks.length; ++i)
+                                $root.agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.encode(message.tasks[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a UsageReport message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.agent.AgentToMaster.UsageReport
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.agent.AgentToMaster.UsageReport & agora.v1.agent.AgentToMaster.UsageReport.$Shape} UsageReport
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    UsageReport.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.agent.AgentToMaster.UsageReport();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.tasks && message.tasks.length))
+                                        message.tasks = [];
+                                    message.tasks.push($root.agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        return message;
+                    };
+
+                    /**
+                     * Creates a UsageReport message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.agent.AgentToMaster.UsageReport
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.agent.AgentToMaster.UsageReport} UsageReport
+                     */
+                    UsageReport.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.agent.AgentToMaster.UsageReport)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.agent.AgentToMaster.UsageReport: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.agent.AgentToMaster.UsageReport();
+                        if (object.tasks) {
+                            if (!$Array.isArray(object.tasks))
+                                throw $TypeError(".agora.v1.agent.AgentToMaster.UsageReport.tasks: array expected");
+                            message.tasks = $Array(object.tasks.length);
+                            for (let i = 0; i < object.tasks.length; ++i) {
+                                if (!$util.isObject(object.tasks[i]))
+                                    throw $TypeError(".agora.v1.agent.AgentToMaster.UsageReport.tasks: object expected");
+                                message.tasks[i] = $root.agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.fromObject(object.tasks[i], _depth + 1);
+                            }
+                        }
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a UsageReport message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.agent.AgentToMaster.UsageReport
+                     * @static
+                     * @param {agora.v1.agent.AgentToMaster.UsageReport} message UsageReport
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    UsageReport.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.arrays || options.defaults)
+                            object.tasks = [];
+                        if (message.tasks && message.tasks.length) {
+                            object.tasks = $Array(message.tasks.length);
+                            for (let j = 0; j < message.tasks.length; ++j)
+                                object.tasks[j] = $root.agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.toObject(message.tasks[j], options, _depth + 1);
+                        }
+                        return object;
+                    };
+
+                    /**
+                     * Converts this UsageReport to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.agent.AgentToMaster.UsageReport
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    UsageReport.prototype.toJSON = function() {
+                        return UsageReport.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    UsageReport.TaskUsage = (function() {
+
+                        /**
+                         * Properties of a TaskUsage.
+                         * @typedef {Object} agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Properties
+                         * @property {agora.v1.FrameworkID.$Properties} framework_id TaskUsage framework_id
+                         * @property {agora.v1.TaskID.$Properties} task_id TaskUsage task_id
+                         * @property {agora.v1.ExecutorID.$Properties|null} [executor_id] TaskUsage executor_id
+                         * @property {agora.v1.ResourceStatistics.$Properties} statistics TaskUsage statistics
+                         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                         */
+
+                        /**
+                         * Properties of a TaskUsage.
+                         * @memberof agora.v1.agent.AgentToMaster.UsageReport
+                         * @interface ITaskUsage
+                         * @augments agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Properties
+                         * @deprecated Use agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Properties instead.
+                         */
+
+                        /**
+                         * Shape of a TaskUsage.
+                         * @typedef {agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Properties} agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Shape
+                         */
+
+                        /**
+                         * Constructs a new TaskUsage.
+                         * @memberof agora.v1.agent.AgentToMaster.UsageReport
+                         * @classdesc Represents a TaskUsage.
+                         * @constructor
+                         * @param {agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Properties=} [properties] Properties to set
+                         * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                         */
+                        const TaskUsage = function (properties) {
+                            if (properties)
+                                for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                    if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                        this[keys[i]] = properties[keys[i]];
+                        };
+
+                        /**
+                         * TaskUsage framework_id.
+                         * @member {agora.v1.FrameworkID} framework_id
+                         * @memberof agora.v1.agent.AgentToMaster.UsageReport.TaskUsage
+                         * @instance
+                         */
+                        TaskUsage.prototype.framework_id = null;
+
+                        /**
+                         * TaskUsage task_id.
+                         * @member {agora.v1.TaskID} task_id
+                         * @memberof agora.v1.agent.AgentToMaster.UsageReport.TaskUsage
+                         * @instance
+                         */
+                        TaskUsage.prototype.task_id = null;
+
+                        /**
+                         * TaskUsage executor_id.
+                         * @member {agora.v1.ExecutorID|null} executor_id
+                         * @memberof agora.v1.agent.AgentToMaster.UsageReport.TaskUsage
+                         * @instance
+                         */
+                        TaskUsage.prototype.executor_id = null;
+
+                        /**
+                         * TaskUsage statistics.
+                         * @member {agora.v1.ResourceStatistics} statistics
+                         * @memberof agora.v1.agent.AgentToMaster.UsageReport.TaskUsage
+                         * @instance
+                         */
+                        TaskUsage.prototype.statistics = null;
+
+                        /**
+                         * Creates a new TaskUsage instance using the specified properties.
+                         * @function create
+                         * @memberof agora.v1.agent.AgentToMaster.UsageReport.TaskUsage
+                         * @static
+                         * @param {agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Properties=} [properties] Properties to set
+                         * @returns {agora.v1.agent.AgentToMaster.UsageReport.TaskUsage} TaskUsage instance
+                         * @type {{
+                         *   (properties: agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Shape): agora.v1.agent.AgentToMaster.UsageReport.TaskUsage & agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Shape;
+                         *   (properties?: agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Properties): agora.v1.agent.AgentToMaster.UsageReport.TaskUsage;
+                         * }}
+                         */
+                        TaskUsage.create = function(properties) {
+                            return new TaskUsage(properties);
+                        };
+
+                        /**
+                         * Encodes the specified TaskUsage message. Does not implicitly {@link agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.verify|verify} messages.
+                         * @function encode
+                         * @memberof agora.v1.agent.AgentToMaster.UsageReport.TaskUsage
+                         * @static
+                         * @param {agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Properties} message TaskUsage message or plain object to encode
+                         * @param {$protobuf.Writer} [writer] Writer to encode to
+                         * @returns {$protobuf.Writer} Writer
+                         */
+                        TaskUsage.encode = function (message, writer, _depth) {
+                            if (!writer)
+                                writer = $Writer.create();
+                            if (_depth === $undefined)
+                                _depth = 0;
+                            if (_depth > $util.recursionLimit)
+                                throw $Error("max depth exceeded");
+                            $root.agora.v1.FrameworkID.encode(message.framework_id, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                            $root.agora.v1.TaskID.encode(message.task_id, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                            if (message.executor_id != null && $Object.hasOwnProperty.call(message, "executor_id"))
+                                $root.agora.v1.ExecutorID.encode(message.executor_id, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                            $root.agora.v1.ResourceStatistics.encode(message.statistics, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                            if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                                for (let i = 0; i < message.$unknowns.length; ++i)
+                                    writer.raw(message.$unknowns[i]);
+                            return writer;
+                        };
+
+                        /**
+                         * Decodes a TaskUsage message from the specified reader or buffer.
+                         * @function decode
+                         * @memberof agora.v1.agent.AgentToMaster.UsageReport.TaskUsage
+                         * @static
+                         * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                         * @param {number} [length] Message length if known beforehand
+                         * @returns {agora.v1.agent.AgentToMaster.UsageReport.TaskUsage & agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.$Shape} TaskUsage
+                         * @throws {Error} If the payload is not a reader or valid buffer
+                         * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                         */
+                        TaskUsage.decode = function (reader, length, _end, _depth, _target) {
+                            if (!(reader instanceof $Reader))
+                                reader = $Reader.create(reader);
+                            if (_depth === $undefined)
+                                _depth = 0;
+                            if (_depth > $Reader.recursionLimit)
+                                throw $Error("max depth exceeded");
+                            let end, message;
+                            if (length === $undefined)
+                                end = reader.len;
+                            else {
+                                end = reader.pos + length;
+                                if (end > reader.len)
+                                    throw $RangeError("index out of range");
+                                length = reader.len;
+                                reader.len = end;
+                            }
+                            message = _target || new $root.agora.v1.agent.AgentToMaster.UsageReport.TaskUsage();
+                            while (reader.pos < end) {
+                                let start = reader.pos;
+                                let tag = reader.tag();
+                                if (tag === _end) {
+                                    _end = $undefined;
+                                    break;
+                                }
+                                let wireType = tag & 7;
+                                switch (tag >>>= 3) {
+                                case 1: {
+                                        if (wireType !== 2)
+                                            break;
+                                        message.framework_id = $root.agora.v1.FrameworkID.decode(reader, reader.size(), $undefined, _depth + 1, message.framework_id);
+                                        continue;
+                                    }
+                                case 2: {
+                                        if (wireType !== 2)
+                                            break;
+                                        message.task_id = $root.agora.v1.TaskID.decode(reader, reader.size(), $undefined, _depth + 1, message.task_id);
+                                        continue;
+                                    }
+                                case 3: {
+                                        if (wireType !== 2)
+                                            break;
+                                        message.executor_id = $root.agora.v1.ExecutorID.decode(reader, reader.size(), $undefined, _depth + 1, message.executor_id);
+                                        continue;
+                                    }
+                                case 4: {
+                                        if (wireType !== 2)
+                                            break;
+                                        message.statistics = $root.agora.v1.ResourceStatistics.decode(reader, reader.size(), $undefined, _depth + 1, message.statistics);
+                                        continue;
+                                    }
+                                }
+                                reader.skipType(wireType, _depth, tag);
+                                if (!reader.discardUnknown) {
+                                    $util.makeProp(message, "$unknowns", false);
+                                    (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                                }
+                            }
+                            if (length !== $undefined) {
+                                if (reader.pos !== end)
+                                    throw $RangeError("index out of range");
+                                reader.len = length;
+                            }
+                            if (_end !== $undefined)
+                                throw $Error("missing end group");
+                            if (!$Object.hasOwnProperty.call(message, "framework_id"))
+                                throw $util.ProtocolError("missing required 'framework_id'", { instance: message });
+                            if (!$Object.hasOwnProperty.call(message, "task_id"))
+                                throw $util.ProtocolError("missing required 'task_id'", { instance: message });
+                            if (!$Object.hasOwnProperty.call(message, "statistics"))
+                                throw $util.ProtocolError("missing required 'statistics'", { instance: message });
+                            return message;
+                        };
+
+                        /**
+                         * Creates a TaskUsage message from a plain object. Also converts values to their respective internal types.
+                         * @function fromObject
+                         * @memberof agora.v1.agent.AgentToMaster.UsageReport.TaskUsage
+                         * @static
+                         * @param {Object.<string,*>} object Plain object
+                         * @returns {agora.v1.agent.AgentToMaster.UsageReport.TaskUsage} TaskUsage
+                         */
+                        TaskUsage.fromObject = function (object, _depth) {
+                            if (object instanceof $root.agora.v1.agent.AgentToMaster.UsageReport.TaskUsage)
+                                return object;
+                            if (!$util.isObject(object))
+                                throw $TypeError(".agora.v1.agent.AgentToMaster.UsageReport.TaskUsage: object expected");
+                            if (_depth === $undefined)
+                                _depth = 0;
+                            if (_depth > $util.recursionLimit)
+                                throw $Error("max depth exceeded");
+                            let message = new $root.agora.v1.agent.AgentToMaster.UsageReport.TaskUsage();
+                            if (object.framework_id != null) {
+                                if (!$util.isObject(object.framework_id))
+                                    throw $TypeError(".agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.framework_id: object expected");
+                                message.framework_id = $root.agora.v1.FrameworkID.fromObject(object.framework_id, _depth + 1);
+                            }
+                            if (object.task_id != null) {
+                                if (!$util.isObject(object.task_id))
+                                    throw $TypeError(".agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.task_id: object expected");
+                                message.task_id = $root.agora.v1.TaskID.fromObject(object.task_id, _depth + 1);
+                            }
+                            if (object.executor_id != null) {
+                                if (!$util.isObject(object.executor_id))
+                                    throw $TypeError(".agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.executor_id: object expected");
+                                message.executor_id = $root.agora.v1.ExecutorID.fromObject(object.executor_id, _depth + 1);
+                            }
+                            if (object.statistics != null) {
+                                if (!$util.isObject(object.statistics))
+                                    throw $TypeError(".agora.v1.agent.AgentToMaster.UsageReport.TaskUsage.statistics: object expected");
+                                message.statistics = $root.agora.v1.ResourceStatistics.fromObject(object.statistics, _depth + 1);
+                            }
+                            return message;
+                        };
+
+                        /**
+                         * Creates a plain object from a TaskUsage message. Also converts values to other types if specified.
+                         * @function toObject
+                         * @memberof agora.v1.agent.AgentToMaster.UsageReport.TaskUsage
+                         * @static
+                         * @param {agora.v1.agent.AgentToMaster.UsageReport.TaskUsage} message TaskUsage
+                         * @param {$protobuf.IConversionOptions} [options] Conversion options
+                         * @returns {Object.<string,*>} Plain object
+                         */
+                        TaskUsage.toObject = function (message, options, _depth) {
+                            if (!options)
+                                options = {};
+                            if (_depth === $undefined)
+                                _depth = 0;
+                            if (_depth > $util.recursionLimit)
+                                throw $Error("max depth exceeded");
+                            let object = {};
+                            if (options.defaults) {
+                                object.framework_id = null;
+                                object.task_id = null;
+                                object.executor_id = null;
+                                object.statistics = null;
+                            }
+                            if (message.framework_id != null && $Object.hasOwnProperty.call(message, "framework_id"))
+                                object.framework_id = $root.agora.v1.FrameworkID.toObject(message.framework_id, options, _depth + 1);
+                            if (message.task_id != null && $Object.hasOwnProperty.call(message, "task_id"))
+                                object.task_id = $root.agora.v1.TaskID.toObject(message.task_id, options, _depth + 1);
+                            if (message.executor_id != null && $Object.hasOwnProperty.call(message, "executor_id"))
+                                object.executor_id = $root.agora.v1.ExecutorID.toObject(message.executor_id, options, _depth + 1);
+                            if (message.statistics != null && $Object.hasOwnProperty.call(message, "statistics"))
+                                object.statistics = $root.agora.v1.ResourceStatistics.toObject(message.statistics, options, _depth + 1);
+                            return object;
+                        };
+
+                        /**
+                         * Converts this TaskUsage to JSON.
+                         * @function toJSON
+                         * @memberof agora.v1.agent.AgentToMaster.UsageReport.TaskUsage
+                         * @instance
+                         * @returns {Object.<string,*>} JSON object
+                         */
+                        TaskUsage.prototype.toJSON = function() {
+                            return TaskUsage.toObject(this, $protobuf.util.toJSONOptions);
+                        };
+
+                        return TaskUsage;
+                    })();
+
+                    return UsageReport;
+                })();
+
                 return AgentToMaster;
             })();
 
@@ -1882,6 +2493,7 @@ export const agora = $root.agora = (() => {
                  * @property {agora.v1.agent.MasterToAgent.ShutdownFramework.$Properties|null} [shutdown_framework] MasterToAgent shutdown_framework
                  * @property {agora.v1.agent.MasterToAgent.FrameworkMessage.$Properties|null} [framework_message] MasterToAgent framework_message
                  * @property {agora.v1.agent.MasterToAgent.Refused.$Properties|null} [refused] MasterToAgent refused
+                 * @property {agora.v1.agent.MasterToAgent.CheckpointResources.$Properties|null} [checkpoint_resources] MasterToAgent checkpoint_resources
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -1986,6 +2598,14 @@ export const agora = $root.agora = (() => {
                 MasterToAgent.prototype.refused = null;
 
                 /**
+                 * MasterToAgent checkpoint_resources.
+                 * @member {agora.v1.agent.MasterToAgent.CheckpointResources|null} checkpoint_resources
+                 * @memberof agora.v1.agent.MasterToAgent
+                 * @instance
+                 */
+                MasterToAgent.prototype.checkpoint_resources = null;
+
+                /**
                  * Creates a new MasterToAgent instance using the specified properties.
                  * @function create
                  * @memberof agora.v1.agent.MasterToAgent
@@ -2035,6 +2655,8 @@ export const agora = $root.agora = (() => {
                         $root.agora.v1.agent.MasterToAgent.FrameworkMessage.encode(message.framework_message, writer.uint32(/* id 8, wireType 2 =*/66).fork(), _depth + 1).ldelim();
                     if (message.refused != null && $Object.hasOwnProperty.call(message, "refused"))
                         $root.agora.v1.agent.MasterToAgent.Refused.encode(message.refused, writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
+                    if (message.checkpoint_resources != null && $Object.hasOwnProperty.call(message, "checkpoint_resources"))
+                        $root.agora.v1.agent.MasterToAgent.CheckpointResources.encode(message.checkpoint_resources, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -2133,6 +2755,12 @@ export const agora = $root.agora = (() => {
                                 message.refused = $root.agora.v1.agent.MasterToAgent.Refused.decode(reader, reader.size(), $undefined, _depth + 1, message.refused);
                                 continue;
                             }
+                        case 10: {
+                                if (wireType !== 2)
+                                    break;
+                                message.checkpoint_resources = $root.agora.v1.agent.MasterToAgent.CheckpointResources.decode(reader, reader.size(), $undefined, _depth + 1, message.checkpoint_resources);
+                                continue;
+                            }
                         }
                         reader.skipType(wireType, _depth, tag);
                         if (!reader.discardUnknown) {
@@ -2213,6 +2841,11 @@ export const agora = $root.agora = (() => {
                             throw $TypeError(".agora.v1.agent.MasterToAgent.refused: object expected");
                         message.refused = $root.agora.v1.agent.MasterToAgent.Refused.fromObject(object.refused, _depth + 1);
                     }
+                    if (object.checkpoint_resources != null) {
+                        if (!$util.isObject(object.checkpoint_resources))
+                            throw $TypeError(".agora.v1.agent.MasterToAgent.checkpoint_resources: object expected");
+                        message.checkpoint_resources = $root.agora.v1.agent.MasterToAgent.CheckpointResources.fromObject(object.checkpoint_resources, _depth + 1);
+                    }
                     return message;
                 };
 
@@ -2243,6 +2876,7 @@ export const agora = $root.agora = (() => {
                         object.shutdown_framework = null;
                         object.framework_message = null;
                         object.refused = null;
+                        object.checkpoint_resources = null;
                     }
                     if (message.registered != null && $Object.hasOwnProperty.call(message, "registered"))
                         object.registered = $root.agora.v1.agent.MasterToAgent.Registered.toObject(message.registered, options, _depth + 1);
@@ -2262,6 +2896,8 @@ export const agora = $root.agora = (() => {
                         object.framework_message = $root.agora.v1.agent.MasterToAgent.FrameworkMessage.toObject(message.framework_message, options, _depth + 1);
                     if (message.refused != null && $Object.hasOwnProperty.call(message, "refused"))
                         object.refused = $root.agora.v1.agent.MasterToAgent.Refused.toObject(message.refused, options, _depth + 1);
+                    if (message.checkpoint_resources != null && $Object.hasOwnProperty.call(message, "checkpoint_resources"))
+                        object.checkpoint_resources = $root.agora.v1.agent.MasterToAgent.CheckpointResources.toObject(message.checkpoint_resources, options, _depth + 1);
                     return object;
                 };
 
@@ -4404,6 +5040,228 @@ export const agora = $root.agora = (() => {
                     };
 
                     return Refused;
+                })();
+
+                MasterToAgent.CheckpointResources = (function() {
+
+                    /**
+                     * Properties of a CheckpointResources.
+                     * @typedef {Object} agora.v1.agent.MasterToAgent.CheckpointResources.$Properties
+                     * @property {Array.<agora.v1.Resource.$Properties>} [resources] CheckpointResources resources
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a CheckpointResources.
+                     * @memberof agora.v1.agent.MasterToAgent
+                     * @interface ICheckpointResources
+                     * @augments agora.v1.agent.MasterToAgent.CheckpointResources.$Properties
+                     * @deprecated Use agora.v1.agent.MasterToAgent.CheckpointResources.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a CheckpointResources.
+                     * @typedef {agora.v1.agent.MasterToAgent.CheckpointResources.$Properties} agora.v1.agent.MasterToAgent.CheckpointResources.$Shape
+                     */
+
+                    /**
+                     * Constructs a new CheckpointResources.
+                     * @memberof agora.v1.agent.MasterToAgent
+                     * @classdesc Represents a CheckpointResources.
+                     * @constructor
+                     * @param {agora.v1.agent.MasterToAgent.CheckpointResources.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const CheckpointResources = function (properties) {
+                        this.resources = [];
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * CheckpointResources resources.
+                     * @member {Array.<agora.v1.Resource>} resources
+                     * @memberof agora.v1.agent.MasterToAgent.CheckpointResources
+                     * @instance
+                     */
+                    CheckpointResources.prototype.resources = $util.emptyArray;
+
+                    /**
+                     * Creates a new CheckpointResources instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.agent.MasterToAgent.CheckpointResources
+                     * @static
+                     * @param {agora.v1.agent.MasterToAgent.CheckpointResources.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.agent.MasterToAgent.CheckpointResources} CheckpointResources instance
+                     * @type {{
+                     *   (properties: agora.v1.agent.MasterToAgent.CheckpointResources.$Shape): agora.v1.agent.MasterToAgent.CheckpointResources & agora.v1.agent.MasterToAgent.CheckpointResources.$Shape;
+                     *   (properties?: agora.v1.agent.MasterToAgent.CheckpointResources.$Properties): agora.v1.agent.MasterToAgent.CheckpointResources;
+                     * }}
+                     */
+                    CheckpointResources.create = function(properties) {
+                        return new CheckpointResources(properties);
+                    };
+
+                    /**
+                     * Encodes the specified CheckpointResources message. Does not implicitly {@link agora.v1.agent.MasterToAgent.CheckpointResources.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.agent.MasterToAgent.CheckpointResources
+                     * @static
+                     * @param {agora.v1.agent.MasterToAgent.CheckpointResources.$Properties} message CheckpointResources message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    CheckpointResources.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        if (message.resources != null && message.resources.length)
+                            for (let i = 0; i < message.resources.length; ++i)
+                                $root.agora.v1.Resource.encode(message.resources[i], writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a CheckpointResources message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.agent.MasterToAgent.CheckpointResources
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.agent.MasterToAgent.CheckpointResources & agora.v1.agent.MasterToAgent.CheckpointResources.$Shape} CheckpointResources
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    CheckpointResources.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.agent.MasterToAgent.CheckpointResources();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    if (!(message.resources && message.resources.length))
+                                        message.resources = [];
+                                    message.resources.push($root.agora.v1.Resource.decode(reader, reader.size(), $undefined, _depth + 1));
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        return message;
+                    };
+
+                    /**
+                     * Creates a CheckpointResources message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.agent.MasterToAgent.CheckpointResources
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.agent.MasterToAgent.CheckpointResources} CheckpointResources
+                     */
+                    CheckpointResources.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.agent.MasterToAgent.CheckpointResources)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.agent.MasterToAgent.CheckpointResources: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.agent.MasterToAgent.CheckpointResources();
+                        if (object.resources) {
+                            if (!$Array.isArray(object.resources))
+                                throw $TypeError(".agora.v1.agent.MasterToAgent.CheckpointResources.resources: array expected");
+                            message.resources = $Array(object.resources.length);
+                            for (let i = 0; i < object.resources.length; ++i) {
+                                if (!$util.isObject(object.resources[i]))
+                                    throw $TypeError(".agora.v1.agent.MasterToAgent.CheckpointResources.resources: object expected");
+                                message.resources[i] = $root.agora.v1.Resource.fromObject(object.resources[i], _depth + 1);
+                            }
+                        }
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a CheckpointResources message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.agent.MasterToAgent.CheckpointResources
+                     * @static
+                     * @param {agora.v1.agent.MasterToAgent.CheckpointResources} message CheckpointResources
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    CheckpointResources.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.arrays || options.defaults)
+                            object.resources = [];
+                        if (message.resources && message.resources.length) {
+                            object.resources = $Array(message.resources.length);
+                            for (let j = 0; j < message.resources.length; ++j)
+                                object.resources[j] = $root.agora.v1.Resource.toObject(message.resources[j], options, _depth + 1);
+                        }
+                        return object;
+                    };
+
+                    /**
+                     * Converts this CheckpointResources to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.agent.MasterToAgent.CheckpointResources
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    CheckpointResources.prototype.toJSON = function() {
+                        return CheckpointResources.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return CheckpointResources;
                 })();
 
                 return MasterToAgent;
@@ -8089,6 +8947,1390 @@ export const agora = $root.agora = (() => {
             return Value;
         })();
 
+        v1.Unavailability = (function() {
+
+            /**
+             * Properties of an Unavailability.
+             * @typedef {Object} agora.v1.Unavailability.$Properties
+             * @property {agora.v1.TimeInfo.$Properties} start Unavailability start
+             * @property {agora.v1.DurationInfo.$Properties|null} [duration] Unavailability duration
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of an Unavailability.
+             * @memberof agora.v1
+             * @interface IUnavailability
+             * @augments agora.v1.Unavailability.$Properties
+             * @deprecated Use agora.v1.Unavailability.$Properties instead.
+             */
+
+            /**
+             * Shape of an Unavailability.
+             * @typedef {agora.v1.Unavailability.$Properties} agora.v1.Unavailability.$Shape
+             */
+
+            /**
+             * Constructs a new Unavailability.
+             * @memberof agora.v1
+             * @classdesc Represents an Unavailability.
+             * @constructor
+             * @param {agora.v1.Unavailability.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Unavailability = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Unavailability start.
+             * @member {agora.v1.TimeInfo} start
+             * @memberof agora.v1.Unavailability
+             * @instance
+             */
+            Unavailability.prototype.start = null;
+
+            /**
+             * Unavailability duration.
+             * @member {agora.v1.DurationInfo|null} duration
+             * @memberof agora.v1.Unavailability
+             * @instance
+             */
+            Unavailability.prototype.duration = null;
+
+            /**
+             * Creates a new Unavailability instance using the specified properties.
+             * @function create
+             * @memberof agora.v1.Unavailability
+             * @static
+             * @param {agora.v1.Unavailability.$Properties=} [properties] Properties to set
+             * @returns {agora.v1.Unavailability} Unavailability instance
+             * @type {{
+             *   (properties: agora.v1.Unavailability.$Shape): agora.v1.Unavailability & agora.v1.Unavailability.$Shape;
+             *   (properties?: agora.v1.Unavailability.$Properties): agora.v1.Unavailability;
+             * }}
+             */
+            Unavailability.create = function(properties) {
+                return new Unavailability(properties);
+            };
+
+            /**
+             * Encodes the specified Unavailability message. Does not implicitly {@link agora.v1.Unavailability.verify|verify} messages.
+             * @function encode
+             * @memberof agora.v1.Unavailability
+             * @static
+             * @param {agora.v1.Unavailability.$Properties} message Unavailability message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Unavailability.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                $root.agora.v1.TimeInfo.encode(message.start, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.duration != null && $Object.hasOwnProperty.call(message, "duration"))
+                    $root.agora.v1.DurationInfo.encode(message.duration, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes an Unavailability message from the specified reader or buffer.
+             * @function decode
+             * @memberof agora.v1.Unavailability
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {agora.v1.Unavailability & agora.v1.Unavailability.$Shape} Unavailability
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Unavailability.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.agora.v1.Unavailability();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.start = $root.agora.v1.TimeInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.start);
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.duration = $root.agora.v1.DurationInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.duration);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                if (!$Object.hasOwnProperty.call(message, "start"))
+                    throw $util.ProtocolError("missing required 'start'", { instance: message });
+                return message;
+            };
+
+            /**
+             * Creates an Unavailability message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof agora.v1.Unavailability
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {agora.v1.Unavailability} Unavailability
+             */
+            Unavailability.fromObject = function (object, _depth) {
+                if (object instanceof $root.agora.v1.Unavailability)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".agora.v1.Unavailability: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.agora.v1.Unavailability();
+                if (object.start != null) {
+                    if (!$util.isObject(object.start))
+                        throw $TypeError(".agora.v1.Unavailability.start: object expected");
+                    message.start = $root.agora.v1.TimeInfo.fromObject(object.start, _depth + 1);
+                }
+                if (object.duration != null) {
+                    if (!$util.isObject(object.duration))
+                        throw $TypeError(".agora.v1.Unavailability.duration: object expected");
+                    message.duration = $root.agora.v1.DurationInfo.fromObject(object.duration, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from an Unavailability message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof agora.v1.Unavailability
+             * @static
+             * @param {agora.v1.Unavailability} message Unavailability
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            Unavailability.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.start = null;
+                    object.duration = null;
+                }
+                if (message.start != null && $Object.hasOwnProperty.call(message, "start"))
+                    object.start = $root.agora.v1.TimeInfo.toObject(message.start, options, _depth + 1);
+                if (message.duration != null && $Object.hasOwnProperty.call(message, "duration"))
+                    object.duration = $root.agora.v1.DurationInfo.toObject(message.duration, options, _depth + 1);
+                return object;
+            };
+
+            /**
+             * Converts this Unavailability to JSON.
+             * @function toJSON
+             * @memberof agora.v1.Unavailability
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            Unavailability.prototype.toJSON = function() {
+                return Unavailability.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return Unavailability;
+        })();
+
+        v1.DomainInfo = (function() {
+
+            /**
+             * Properties of a DomainInfo.
+             * @typedef {Object} agora.v1.DomainInfo.$Properties
+             * @property {agora.v1.DomainInfo.FaultDomain.$Properties|null} [fault_domain] DomainInfo fault_domain
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a DomainInfo.
+             * @memberof agora.v1
+             * @interface IDomainInfo
+             * @augments agora.v1.DomainInfo.$Properties
+             * @deprecated Use agora.v1.DomainInfo.$Properties instead.
+             */
+
+            /**
+             * Shape of a DomainInfo.
+             * @typedef {agora.v1.DomainInfo.$Properties} agora.v1.DomainInfo.$Shape
+             */
+
+            /**
+             * Constructs a new DomainInfo.
+             * @memberof agora.v1
+             * @classdesc Represents a DomainInfo.
+             * @constructor
+             * @param {agora.v1.DomainInfo.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const DomainInfo = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * DomainInfo fault_domain.
+             * @member {agora.v1.DomainInfo.FaultDomain|null} fault_domain
+             * @memberof agora.v1.DomainInfo
+             * @instance
+             */
+            DomainInfo.prototype.fault_domain = null;
+
+            /**
+             * Creates a new DomainInfo instance using the specified properties.
+             * @function create
+             * @memberof agora.v1.DomainInfo
+             * @static
+             * @param {agora.v1.DomainInfo.$Properties=} [properties] Properties to set
+             * @returns {agora.v1.DomainInfo} DomainInfo instance
+             * @type {{
+             *   (properties: agora.v1.DomainInfo.$Shape): agora.v1.DomainInfo & agora.v1.DomainInfo.$Shape;
+             *   (properties?: agora.v1.DomainInfo.$Properties): agora.v1.DomainInfo;
+             * }}
+             */
+            DomainInfo.create = function(properties) {
+                return new DomainInfo(properties);
+            };
+
+            /**
+             * Encodes the specified DomainInfo message. Does not implicitly {@link agora.v1.DomainInfo.verify|verify} messages.
+             * @function encode
+             * @memberof agora.v1.DomainInfo
+             * @static
+             * @param {agora.v1.DomainInfo.$Properties} message DomainInfo message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            DomainInfo.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.fault_domain != null && $Object.hasOwnProperty.call(message, "fault_domain"))
+                    $root.agora.v1.DomainInfo.FaultDomain.encode(message.fault_domain, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a DomainInfo message from the specified reader or buffer.
+             * @function decode
+             * @memberof agora.v1.DomainInfo
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {agora.v1.DomainInfo & agora.v1.DomainInfo.$Shape} DomainInfo
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            DomainInfo.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.agora.v1.DomainInfo();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.fault_domain = $root.agora.v1.DomainInfo.FaultDomain.decode(reader, reader.size(), $undefined, _depth + 1, message.fault_domain);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a DomainInfo message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof agora.v1.DomainInfo
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {agora.v1.DomainInfo} DomainInfo
+             */
+            DomainInfo.fromObject = function (object, _depth) {
+                if (object instanceof $root.agora.v1.DomainInfo)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".agora.v1.DomainInfo: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.agora.v1.DomainInfo();
+                if (object.fault_domain != null) {
+                    if (!$util.isObject(object.fault_domain))
+                        throw $TypeError(".agora.v1.DomainInfo.fault_domain: object expected");
+                    message.fault_domain = $root.agora.v1.DomainInfo.FaultDomain.fromObject(object.fault_domain, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a DomainInfo message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof agora.v1.DomainInfo
+             * @static
+             * @param {agora.v1.DomainInfo} message DomainInfo
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            DomainInfo.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults)
+                    object.fault_domain = null;
+                if (message.fault_domain != null && $Object.hasOwnProperty.call(message, "fault_domain"))
+                    object.fault_domain = $root.agora.v1.DomainInfo.FaultDomain.toObject(message.fault_domain, options, _depth + 1);
+                return object;
+            };
+
+            /**
+             * Converts this DomainInfo to JSON.
+             * @function toJSON
+             * @memberof agora.v1.DomainInfo
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            DomainInfo.prototype.toJSON = function() {
+                return DomainInfo.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            DomainInfo.FaultDomain = (function() {
+
+                /**
+                 * Properties of a FaultDomain.
+                 * @typedef {Object} agora.v1.DomainInfo.FaultDomain.$Properties
+                 * @property {agora.v1.DomainInfo.FaultDomain.RegionInfo.$Properties} region FaultDomain region
+                 * @property {agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Properties} zone FaultDomain zone
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a FaultDomain.
+                 * @memberof agora.v1.DomainInfo
+                 * @interface IFaultDomain
+                 * @augments agora.v1.DomainInfo.FaultDomain.$Properties
+                 * @deprecated Use agora.v1.DomainInfo.FaultDomain.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a FaultDomain.
+                 * @typedef {agora.v1.DomainInfo.FaultDomain.$Properties} agora.v1.DomainInfo.FaultDomain.$Shape
+                 */
+
+                /**
+                 * Constructs a new FaultDomain.
+                 * @memberof agora.v1.DomainInfo
+                 * @classdesc Represents a FaultDomain.
+                 * @constructor
+                 * @param {agora.v1.DomainInfo.FaultDomain.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const FaultDomain = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * FaultDomain region.
+                 * @member {agora.v1.DomainInfo.FaultDomain.RegionInfo} region
+                 * @memberof agora.v1.DomainInfo.FaultDomain
+                 * @instance
+                 */
+                FaultDomain.prototype.region = null;
+
+                /**
+                 * FaultDomain zone.
+                 * @member {agora.v1.DomainInfo.FaultDomain.ZoneInfo} zone
+                 * @memberof agora.v1.DomainInfo.FaultDomain
+                 * @instance
+                 */
+                FaultDomain.prototype.zone = null;
+
+                /**
+                 * Creates a new FaultDomain instance using the specified properties.
+                 * @function create
+                 * @memberof agora.v1.DomainInfo.FaultDomain
+                 * @static
+                 * @param {agora.v1.DomainInfo.FaultDomain.$Properties=} [properties] Properties to set
+                 * @returns {agora.v1.DomainInfo.FaultDomain} FaultDomain instance
+                 * @type {{
+                 *   (properties: agora.v1.DomainInfo.FaultDomain.$Shape): agora.v1.DomainInfo.FaultDomain & agora.v1.DomainInfo.FaultDomain.$Shape;
+                 *   (properties?: agora.v1.DomainInfo.FaultDomain.$Properties): agora.v1.DomainInfo.FaultDomain;
+                 * }}
+                 */
+                FaultDomain.create = function(properties) {
+                    return new FaultDomain(properties);
+                };
+
+                /**
+                 * Encodes the specified FaultDomain message. Does not implicitly {@link agora.v1.DomainInfo.FaultDomain.verify|verify} messages.
+                 * @function encode
+                 * @memberof agora.v1.DomainInfo.FaultDomain
+                 * @static
+                 * @param {agora.v1.DomainInfo.FaultDomain.$Properties} message FaultDomain message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                FaultDomain.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    $root.agora.v1.DomainInfo.FaultDomain.RegionInfo.encode(message.region, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                    $root.agora.v1.DomainInfo.FaultDomain.ZoneInfo.encode(message.zone, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a FaultDomain message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof agora.v1.DomainInfo.FaultDomain
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {agora.v1.DomainInfo.FaultDomain & agora.v1.DomainInfo.FaultDomain.$Shape} FaultDomain
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                FaultDomain.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.agora.v1.DomainInfo.FaultDomain();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                message.region = $root.agora.v1.DomainInfo.FaultDomain.RegionInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.region);
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                message.zone = $root.agora.v1.DomainInfo.FaultDomain.ZoneInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.zone);
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    if (!$Object.hasOwnProperty.call(message, "region"))
+                        throw $util.ProtocolError("missing required 'region'", { instance: message });
+                    if (!$Object.hasOwnProperty.call(message, "zone"))
+                        throw $util.ProtocolError("missing required 'zone'", { instance: message });
+                    return message;
+                };
+
+                /**
+                 * Creates a FaultDomain message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof agora.v1.DomainInfo.FaultDomain
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {agora.v1.DomainInfo.FaultDomain} FaultDomain
+                 */
+                FaultDomain.fromObject = function (object, _depth) {
+                    if (object instanceof $root.agora.v1.DomainInfo.FaultDomain)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".agora.v1.DomainInfo.FaultDomain: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.agora.v1.DomainInfo.FaultDomain();
+                    if (object.region != null) {
+                        if (!$util.isObject(object.region))
+                            throw $TypeError(".agora.v1.DomainInfo.FaultDomain.region: object expected");
+                        message.region = $root.agora.v1.DomainInfo.FaultDomain.RegionInfo.fromObject(object.region, _depth + 1);
+                    }
+                    if (object.zone != null) {
+                        if (!$util.isObject(object.zone))
+                            throw $TypeError(".agora.v1.DomainInfo.FaultDomain.zone: object expected");
+                        message.zone = $root.agora.v1.DomainInfo.FaultDomain.ZoneInfo.fromObject(object.zone, _depth + 1);
+                    }
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a FaultDomain message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof agora.v1.DomainInfo.FaultDomain
+                 * @static
+                 * @param {agora.v1.DomainInfo.FaultDomain} message FaultDomain
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                FaultDomain.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.defaults) {
+                        object.region = null;
+                        object.zone = null;
+                    }
+                    if (message.region != null && $Object.hasOwnProperty.call(message, "region"))
+                        object.region = $root.agora.v1.DomainInfo.FaultDomain.RegionInfo.toObject(message.region, options, _depth + 1);
+                    if (message.zone != null && $Object.hasOwnProperty.call(message, "zone"))
+                        object.zone = $root.agora.v1.DomainInfo.FaultDomain.ZoneInfo.toObject(message.zone, options, _depth + 1);
+                    return object;
+                };
+
+                /**
+                 * Converts this FaultDomain to JSON.
+                 * @function toJSON
+                 * @memberof agora.v1.DomainInfo.FaultDomain
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                FaultDomain.prototype.toJSON = function() {
+                    return FaultDomain.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                FaultDomain.RegionInfo = (function() {
+
+                    /**
+                     * Properties of a RegionInfo.
+                     * @typedef {Object} agora.v1.DomainInfo.FaultDomain.RegionInfo.$Properties
+                     * @property {string} name RegionInfo name
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a RegionInfo.
+                     * @memberof agora.v1.DomainInfo.FaultDomain
+                     * @interface IRegionInfo
+                     * @augments agora.v1.DomainInfo.FaultDomain.RegionInfo.$Properties
+                     * @deprecated Use agora.v1.DomainInfo.FaultDomain.RegionInfo.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a RegionInfo.
+                     * @typedef {agora.v1.DomainInfo.FaultDomain.RegionInfo.$Properties} agora.v1.DomainInfo.FaultDomain.RegionInfo.$Shape
+                     */
+
+                    /**
+                     * Constructs a new RegionInfo.
+                     * @memberof agora.v1.DomainInfo.FaultDomain
+                     * @classdesc Represents a RegionInfo.
+                     * @constructor
+                     * @param {agora.v1.DomainInfo.FaultDomain.RegionInfo.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const RegionInfo = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * RegionInfo name.
+                     * @member {string} name
+                     * @memberof agora.v1.DomainInfo.FaultDomain.RegionInfo
+                     * @instance
+                     */
+                    RegionInfo.prototype.name = "";
+
+                    /**
+                     * Creates a new RegionInfo instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.DomainInfo.FaultDomain.RegionInfo
+                     * @static
+                     * @param {agora.v1.DomainInfo.FaultDomain.RegionInfo.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.DomainInfo.FaultDomain.RegionInfo} RegionInfo instance
+                     * @type {{
+                     *   (properties: agora.v1.DomainInfo.FaultDomain.RegionInfo.$Shape): agora.v1.DomainInfo.FaultDomain.RegionInfo & agora.v1.DomainInfo.FaultDomain.RegionInfo.$Shape;
+                     *   (properties?: agora.v1.DomainInfo.FaultDomain.RegionInfo.$Properties): agora.v1.DomainInfo.FaultDomain.RegionInfo;
+                     * }}
+                     */
+                    RegionInfo.create = function(properties) {
+                        return new RegionInfo(properties);
+                    };
+
+                    /**
+                     * Encodes the specified RegionInfo message. Does not implicitly {@link agora.v1.DomainInfo.FaultDomain.RegionInfo.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.DomainInfo.FaultDomain.RegionInfo
+                     * @static
+                     * @param {agora.v1.DomainInfo.FaultDomain.RegionInfo.$Properties} message RegionInfo message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    RegionInfo.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a RegionInfo message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.DomainInfo.FaultDomain.RegionInfo
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.DomainInfo.FaultDomain.RegionInfo & agora.v1.DomainInfo.FaultDomain.RegionInfo.$Shape} RegionInfo
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    RegionInfo.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.DomainInfo.FaultDomain.RegionInfo();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.name = reader.string();
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "name"))
+                            throw $util.ProtocolError("missing required 'name'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates a RegionInfo message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.DomainInfo.FaultDomain.RegionInfo
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.DomainInfo.FaultDomain.RegionInfo} RegionInfo
+                     */
+                    RegionInfo.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.DomainInfo.FaultDomain.RegionInfo)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.DomainInfo.FaultDomain.RegionInfo: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.DomainInfo.FaultDomain.RegionInfo();
+                        if (object.name != null)
+                            message.name = $String(object.name);
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a RegionInfo message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.DomainInfo.FaultDomain.RegionInfo
+                     * @static
+                     * @param {agora.v1.DomainInfo.FaultDomain.RegionInfo} message RegionInfo
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    RegionInfo.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults)
+                            object.name = "";
+                        if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                            object.name = message.name;
+                        return object;
+                    };
+
+                    /**
+                     * Converts this RegionInfo to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.DomainInfo.FaultDomain.RegionInfo
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    RegionInfo.prototype.toJSON = function() {
+                        return RegionInfo.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return RegionInfo;
+                })();
+
+                FaultDomain.ZoneInfo = (function() {
+
+                    /**
+                     * Properties of a ZoneInfo.
+                     * @typedef {Object} agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Properties
+                     * @property {string} name ZoneInfo name
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a ZoneInfo.
+                     * @memberof agora.v1.DomainInfo.FaultDomain
+                     * @interface IZoneInfo
+                     * @augments agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Properties
+                     * @deprecated Use agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a ZoneInfo.
+                     * @typedef {agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Properties} agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Shape
+                     */
+
+                    /**
+                     * Constructs a new ZoneInfo.
+                     * @memberof agora.v1.DomainInfo.FaultDomain
+                     * @classdesc Represents a ZoneInfo.
+                     * @constructor
+                     * @param {agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const ZoneInfo = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * ZoneInfo name.
+                     * @member {string} name
+                     * @memberof agora.v1.DomainInfo.FaultDomain.ZoneInfo
+                     * @instance
+                     */
+                    ZoneInfo.prototype.name = "";
+
+                    /**
+                     * Creates a new ZoneInfo instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.DomainInfo.FaultDomain.ZoneInfo
+                     * @static
+                     * @param {agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.DomainInfo.FaultDomain.ZoneInfo} ZoneInfo instance
+                     * @type {{
+                     *   (properties: agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Shape): agora.v1.DomainInfo.FaultDomain.ZoneInfo & agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Shape;
+                     *   (properties?: agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Properties): agora.v1.DomainInfo.FaultDomain.ZoneInfo;
+                     * }}
+                     */
+                    ZoneInfo.create = function(properties) {
+                        return new ZoneInfo(properties);
+                    };
+
+                    /**
+                     * Encodes the specified ZoneInfo message. Does not implicitly {@link agora.v1.DomainInfo.FaultDomain.ZoneInfo.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.DomainInfo.FaultDomain.ZoneInfo
+                     * @static
+                     * @param {agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Properties} message ZoneInfo message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    ZoneInfo.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.name);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a ZoneInfo message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.DomainInfo.FaultDomain.ZoneInfo
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.DomainInfo.FaultDomain.ZoneInfo & agora.v1.DomainInfo.FaultDomain.ZoneInfo.$Shape} ZoneInfo
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    ZoneInfo.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.DomainInfo.FaultDomain.ZoneInfo();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.name = reader.string();
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "name"))
+                            throw $util.ProtocolError("missing required 'name'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates a ZoneInfo message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.DomainInfo.FaultDomain.ZoneInfo
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.DomainInfo.FaultDomain.ZoneInfo} ZoneInfo
+                     */
+                    ZoneInfo.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.DomainInfo.FaultDomain.ZoneInfo)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.DomainInfo.FaultDomain.ZoneInfo: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.DomainInfo.FaultDomain.ZoneInfo();
+                        if (object.name != null)
+                            message.name = $String(object.name);
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a ZoneInfo message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.DomainInfo.FaultDomain.ZoneInfo
+                     * @static
+                     * @param {agora.v1.DomainInfo.FaultDomain.ZoneInfo} message ZoneInfo
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    ZoneInfo.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults)
+                            object.name = "";
+                        if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
+                            object.name = message.name;
+                        return object;
+                    };
+
+                    /**
+                     * Converts this ZoneInfo to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.DomainInfo.FaultDomain.ZoneInfo
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    ZoneInfo.prototype.toJSON = function() {
+                        return ZoneInfo.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return ZoneInfo;
+                })();
+
+                return FaultDomain;
+            })();
+
+            return DomainInfo;
+        })();
+
+        v1.Volume = (function() {
+
+            /**
+             * Properties of a Volume.
+             * @typedef {Object} agora.v1.Volume.$Properties
+             * @property {agora.v1.Volume.Mode} mode Volume mode
+             * @property {string} container_path Volume container_path
+             * @property {string|null} [host_path] Volume host_path
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a Volume.
+             * @memberof agora.v1
+             * @interface IVolume
+             * @augments agora.v1.Volume.$Properties
+             * @deprecated Use agora.v1.Volume.$Properties instead.
+             */
+
+            /**
+             * Shape of a Volume.
+             * @typedef {agora.v1.Volume.$Properties} agora.v1.Volume.$Shape
+             */
+
+            /**
+             * Constructs a new Volume.
+             * @memberof agora.v1
+             * @classdesc Represents a Volume.
+             * @constructor
+             * @param {agora.v1.Volume.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const Volume = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * Volume mode.
+             * @member {agora.v1.Volume.Mode} mode
+             * @memberof agora.v1.Volume
+             * @instance
+             */
+            Volume.prototype.mode = 1;
+
+            /**
+             * Volume container_path.
+             * @member {string} container_path
+             * @memberof agora.v1.Volume
+             * @instance
+             */
+            Volume.prototype.container_path = "";
+
+            /**
+             * Volume host_path.
+             * @member {string|null} host_path
+             * @memberof agora.v1.Volume
+             * @instance
+             */
+            Volume.prototype.host_path = null;
+
+            /**
+             * Creates a new Volume instance using the specified properties.
+             * @function create
+             * @memberof agora.v1.Volume
+             * @static
+             * @param {agora.v1.Volume.$Properties=} [properties] Properties to set
+             * @returns {agora.v1.Volume} Volume instance
+             * @type {{
+             *   (properties: agora.v1.Volume.$Shape): agora.v1.Volume & agora.v1.Volume.$Shape;
+             *   (properties?: agora.v1.Volume.$Properties): agora.v1.Volume;
+             * }}
+             */
+            Volume.create = function(properties) {
+                return new Volume(properties);
+            };
+
+            /**
+             * Encodes the specified Volume message. Does not implicitly {@link agora.v1.Volume.verify|verify} messages.
+             * @function encode
+             * @memberof agora.v1.Volume
+             * @static
+             * @param {agora.v1.Volume.$Properties} message Volume message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            Volume.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                writer.uint32(/* id 1, wireType 2 =*/10).string(message.container_path);
+                if (message.host_path != null && $Object.hasOwnProperty.call(message, "host_path"))
+                    writer.uint32(/* id 2, wireType 2 =*/18).string(message.host_path);
+                writer.uint32(/* id 3, wireType 0 =*/24).int32(message.mode);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a Volume message from the specified reader or buffer.
+             * @function decode
+             * @memberof agora.v1.Volume
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {agora.v1.Volume & agora.v1.Volume.$Shape} Volume
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            Volume.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.agora.v1.Volume();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 3: {
+                            if (wireType !== 0)
+                                break;
+                            value = reader.int32();
+                            if ($root.agora.v1.Volume.Mode[value] !== $undefined)
+                                message.mode = value;
+                            else if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                            continue;
+                        }
+                    case 1: {
+                            if (wireType !== 2)
+                                break;
+                            message.container_path = reader.string();
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.host_path = reader.string();
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                if (!$Object.hasOwnProperty.call(message, "mode"))
+                    throw $util.ProtocolError("missing required 'mode'", { instance: message });
+                if (!$Object.hasOwnProperty.call(message, "container_path"))
+                    throw $util.ProtocolError("missing required 'container_path'", { instance: message });
+                return message;
+            };
+
+            /**
+             * Creates a Volume message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof agora.v1.Volume
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {agora.v1.Volume} Volume
+             */
+            Volume.fromObject = function (object, _depth) {
+                if (object instanceof $root.agora.v1.Volume)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".agora.v1.Volume: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.agora.v1.Volume();
+                switch (object.mode) {
+                case "RW":
+                case 1:
+                    message.mode = 1;
+                    break;
+                case "RO":
+                case 2:
+                    message.mode = 2;
+                    break;
+                default:
+                }
+                if (object.container_path != null)
+                    message.container_path = $String(object.container_path);
+                if (object.host_path != null)
+                    message.host_path = $String(object.host_path);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a Volume message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof agora.v1.Volume
+             * @static
+             * @param {agora.v1.Volume} message Volume
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            Volume.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.container_path = "";
+                    object.host_path = "";
+                    object.mode = options.enums === $String ? "RW" : 1;
+                }
+                if (message.container_path != null && $Object.hasOwnProperty.call(message, "container_path"))
+                    object.container_path = message.container_path;
+                if (message.host_path != null && $Object.hasOwnProperty.call(message, "host_path"))
+                    object.host_path = message.host_path;
+                if (message.mode != null && $Object.hasOwnProperty.call(message, "mode"))
+                    object.mode = options.enums === $String ? $root.agora.v1.Volume.Mode[message.mode] === $undefined ? message.mode : $root.agora.v1.Volume.Mode[message.mode] : message.mode;
+                return object;
+            };
+
+            /**
+             * Converts this Volume to JSON.
+             * @function toJSON
+             * @memberof agora.v1.Volume
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            Volume.prototype.toJSON = function() {
+                return Volume.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Mode enum.
+             * @name agora.v1.Volume.Mode
+             * @enum {number}
+             * @property {number} RW=1 RW value
+             * @property {number} RO=2 RO value
+             */
+            Volume.Mode = (function() {
+                const valuesById = $Object.create(null), values = $Object.create(valuesById);
+                values[valuesById[1] = "RW"] = 1;
+                values[valuesById[2] = "RO"] = 2;
+                return values;
+            })();
+
+            return Volume;
+        })();
+
         v1.Label = (function() {
 
             /**
@@ -8910,6 +11152,7 @@ export const agora = $root.agora = (() => {
              * @property {string|null} [role] Resource role
              * @property {Array.<agora.v1.Resource.ReservationInfo.$Properties>} [reservations] Resource reservations
              * @property {agora.v1.Resource.AllocationInfo.$Properties|null} [allocation_info] Resource allocation_info
+             * @property {agora.v1.Resource.DiskInfo.$Properties|null} [disk] Resource disk
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -9007,6 +11250,14 @@ export const agora = $root.agora = (() => {
             Resource.prototype.allocation_info = null;
 
             /**
+             * Resource disk.
+             * @member {agora.v1.Resource.DiskInfo|null} disk
+             * @memberof agora.v1.Resource
+             * @instance
+             */
+            Resource.prototype.disk = null;
+
+            /**
              * Creates a new Resource instance using the specified properties.
              * @function create
              * @memberof agora.v1.Resource
@@ -9048,6 +11299,8 @@ export const agora = $root.agora = (() => {
                     $root.agora.v1.Value.Set.encode(message.set, writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
                 if (message.role != null && $Object.hasOwnProperty.call(message, "role"))
                     writer.uint32(/* id 6, wireType 2 =*/50).string(message.role);
+                if (message.disk != null && $Object.hasOwnProperty.call(message, "disk"))
+                    $root.agora.v1.Resource.DiskInfo.encode(message.disk, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
                 if (message.allocation_info != null && $Object.hasOwnProperty.call(message, "allocation_info"))
                     $root.agora.v1.Resource.AllocationInfo.encode(message.allocation_info, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
                 if (message.reservations != null && message.reservations.length)
@@ -9153,6 +11406,12 @@ export const agora = $root.agora = (() => {
                             message.allocation_info = $root.agora.v1.Resource.AllocationInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.allocation_info);
                             continue;
                         }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            message.disk = $root.agora.v1.Resource.DiskInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.disk);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -9245,6 +11504,11 @@ export const agora = $root.agora = (() => {
                         throw $TypeError(".agora.v1.Resource.allocation_info: object expected");
                     message.allocation_info = $root.agora.v1.Resource.AllocationInfo.fromObject(object.allocation_info, _depth + 1);
                 }
+                if (object.disk != null) {
+                    if (!$util.isObject(object.disk))
+                        throw $TypeError(".agora.v1.Resource.disk: object expected");
+                    message.disk = $root.agora.v1.Resource.DiskInfo.fromObject(object.disk, _depth + 1);
+                }
                 return message;
             };
 
@@ -9274,6 +11538,7 @@ export const agora = $root.agora = (() => {
                     object.ranges = null;
                     object.set = null;
                     object.role = "*";
+                    object.disk = null;
                     object.allocation_info = null;
                 }
                 if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
@@ -9288,6 +11553,8 @@ export const agora = $root.agora = (() => {
                     object.set = $root.agora.v1.Value.Set.toObject(message.set, options, _depth + 1);
                 if (message.role != null && $Object.hasOwnProperty.call(message, "role"))
                     object.role = message.role;
+                if (message.disk != null && $Object.hasOwnProperty.call(message, "disk"))
+                    object.disk = $root.agora.v1.Resource.DiskInfo.toObject(message.disk, options, _depth + 1);
                 if (message.allocation_info != null && $Object.hasOwnProperty.call(message, "allocation_info"))
                     object.allocation_info = $root.agora.v1.Resource.AllocationInfo.toObject(message.allocation_info, options, _depth + 1);
                 if (message.reservations && message.reservations.length) {
@@ -9826,6 +12093,473 @@ export const agora = $root.agora = (() => {
                 };
 
                 return AllocationInfo;
+            })();
+
+            Resource.DiskInfo = (function() {
+
+                /**
+                 * Properties of a DiskInfo.
+                 * @typedef {Object} agora.v1.Resource.DiskInfo.$Properties
+                 * @property {agora.v1.Resource.DiskInfo.Persistence.$Properties|null} [persistence] DiskInfo persistence
+                 * @property {agora.v1.Volume.$Properties|null} [volume] DiskInfo volume
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a DiskInfo.
+                 * @memberof agora.v1.Resource
+                 * @interface IDiskInfo
+                 * @augments agora.v1.Resource.DiskInfo.$Properties
+                 * @deprecated Use agora.v1.Resource.DiskInfo.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a DiskInfo.
+                 * @typedef {agora.v1.Resource.DiskInfo.$Properties} agora.v1.Resource.DiskInfo.$Shape
+                 */
+
+                /**
+                 * Constructs a new DiskInfo.
+                 * @memberof agora.v1.Resource
+                 * @classdesc Represents a DiskInfo.
+                 * @constructor
+                 * @param {agora.v1.Resource.DiskInfo.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const DiskInfo = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * DiskInfo persistence.
+                 * @member {agora.v1.Resource.DiskInfo.Persistence|null} persistence
+                 * @memberof agora.v1.Resource.DiskInfo
+                 * @instance
+                 */
+                DiskInfo.prototype.persistence = null;
+
+                /**
+                 * DiskInfo volume.
+                 * @member {agora.v1.Volume|null} volume
+                 * @memberof agora.v1.Resource.DiskInfo
+                 * @instance
+                 */
+                DiskInfo.prototype.volume = null;
+
+                /**
+                 * Creates a new DiskInfo instance using the specified properties.
+                 * @function create
+                 * @memberof agora.v1.Resource.DiskInfo
+                 * @static
+                 * @param {agora.v1.Resource.DiskInfo.$Properties=} [properties] Properties to set
+                 * @returns {agora.v1.Resource.DiskInfo} DiskInfo instance
+                 * @type {{
+                 *   (properties: agora.v1.Resource.DiskInfo.$Shape): agora.v1.Resource.DiskInfo & agora.v1.Resource.DiskInfo.$Shape;
+                 *   (properties?: agora.v1.Resource.DiskInfo.$Properties): agora.v1.Resource.DiskInfo;
+                 * }}
+                 */
+                DiskInfo.create = function(properties) {
+                    return new DiskInfo(properties);
+                };
+
+                /**
+                 * Encodes the specified DiskInfo message. Does not implicitly {@link agora.v1.Resource.DiskInfo.verify|verify} messages.
+                 * @function encode
+                 * @memberof agora.v1.Resource.DiskInfo
+                 * @static
+                 * @param {agora.v1.Resource.DiskInfo.$Properties} message DiskInfo message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                DiskInfo.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.persistence != null && $Object.hasOwnProperty.call(message, "persistence"))
+                        $root.agora.v1.Resource.DiskInfo.Persistence.encode(message.persistence, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                    if (message.volume != null && $Object.hasOwnProperty.call(message, "volume"))
+                        $root.agora.v1.Volume.encode(message.volume, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a DiskInfo message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof agora.v1.Resource.DiskInfo
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {agora.v1.Resource.DiskInfo & agora.v1.Resource.DiskInfo.$Shape} DiskInfo
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                DiskInfo.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.agora.v1.Resource.DiskInfo();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                message.persistence = $root.agora.v1.Resource.DiskInfo.Persistence.decode(reader, reader.size(), $undefined, _depth + 1, message.persistence);
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                message.volume = $root.agora.v1.Volume.decode(reader, reader.size(), $undefined, _depth + 1, message.volume);
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                /**
+                 * Creates a DiskInfo message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof agora.v1.Resource.DiskInfo
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {agora.v1.Resource.DiskInfo} DiskInfo
+                 */
+                DiskInfo.fromObject = function (object, _depth) {
+                    if (object instanceof $root.agora.v1.Resource.DiskInfo)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".agora.v1.Resource.DiskInfo: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.agora.v1.Resource.DiskInfo();
+                    if (object.persistence != null) {
+                        if (!$util.isObject(object.persistence))
+                            throw $TypeError(".agora.v1.Resource.DiskInfo.persistence: object expected");
+                        message.persistence = $root.agora.v1.Resource.DiskInfo.Persistence.fromObject(object.persistence, _depth + 1);
+                    }
+                    if (object.volume != null) {
+                        if (!$util.isObject(object.volume))
+                            throw $TypeError(".agora.v1.Resource.DiskInfo.volume: object expected");
+                        message.volume = $root.agora.v1.Volume.fromObject(object.volume, _depth + 1);
+                    }
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a DiskInfo message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof agora.v1.Resource.DiskInfo
+                 * @static
+                 * @param {agora.v1.Resource.DiskInfo} message DiskInfo
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                DiskInfo.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.defaults) {
+                        object.persistence = null;
+                        object.volume = null;
+                    }
+                    if (message.persistence != null && $Object.hasOwnProperty.call(message, "persistence"))
+                        object.persistence = $root.agora.v1.Resource.DiskInfo.Persistence.toObject(message.persistence, options, _depth + 1);
+                    if (message.volume != null && $Object.hasOwnProperty.call(message, "volume"))
+                        object.volume = $root.agora.v1.Volume.toObject(message.volume, options, _depth + 1);
+                    return object;
+                };
+
+                /**
+                 * Converts this DiskInfo to JSON.
+                 * @function toJSON
+                 * @memberof agora.v1.Resource.DiskInfo
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                DiskInfo.prototype.toJSON = function() {
+                    return DiskInfo.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                DiskInfo.Persistence = (function() {
+
+                    /**
+                     * Properties of a Persistence.
+                     * @typedef {Object} agora.v1.Resource.DiskInfo.Persistence.$Properties
+                     * @property {string} id Persistence id
+                     * @property {string|null} [principal] Persistence principal
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a Persistence.
+                     * @memberof agora.v1.Resource.DiskInfo
+                     * @interface IPersistence
+                     * @augments agora.v1.Resource.DiskInfo.Persistence.$Properties
+                     * @deprecated Use agora.v1.Resource.DiskInfo.Persistence.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a Persistence.
+                     * @typedef {agora.v1.Resource.DiskInfo.Persistence.$Properties} agora.v1.Resource.DiskInfo.Persistence.$Shape
+                     */
+
+                    /**
+                     * Constructs a new Persistence.
+                     * @memberof agora.v1.Resource.DiskInfo
+                     * @classdesc Represents a Persistence.
+                     * @constructor
+                     * @param {agora.v1.Resource.DiskInfo.Persistence.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const Persistence = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * Persistence id.
+                     * @member {string} id
+                     * @memberof agora.v1.Resource.DiskInfo.Persistence
+                     * @instance
+                     */
+                    Persistence.prototype.id = "";
+
+                    /**
+                     * Persistence principal.
+                     * @member {string|null} principal
+                     * @memberof agora.v1.Resource.DiskInfo.Persistence
+                     * @instance
+                     */
+                    Persistence.prototype.principal = null;
+
+                    /**
+                     * Creates a new Persistence instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.Resource.DiskInfo.Persistence
+                     * @static
+                     * @param {agora.v1.Resource.DiskInfo.Persistence.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.Resource.DiskInfo.Persistence} Persistence instance
+                     * @type {{
+                     *   (properties: agora.v1.Resource.DiskInfo.Persistence.$Shape): agora.v1.Resource.DiskInfo.Persistence & agora.v1.Resource.DiskInfo.Persistence.$Shape;
+                     *   (properties?: agora.v1.Resource.DiskInfo.Persistence.$Properties): agora.v1.Resource.DiskInfo.Persistence;
+                     * }}
+                     */
+                    Persistence.create = function(properties) {
+                        return new Persistence(properties);
+                    };
+
+                    /**
+                     * Encodes the specified Persistence message. Does not implicitly {@link agora.v1.Resource.DiskInfo.Persistence.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.Resource.DiskInfo.Persistence
+                     * @static
+                     * @param {agora.v1.Resource.DiskInfo.Persistence.$Properties} message Persistence message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    Persistence.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.id);
+                        if (message.principal != null && $Object.hasOwnProperty.call(message, "principal"))
+                            writer.uint32(/* id 2, wireType 2 =*/18).string(message.principal);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a Persistence message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.Resource.DiskInfo.Persistence
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.Resource.DiskInfo.Persistence & agora.v1.Resource.DiskInfo.Persistence.$Shape} Persistence
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    Persistence.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.Resource.DiskInfo.Persistence();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.id = reader.string();
+                                    continue;
+                                }
+                            case 2: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.principal = reader.string();
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "id"))
+                            throw $util.ProtocolError("missing required 'id'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates a Persistence message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.Resource.DiskInfo.Persistence
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.Resource.DiskInfo.Persistence} Persistence
+                     */
+                    Persistence.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.Resource.DiskInfo.Persistence)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.Resource.DiskInfo.Persistence: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.Resource.DiskInfo.Persistence();
+                        if (object.id != null)
+                            message.id = $String(object.id);
+                        if (object.principal != null)
+                            message.principal = $String(object.principal);
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a Persistence message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.Resource.DiskInfo.Persistence
+                     * @static
+                     * @param {agora.v1.Resource.DiskInfo.Persistence} message Persistence
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    Persistence.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults) {
+                            object.id = "";
+                            object.principal = "";
+                        }
+                        if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
+                            object.id = message.id;
+                        if (message.principal != null && $Object.hasOwnProperty.call(message, "principal"))
+                            object.principal = message.principal;
+                        return object;
+                    };
+
+                    /**
+                     * Converts this Persistence to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.Resource.DiskInfo.Persistence
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    Persistence.prototype.toJSON = function() {
+                        return Persistence.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return Persistence;
+                })();
+
+                return DiskInfo;
             })();
 
             return Resource;
@@ -12436,6 +15170,7 @@ export const agora = $root.agora = (() => {
              * @property {agora.v1.ExecutorInfo.$Properties|null} [executor] TaskInfo executor
              * @property {agora.v1.CommandInfo.$Properties|null} [command] TaskInfo command
              * @property {agora.v1.HealthCheck.$Properties|null} [health_check] TaskInfo health_check
+             * @property {agora.v1.CheckInfo.$Properties|null} [check] TaskInfo check
              * @property {agora.v1.KillPolicy.$Properties|null} [kill_policy] TaskInfo kill_policy
              * @property {Uint8Array|null} [data] TaskInfo data
              * @property {agora.v1.Labels.$Properties|null} [labels] TaskInfo labels
@@ -12528,6 +15263,14 @@ export const agora = $root.agora = (() => {
             TaskInfo.prototype.health_check = null;
 
             /**
+             * TaskInfo check.
+             * @member {agora.v1.CheckInfo|null} check
+             * @memberof agora.v1.TaskInfo
+             * @instance
+             */
+            TaskInfo.prototype.check = null;
+
+            /**
              * TaskInfo kill_policy.
              * @member {agora.v1.KillPolicy|null} kill_policy
              * @memberof agora.v1.TaskInfo
@@ -12601,6 +15344,8 @@ export const agora = $root.agora = (() => {
                     $root.agora.v1.Labels.encode(message.labels, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
                 if (message.kill_policy != null && $Object.hasOwnProperty.call(message, "kill_policy"))
                     $root.agora.v1.KillPolicy.encode(message.kill_policy, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
+                if (message.check != null && $Object.hasOwnProperty.call(message, "check"))
+                    $root.agora.v1.CheckInfo.encode(message.check, writer.uint32(/* id 13, wireType 2 =*/106).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -12687,6 +15432,12 @@ export const agora = $root.agora = (() => {
                             if (wireType !== 2)
                                 break;
                             message.health_check = $root.agora.v1.HealthCheck.decode(reader, reader.size(), $undefined, _depth + 1, message.health_check);
+                            continue;
+                        }
+                    case 13: {
+                            if (wireType !== 2)
+                                break;
+                            message.check = $root.agora.v1.CheckInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.check);
                             continue;
                         }
                     case 12: {
@@ -12785,6 +15536,11 @@ export const agora = $root.agora = (() => {
                         throw $TypeError(".agora.v1.TaskInfo.health_check: object expected");
                     message.health_check = $root.agora.v1.HealthCheck.fromObject(object.health_check, _depth + 1);
                 }
+                if (object.check != null) {
+                    if (!$util.isObject(object.check))
+                        throw $TypeError(".agora.v1.TaskInfo.check: object expected");
+                    message.check = $root.agora.v1.CheckInfo.fromObject(object.check, _depth + 1);
+                }
                 if (object.kill_policy != null) {
                     if (!$util.isObject(object.kill_policy))
                         throw $TypeError(".agora.v1.TaskInfo.kill_policy: object expected");
@@ -12838,6 +15594,7 @@ export const agora = $root.agora = (() => {
                     object.health_check = null;
                     object.labels = null;
                     object.kill_policy = null;
+                    object.check = null;
                 }
                 if (message.name != null && $Object.hasOwnProperty.call(message, "name"))
                     object.name = message.name;
@@ -12862,6 +15619,8 @@ export const agora = $root.agora = (() => {
                     object.labels = $root.agora.v1.Labels.toObject(message.labels, options, _depth + 1);
                 if (message.kill_policy != null && $Object.hasOwnProperty.call(message, "kill_policy"))
                     object.kill_policy = $root.agora.v1.KillPolicy.toObject(message.kill_policy, options, _depth + 1);
+                if (message.check != null && $Object.hasOwnProperty.call(message, "check"))
+                    object.check = $root.agora.v1.CheckInfo.toObject(message.check, options, _depth + 1);
                 return object;
             };
 
@@ -12933,6 +15692,7 @@ export const agora = $root.agora = (() => {
              * @property {number|null} [timestamp] TaskStatus timestamp
              * @property {Uint8Array|null} [uuid] TaskStatus uuid
              * @property {boolean|null} [healthy] TaskStatus healthy
+             * @property {agora.v1.CheckStatusInfo.$Properties|null} [check_status] TaskStatus check_status
              * @property {agora.v1.Labels.$Properties|null} [labels] TaskStatus labels
              * @property {agora.v1.TimeInfo.$Properties|null} [unreachable_time] TaskStatus unreachable_time
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
@@ -13055,6 +15815,14 @@ export const agora = $root.agora = (() => {
             TaskStatus.prototype.healthy = null;
 
             /**
+             * TaskStatus check_status.
+             * @member {agora.v1.CheckStatusInfo|null} check_status
+             * @memberof agora.v1.TaskStatus
+             * @instance
+             */
+            TaskStatus.prototype.check_status = null;
+
+            /**
              * TaskStatus labels.
              * @member {agora.v1.Labels|null} labels
              * @memberof agora.v1.TaskStatus
@@ -13126,6 +15894,8 @@ export const agora = $root.agora = (() => {
                     $root.agora.v1.Labels.encode(message.labels, writer.uint32(/* id 12, wireType 2 =*/98).fork(), _depth + 1).ldelim();
                 if (message.unreachable_time != null && $Object.hasOwnProperty.call(message, "unreachable_time"))
                     $root.agora.v1.TimeInfo.encode(message.unreachable_time, writer.uint32(/* id 14, wireType 2 =*/114).fork(), _depth + 1).ldelim();
+                if (message.check_status != null && $Object.hasOwnProperty.call(message, "check_status"))
+                    $root.agora.v1.CheckStatusInfo.encode(message.check_status, writer.uint32(/* id 15, wireType 2 =*/122).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -13252,6 +16022,12 @@ export const agora = $root.agora = (() => {
                             if (wireType !== 0)
                                 break;
                             message.healthy = reader.bool();
+                            continue;
+                        }
+                    case 15: {
+                            if (wireType !== 2)
+                                break;
+                            message.check_status = $root.agora.v1.CheckStatusInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.check_status);
                             continue;
                         }
                     case 12: {
@@ -13553,6 +16329,11 @@ export const agora = $root.agora = (() => {
                         message.uuid = object.uuid;
                 if (object.healthy != null)
                     message.healthy = $Boolean(object.healthy);
+                if (object.check_status != null) {
+                    if (!$util.isObject(object.check_status))
+                        throw $TypeError(".agora.v1.TaskStatus.check_status: object expected");
+                    message.check_status = $root.agora.v1.CheckStatusInfo.fromObject(object.check_status, _depth + 1);
+                }
                 if (object.labels != null) {
                     if (!$util.isObject(object.labels))
                         throw $TypeError(".agora.v1.TaskStatus.labels: object expected");
@@ -13609,6 +16390,7 @@ export const agora = $root.agora = (() => {
                     }
                     object.labels = null;
                     object.unreachable_time = null;
+                    object.check_status = null;
                 }
                 if (message.task_id != null && $Object.hasOwnProperty.call(message, "task_id"))
                     object.task_id = $root.agora.v1.TaskID.toObject(message.task_id, options, _depth + 1);
@@ -13636,6 +16418,8 @@ export const agora = $root.agora = (() => {
                     object.labels = $root.agora.v1.Labels.toObject(message.labels, options, _depth + 1);
                 if (message.unreachable_time != null && $Object.hasOwnProperty.call(message, "unreachable_time"))
                     object.unreachable_time = $root.agora.v1.TimeInfo.toObject(message.unreachable_time, options, _depth + 1);
+                if (message.check_status != null && $Object.hasOwnProperty.call(message, "check_status"))
+                    object.check_status = $root.agora.v1.CheckStatusInfo.toObject(message.check_status, options, _depth + 1);
                 return object;
             };
 
@@ -14974,6 +17758,7 @@ export const agora = $root.agora = (() => {
              * @property {Array.<agora.v1.Resource.$Properties>} [resources] AgentInfo resources
              * @property {Array.<agora.v1.Attribute.$Properties>} [attributes] AgentInfo attributes
              * @property {agora.v1.AgentID.$Properties|null} [id] AgentInfo id
+             * @property {agora.v1.DomainInfo.$Properties|null} [domain] AgentInfo domain
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -15048,6 +17833,14 @@ export const agora = $root.agora = (() => {
             AgentInfo.prototype.id = null;
 
             /**
+             * AgentInfo domain.
+             * @member {agora.v1.DomainInfo|null} domain
+             * @memberof agora.v1.AgentInfo
+             * @instance
+             */
+            AgentInfo.prototype.domain = null;
+
+            /**
              * Creates a new AgentInfo instance using the specified properties.
              * @function create
              * @memberof agora.v1.AgentInfo
@@ -15090,6 +17883,8 @@ export const agora = $root.agora = (() => {
                     $root.agora.v1.AgentID.encode(message.id, writer.uint32(/* id 6, wireType 2 =*/50).fork(), _depth + 1).ldelim();
                 if (message.port != null && $Object.hasOwnProperty.call(message, "port"))
                     writer.uint32(/* id 8, wireType 0 =*/64).int32(message.port);
+                if (message.domain != null && $Object.hasOwnProperty.call(message, "domain"))
+                    $root.agora.v1.DomainInfo.encode(message.domain, writer.uint32(/* id 10, wireType 2 =*/82).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -15168,6 +17963,12 @@ export const agora = $root.agora = (() => {
                             message.id = $root.agora.v1.AgentID.decode(reader, reader.size(), $undefined, _depth + 1, message.id);
                             continue;
                         }
+                    case 10: {
+                            if (wireType !== 2)
+                                break;
+                            message.domain = $root.agora.v1.DomainInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.domain);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -15234,6 +18035,11 @@ export const agora = $root.agora = (() => {
                         throw $TypeError(".agora.v1.AgentInfo.id: object expected");
                     message.id = $root.agora.v1.AgentID.fromObject(object.id, _depth + 1);
                 }
+                if (object.domain != null) {
+                    if (!$util.isObject(object.domain))
+                        throw $TypeError(".agora.v1.AgentInfo.domain: object expected");
+                    message.domain = $root.agora.v1.DomainInfo.fromObject(object.domain, _depth + 1);
+                }
                 return message;
             };
 
@@ -15262,6 +18068,7 @@ export const agora = $root.agora = (() => {
                     object.hostname = "";
                     object.id = null;
                     object.port = 5051;
+                    object.domain = null;
                 }
                 if (message.hostname != null && $Object.hasOwnProperty.call(message, "hostname"))
                     object.hostname = message.hostname;
@@ -15279,6 +18086,8 @@ export const agora = $root.agora = (() => {
                     object.id = $root.agora.v1.AgentID.toObject(message.id, options, _depth + 1);
                 if (message.port != null && $Object.hasOwnProperty.call(message, "port"))
                     object.port = message.port;
+                if (message.domain != null && $Object.hasOwnProperty.call(message, "domain"))
+                    object.domain = $root.agora.v1.DomainInfo.toObject(message.domain, options, _depth + 1);
                 return object;
             };
 
@@ -16074,6 +18883,8 @@ export const agora = $root.agora = (() => {
              * @property {Array.<agora.v1.Resource.$Properties>} [resources] Offer resources
              * @property {Array.<agora.v1.Attribute.$Properties>} [attributes] Offer attributes
              * @property {Array.<agora.v1.ExecutorID.$Properties>} [executor_ids] Offer executor_ids
+             * @property {agora.v1.Unavailability.$Properties|null} [unavailability] Offer unavailability
+             * @property {agora.v1.DomainInfo.$Properties|null} [domain] Offer domain
              * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
              */
 
@@ -16173,6 +18984,22 @@ export const agora = $root.agora = (() => {
             Offer.prototype.executor_ids = $util.emptyArray;
 
             /**
+             * Offer unavailability.
+             * @member {agora.v1.Unavailability|null} unavailability
+             * @memberof agora.v1.Offer
+             * @instance
+             */
+            Offer.prototype.unavailability = null;
+
+            /**
+             * Offer domain.
+             * @member {agora.v1.DomainInfo|null} domain
+             * @memberof agora.v1.Offer
+             * @instance
+             */
+            Offer.prototype.domain = null;
+
+            /**
              * Creates a new Offer instance using the specified properties.
              * @function create
              * @memberof agora.v1.Offer
@@ -16219,6 +19046,10 @@ export const agora = $root.agora = (() => {
                         $root.agora.v1.Attribute.encode(message.attributes[i], writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
                 if (message.url != null && $Object.hasOwnProperty.call(message, "url"))
                     $root.agora.v1.URL.encode(message.url, writer.uint32(/* id 8, wireType 2 =*/66).fork(), _depth + 1).ldelim();
+                if (message.unavailability != null && $Object.hasOwnProperty.call(message, "unavailability"))
+                    $root.agora.v1.Unavailability.encode(message.unavailability, writer.uint32(/* id 9, wireType 2 =*/74).fork(), _depth + 1).ldelim();
+                if (message.domain != null && $Object.hasOwnProperty.call(message, "domain"))
+                    $root.agora.v1.DomainInfo.encode(message.domain, writer.uint32(/* id 11, wireType 2 =*/90).fork(), _depth + 1).ldelim();
                 if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                     for (let i = 0; i < message.$unknowns.length; ++i)
                         writer.raw(message.$unknowns[i]);
@@ -16317,6 +19148,18 @@ export const agora = $root.agora = (() => {
                             message.executor_ids.push($root.agora.v1.ExecutorID.decode(reader, reader.size(), $undefined, _depth + 1));
                             continue;
                         }
+                    case 9: {
+                            if (wireType !== 2)
+                                break;
+                            message.unavailability = $root.agora.v1.Unavailability.decode(reader, reader.size(), $undefined, _depth + 1, message.unavailability);
+                            continue;
+                        }
+                    case 11: {
+                            if (wireType !== 2)
+                                break;
+                            message.domain = $root.agora.v1.DomainInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.domain);
+                            continue;
+                        }
                     }
                     reader.skipType(wireType, _depth, tag);
                     if (!reader.discardUnknown) {
@@ -16412,6 +19255,16 @@ export const agora = $root.agora = (() => {
                         message.executor_ids[i] = $root.agora.v1.ExecutorID.fromObject(object.executor_ids[i], _depth + 1);
                     }
                 }
+                if (object.unavailability != null) {
+                    if (!$util.isObject(object.unavailability))
+                        throw $TypeError(".agora.v1.Offer.unavailability: object expected");
+                    message.unavailability = $root.agora.v1.Unavailability.fromObject(object.unavailability, _depth + 1);
+                }
+                if (object.domain != null) {
+                    if (!$util.isObject(object.domain))
+                        throw $TypeError(".agora.v1.Offer.domain: object expected");
+                    message.domain = $root.agora.v1.DomainInfo.fromObject(object.domain, _depth + 1);
+                }
                 return message;
             };
 
@@ -16443,6 +19296,8 @@ export const agora = $root.agora = (() => {
                     object.agent_id = null;
                     object.hostname = "";
                     object.url = null;
+                    object.unavailability = null;
+                    object.domain = null;
                 }
                 if (message.id != null && $Object.hasOwnProperty.call(message, "id"))
                     object.id = $root.agora.v1.OfferID.toObject(message.id, options, _depth + 1);
@@ -16469,6 +19324,10 @@ export const agora = $root.agora = (() => {
                 }
                 if (message.url != null && $Object.hasOwnProperty.call(message, "url"))
                     object.url = $root.agora.v1.URL.toObject(message.url, options, _depth + 1);
+                if (message.unavailability != null && $Object.hasOwnProperty.call(message, "unavailability"))
+                    object.unavailability = $root.agora.v1.Unavailability.toObject(message.unavailability, options, _depth + 1);
+                if (message.domain != null && $Object.hasOwnProperty.call(message, "domain"))
+                    object.domain = $root.agora.v1.DomainInfo.toObject(message.domain, options, _depth + 1);
                 return object;
             };
 
@@ -17986,6 +20845,2586 @@ export const agora = $root.agora = (() => {
             })();
 
             return Offer;
+        })();
+
+        v1.ResourceStatistics = (function() {
+
+            /**
+             * Properties of a ResourceStatistics.
+             * @typedef {Object} agora.v1.ResourceStatistics.$Properties
+             * @property {number} timestamp ResourceStatistics timestamp
+             * @property {number|null} [processes] ResourceStatistics processes
+             * @property {number|null} [threads] ResourceStatistics threads
+             * @property {number|null} [cpus_user_time_secs] ResourceStatistics cpus_user_time_secs
+             * @property {number|null} [cpus_system_time_secs] ResourceStatistics cpus_system_time_secs
+             * @property {number|null} [cpus_limit] ResourceStatistics cpus_limit
+             * @property {number|null} [cpus_nr_periods] ResourceStatistics cpus_nr_periods
+             * @property {number|null} [cpus_nr_throttled] ResourceStatistics cpus_nr_throttled
+             * @property {number|null} [cpus_throttled_time_secs] ResourceStatistics cpus_throttled_time_secs
+             * @property {number|null} [mem_total_bytes] ResourceStatistics mem_total_bytes
+             * @property {number|null} [mem_limit_bytes] ResourceStatistics mem_limit_bytes
+             * @property {number|null} [mem_rss_bytes] ResourceStatistics mem_rss_bytes
+             * @property {number|null} [mem_cache_bytes] ResourceStatistics mem_cache_bytes
+             * @property {number|null} [disk_limit_bytes] ResourceStatistics disk_limit_bytes
+             * @property {number|null} [disk_used_bytes] ResourceStatistics disk_used_bytes
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a ResourceStatistics.
+             * @memberof agora.v1
+             * @interface IResourceStatistics
+             * @augments agora.v1.ResourceStatistics.$Properties
+             * @deprecated Use agora.v1.ResourceStatistics.$Properties instead.
+             */
+
+            /**
+             * Shape of a ResourceStatistics.
+             * @typedef {agora.v1.ResourceStatistics.$Properties} agora.v1.ResourceStatistics.$Shape
+             */
+
+            /**
+             * Constructs a new ResourceStatistics.
+             * @memberof agora.v1
+             * @classdesc Represents a ResourceStatistics.
+             * @constructor
+             * @param {agora.v1.ResourceStatistics.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const ResourceStatistics = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * ResourceStatistics timestamp.
+             * @member {number} timestamp
+             * @memberof agora.v1.ResourceStatistics
+             * @instance
+             */
+            ResourceStatistics.prototype.timestamp = 0;
+
+            /**
+             * ResourceStatistics processes.
+             * @member {number|null} processes
+             * @memberof agora.v1.ResourceStatistics
+             * @instance
+             */
+            ResourceStatistics.prototype.processes = null;
+
+            /**
+             * ResourceStatistics threads.
+             * @member {number|null} threads
+             * @memberof agora.v1.ResourceStatistics
+             * @instance
+             */
+            ResourceStatistics.prototype.threads = null;
+
+            /**
+             * ResourceStatistics cpus_user_time_secs.
+             * @member {number|null} cpus_user_time_secs
+             * @memberof agora.v1.ResourceStatistics
+             * @instance
+             */
+            ResourceStatistics.prototype.cpus_user_time_secs = null;
+
+            /**
+             * ResourceStatistics cpus_system_time_secs.
+             * @member {number|null} cpus_system_time_secs
+             * @memberof agora.v1.ResourceStatistics
+             * @instance
+             */
+            ResourceStatistics.prototype.cpus_system_time_secs = null;
+
+            /**
+             * ResourceStatistics cpus_limit.
+             * @member {number|null} cpus_limit
+             * @memberof agora.v1.ResourceStatistics
+             * @instance
+             */
+            ResourceStatistics.prototype.cpus_limit = null;
+
+            /**
+             * ResourceStatistics cpus_nr_periods.
+             * @member {number|null} cpus_nr_periods
+             * @memberof agora.v1.ResourceStatistics
+             * @instance
+             */
+            ResourceStatistics.prototype.cpus_nr_periods = null;
+
+            /**
+             * ResourceStatistics cpus_nr_throttled.
+             * @member {number|null} cpus_nr_throttled
+             * @memberof agora.v1.ResourceStatistics
+             * @instance
+             */
+            ResourceStatistics.prototype.cpus_nr_throttled = null;
+
+            /**
+             * ResourceStatistics cpus_throttled_time_secs.
+             * @member {number|null} cpus_throttled_time_secs
+             * @memberof agora.v1.ResourceStatistics
+             * @instance
+             */
+            ResourceStatistics.prototype.cpus_throttled_time_secs = null;
+
+            /**
+             * ResourceStatistics mem_total_bytes.
+             * @member {number|null} mem_total_bytes
+             * @memberof agora.v1.ResourceStatistics
+             * @instance
+             */
+            ResourceStatistics.prototype.mem_total_bytes = null;
+
+            /**
+             * ResourceStatistics mem_limit_bytes.
+             * @member {number|null} mem_limit_bytes
+             * @memberof agora.v1.ResourceStatistics
+             * @instance
+             */
+            ResourceStatistics.prototype.mem_limit_bytes = null;
+
+            /**
+             * ResourceStatistics mem_rss_bytes.
+             * @member {number|null} mem_rss_bytes
+             * @memberof agora.v1.ResourceStatistics
+             * @instance
+             */
+            ResourceStatistics.prototype.mem_rss_bytes = null;
+
+            /**
+             * ResourceStatistics mem_cache_bytes.
+             * @member {number|null} mem_cache_bytes
+             * @memberof agora.v1.ResourceStatistics
+             * @instance
+             */
+            ResourceStatistics.prototype.mem_cache_bytes = null;
+
+            /**
+             * ResourceStatistics disk_limit_bytes.
+             * @member {number|null} disk_limit_bytes
+             * @memberof agora.v1.ResourceStatistics
+             * @instance
+             */
+            ResourceStatistics.prototype.disk_limit_bytes = null;
+
+            /**
+             * ResourceStatistics disk_used_bytes.
+             * @member {number|null} disk_used_bytes
+             * @memberof agora.v1.ResourceStatistics
+             * @instance
+             */
+            ResourceStatistics.prototype.disk_used_bytes = null;
+
+            /**
+             * Creates a new ResourceStatistics instance using the specified properties.
+             * @function create
+             * @memberof agora.v1.ResourceStatistics
+             * @static
+             * @param {agora.v1.ResourceStatistics.$Properties=} [properties] Properties to set
+             * @returns {agora.v1.ResourceStatistics} ResourceStatistics instance
+             * @type {{
+             *   (properties: agora.v1.ResourceStatistics.$Shape): agora.v1.ResourceStatistics & agora.v1.ResourceStatistics.$Shape;
+             *   (properties?: agora.v1.ResourceStatistics.$Properties): agora.v1.ResourceStatistics;
+             * }}
+             */
+            ResourceStatistics.create = function(properties) {
+                return new ResourceStatistics(properties);
+            };
+
+            /**
+             * Encodes the specified ResourceStatistics message. Does not implicitly {@link agora.v1.ResourceStatistics.verify|verify} messages.
+             * @function encode
+             * @memberof agora.v1.ResourceStatistics
+             * @static
+             * @param {agora.v1.ResourceStatistics.$Properties} message ResourceStatistics message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            ResourceStatistics.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                writer.uint32(/* id 1, wireType 1 =*/9).double(message.timestamp);
+                if (message.cpus_user_time_secs != null && $Object.hasOwnProperty.call(message, "cpus_user_time_secs"))
+                    writer.uint32(/* id 2, wireType 1 =*/17).double(message.cpus_user_time_secs);
+                if (message.cpus_system_time_secs != null && $Object.hasOwnProperty.call(message, "cpus_system_time_secs"))
+                    writer.uint32(/* id 3, wireType 1 =*/25).double(message.cpus_system_time_secs);
+                if (message.cpus_limit != null && $Object.hasOwnProperty.call(message, "cpus_limit"))
+                    writer.uint32(/* id 4, wireType 1 =*/33).double(message.cpus_limit);
+                if (message.mem_rss_bytes != null && $Object.hasOwnProperty.call(message, "mem_rss_bytes"))
+                    writer.uint32(/* id 5, wireType 0 =*/40).uint64(message.mem_rss_bytes);
+                if (message.mem_limit_bytes != null && $Object.hasOwnProperty.call(message, "mem_limit_bytes"))
+                    writer.uint32(/* id 6, wireType 0 =*/48).uint64(message.mem_limit_bytes);
+                if (message.cpus_nr_periods != null && $Object.hasOwnProperty.call(message, "cpus_nr_periods"))
+                    writer.uint32(/* id 7, wireType 0 =*/56).uint32(message.cpus_nr_periods);
+                if (message.cpus_nr_throttled != null && $Object.hasOwnProperty.call(message, "cpus_nr_throttled"))
+                    writer.uint32(/* id 8, wireType 0 =*/64).uint32(message.cpus_nr_throttled);
+                if (message.cpus_throttled_time_secs != null && $Object.hasOwnProperty.call(message, "cpus_throttled_time_secs"))
+                    writer.uint32(/* id 9, wireType 1 =*/73).double(message.cpus_throttled_time_secs);
+                if (message.disk_limit_bytes != null && $Object.hasOwnProperty.call(message, "disk_limit_bytes"))
+                    writer.uint32(/* id 26, wireType 0 =*/208).uint64(message.disk_limit_bytes);
+                if (message.disk_used_bytes != null && $Object.hasOwnProperty.call(message, "disk_used_bytes"))
+                    writer.uint32(/* id 27, wireType 0 =*/216).uint64(message.disk_used_bytes);
+                if (message.processes != null && $Object.hasOwnProperty.call(message, "processes"))
+                    writer.uint32(/* id 30, wireType 0 =*/240).uint32(message.processes);
+                if (message.threads != null && $Object.hasOwnProperty.call(message, "threads"))
+                    writer.uint32(/* id 31, wireType 0 =*/248).uint32(message.threads);
+                if (message.mem_total_bytes != null && $Object.hasOwnProperty.call(message, "mem_total_bytes"))
+                    writer.uint32(/* id 36, wireType 0 =*/288).uint64(message.mem_total_bytes);
+                if (message.mem_cache_bytes != null && $Object.hasOwnProperty.call(message, "mem_cache_bytes"))
+                    writer.uint32(/* id 39, wireType 0 =*/312).uint64(message.mem_cache_bytes);
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a ResourceStatistics message from the specified reader or buffer.
+             * @function decode
+             * @memberof agora.v1.ResourceStatistics
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {agora.v1.ResourceStatistics & agora.v1.ResourceStatistics.$Shape} ResourceStatistics
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            ResourceStatistics.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.agora.v1.ResourceStatistics();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 1)
+                                break;
+                            message.timestamp = reader.double();
+                            continue;
+                        }
+                    case 30: {
+                            if (wireType !== 0)
+                                break;
+                            message.processes = reader.uint32();
+                            continue;
+                        }
+                    case 31: {
+                            if (wireType !== 0)
+                                break;
+                            message.threads = reader.uint32();
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 1)
+                                break;
+                            message.cpus_user_time_secs = reader.double();
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 1)
+                                break;
+                            message.cpus_system_time_secs = reader.double();
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 1)
+                                break;
+                            message.cpus_limit = reader.double();
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 0)
+                                break;
+                            message.cpus_nr_periods = reader.uint32();
+                            continue;
+                        }
+                    case 8: {
+                            if (wireType !== 0)
+                                break;
+                            message.cpus_nr_throttled = reader.uint32();
+                            continue;
+                        }
+                    case 9: {
+                            if (wireType !== 1)
+                                break;
+                            message.cpus_throttled_time_secs = reader.double();
+                            continue;
+                        }
+                    case 36: {
+                            if (wireType !== 0)
+                                break;
+                            message.mem_total_bytes = reader.uint64();
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 0)
+                                break;
+                            message.mem_limit_bytes = reader.uint64();
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 0)
+                                break;
+                            message.mem_rss_bytes = reader.uint64();
+                            continue;
+                        }
+                    case 39: {
+                            if (wireType !== 0)
+                                break;
+                            message.mem_cache_bytes = reader.uint64();
+                            continue;
+                        }
+                    case 26: {
+                            if (wireType !== 0)
+                                break;
+                            message.disk_limit_bytes = reader.uint64();
+                            continue;
+                        }
+                    case 27: {
+                            if (wireType !== 0)
+                                break;
+                            message.disk_used_bytes = reader.uint64();
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                if (!$Object.hasOwnProperty.call(message, "timestamp"))
+                    throw $util.ProtocolError("missing required 'timestamp'", { instance: message });
+                return message;
+            };
+
+            /**
+             * Creates a ResourceStatistics message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof agora.v1.ResourceStatistics
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {agora.v1.ResourceStatistics} ResourceStatistics
+             */
+            ResourceStatistics.fromObject = function (object, _depth) {
+                if (object instanceof $root.agora.v1.ResourceStatistics)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".agora.v1.ResourceStatistics: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.agora.v1.ResourceStatistics();
+                if (object.timestamp != null)
+                    message.timestamp = $Number(object.timestamp);
+                if (object.processes != null)
+                    message.processes = object.processes >>> 0;
+                if (object.threads != null)
+                    message.threads = object.threads >>> 0;
+                if (object.cpus_user_time_secs != null)
+                    message.cpus_user_time_secs = $Number(object.cpus_user_time_secs);
+                if (object.cpus_system_time_secs != null)
+                    message.cpus_system_time_secs = $Number(object.cpus_system_time_secs);
+                if (object.cpus_limit != null)
+                    message.cpus_limit = $Number(object.cpus_limit);
+                if (object.cpus_nr_periods != null)
+                    message.cpus_nr_periods = object.cpus_nr_periods >>> 0;
+                if (object.cpus_nr_throttled != null)
+                    message.cpus_nr_throttled = object.cpus_nr_throttled >>> 0;
+                if (object.cpus_throttled_time_secs != null)
+                    message.cpus_throttled_time_secs = $Number(object.cpus_throttled_time_secs);
+                if (object.mem_total_bytes != null)
+                    if ($util.Long)
+                        message.mem_total_bytes = $util.Long.fromValue(object.mem_total_bytes, true);
+                    else if (typeof object.mem_total_bytes === "string")
+                        message.mem_total_bytes = $parseInt(object.mem_total_bytes, 10);
+                    else if (typeof object.mem_total_bytes === "number")
+                        message.mem_total_bytes = object.mem_total_bytes;
+                    else if (typeof object.mem_total_bytes === "object")
+                        message.mem_total_bytes = new $util.LongBits(object.mem_total_bytes.low >>> 0, object.mem_total_bytes.high >>> 0).toNumber(true);
+                if (object.mem_limit_bytes != null)
+                    if ($util.Long)
+                        message.mem_limit_bytes = $util.Long.fromValue(object.mem_limit_bytes, true);
+                    else if (typeof object.mem_limit_bytes === "string")
+                        message.mem_limit_bytes = $parseInt(object.mem_limit_bytes, 10);
+                    else if (typeof object.mem_limit_bytes === "number")
+                        message.mem_limit_bytes = object.mem_limit_bytes;
+                    else if (typeof object.mem_limit_bytes === "object")
+                        message.mem_limit_bytes = new $util.LongBits(object.mem_limit_bytes.low >>> 0, object.mem_limit_bytes.high >>> 0).toNumber(true);
+                if (object.mem_rss_bytes != null)
+                    if ($util.Long)
+                        message.mem_rss_bytes = $util.Long.fromValue(object.mem_rss_bytes, true);
+                    else if (typeof object.mem_rss_bytes === "string")
+                        message.mem_rss_bytes = $parseInt(object.mem_rss_bytes, 10);
+                    else if (typeof object.mem_rss_bytes === "number")
+                        message.mem_rss_bytes = object.mem_rss_bytes;
+                    else if (typeof object.mem_rss_bytes === "object")
+                        message.mem_rss_bytes = new $util.LongBits(object.mem_rss_bytes.low >>> 0, object.mem_rss_bytes.high >>> 0).toNumber(true);
+                if (object.mem_cache_bytes != null)
+                    if ($util.Long)
+                        message.mem_cache_bytes = $util.Long.fromValue(object.mem_cache_bytes, true);
+                    else if (typeof object.mem_cache_bytes === "string")
+                        message.mem_cache_bytes = $parseInt(object.mem_cache_bytes, 10);
+                    else if (typeof object.mem_cache_bytes === "number")
+                        message.mem_cache_bytes = object.mem_cache_bytes;
+                    else if (typeof object.mem_cache_bytes === "object")
+                        message.mem_cache_bytes = new $util.LongBits(object.mem_cache_bytes.low >>> 0, object.mem_cache_bytes.high >>> 0).toNumber(true);
+                if (object.disk_limit_bytes != null)
+                    if ($util.Long)
+                        message.disk_limit_bytes = $util.Long.fromValue(object.disk_limit_bytes, true);
+                    else if (typeof object.disk_limit_bytes === "string")
+                        message.disk_limit_bytes = $parseInt(object.disk_limit_bytes, 10);
+                    else if (typeof object.disk_limit_bytes === "number")
+                        message.disk_limit_bytes = object.disk_limit_bytes;
+                    else if (typeof object.disk_limit_bytes === "object")
+                        message.disk_limit_bytes = new $util.LongBits(object.disk_limit_bytes.low >>> 0, object.disk_limit_bytes.high >>> 0).toNumber(true);
+                if (object.disk_used_bytes != null)
+                    if ($util.Long)
+                        message.disk_used_bytes = $util.Long.fromValue(object.disk_used_bytes, true);
+                    else if (typeof object.disk_used_bytes === "string")
+                        message.disk_used_bytes = $parseInt(object.disk_used_bytes, 10);
+                    else if (typeof object.disk_used_bytes === "number")
+                        message.disk_used_bytes = object.disk_used_bytes;
+                    else if (typeof object.disk_used_bytes === "object")
+                        message.disk_used_bytes = new $util.LongBits(object.disk_used_bytes.low >>> 0, object.disk_used_bytes.high >>> 0).toNumber(true);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a ResourceStatistics message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof agora.v1.ResourceStatistics
+             * @static
+             * @param {agora.v1.ResourceStatistics} message ResourceStatistics
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            ResourceStatistics.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.timestamp = 0;
+                    object.cpus_user_time_secs = 0;
+                    object.cpus_system_time_secs = 0;
+                    object.cpus_limit = 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.mem_rss_bytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.mem_rss_bytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.mem_limit_bytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.mem_limit_bytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.cpus_nr_periods = 0;
+                    object.cpus_nr_throttled = 0;
+                    object.cpus_throttled_time_secs = 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.disk_limit_bytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.disk_limit_bytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.disk_used_bytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.disk_used_bytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    object.processes = 0;
+                    object.threads = 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.mem_total_bytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.mem_total_bytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                    if ($util.Long) {
+                        let long = new $util.Long(0, 0, true);
+                        object.mem_cache_bytes = options.longs === $String ? long.toString() : options.longs === $Number ? long.toNumber() : typeof $BigInt !== "undefined" && options.longs === $BigInt ? long.toBigInt() : long;
+                    } else
+                        object.mem_cache_bytes = options.longs === $String ? "0" : typeof $BigInt !== "undefined" && options.longs === $BigInt ? $BigInt("0") : 0;
+                }
+                if (message.timestamp != null && $Object.hasOwnProperty.call(message, "timestamp"))
+                    object.timestamp = options.json && !$isFinite(message.timestamp) ? $String(message.timestamp) : message.timestamp;
+                if (message.cpus_user_time_secs != null && $Object.hasOwnProperty.call(message, "cpus_user_time_secs"))
+                    object.cpus_user_time_secs = options.json && !$isFinite(message.cpus_user_time_secs) ? $String(message.cpus_user_time_secs) : message.cpus_user_time_secs;
+                if (message.cpus_system_time_secs != null && $Object.hasOwnProperty.call(message, "cpus_system_time_secs"))
+                    object.cpus_system_time_secs = options.json && !$isFinite(message.cpus_system_time_secs) ? $String(message.cpus_system_time_secs) : message.cpus_system_time_secs;
+                if (message.cpus_limit != null && $Object.hasOwnProperty.call(message, "cpus_limit"))
+                    object.cpus_limit = options.json && !$isFinite(message.cpus_limit) ? $String(message.cpus_limit) : message.cpus_limit;
+                if (message.mem_rss_bytes != null && $Object.hasOwnProperty.call(message, "mem_rss_bytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.mem_rss_bytes = typeof message.mem_rss_bytes === "number" ? $BigInt(message.mem_rss_bytes) : $util.Long.fromBits(message.mem_rss_bytes.low >>> 0, message.mem_rss_bytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.mem_rss_bytes === "number")
+                        object.mem_rss_bytes = options.longs === $String ? $String(message.mem_rss_bytes) : message.mem_rss_bytes;
+                    else
+                        object.mem_rss_bytes = options.longs === $String ? $util.Long.prototype.toString.call(message.mem_rss_bytes) : options.longs === $Number ? new $util.LongBits(message.mem_rss_bytes.low >>> 0, message.mem_rss_bytes.high >>> 0).toNumber(true) : message.mem_rss_bytes;
+                if (message.mem_limit_bytes != null && $Object.hasOwnProperty.call(message, "mem_limit_bytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.mem_limit_bytes = typeof message.mem_limit_bytes === "number" ? $BigInt(message.mem_limit_bytes) : $util.Long.fromBits(message.mem_limit_bytes.low >>> 0, message.mem_limit_bytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.mem_limit_bytes === "number")
+                        object.mem_limit_bytes = options.longs === $String ? $String(message.mem_limit_bytes) : message.mem_limit_bytes;
+                    else
+                        object.mem_limit_bytes = options.longs === $String ? $util.Long.prototype.toString.call(message.mem_limit_bytes) : options.longs === $Number ? new $util.LongBits(message.mem_limit_bytes.low >>> 0, message.mem_limit_bytes.high >>> 0).toNumber(true) : message.mem_limit_bytes;
+                if (message.cpus_nr_periods != null && $Object.hasOwnProperty.call(message, "cpus_nr_periods"))
+                    object.cpus_nr_periods = message.cpus_nr_periods;
+                if (message.cpus_nr_throttled != null && $Object.hasOwnProperty.call(message, "cpus_nr_throttled"))
+                    object.cpus_nr_throttled = message.cpus_nr_throttled;
+                if (message.cpus_throttled_time_secs != null && $Object.hasOwnProperty.call(message, "cpus_throttled_time_secs"))
+                    object.cpus_throttled_time_secs = options.json && !$isFinite(message.cpus_throttled_time_secs) ? $String(message.cpus_throttled_time_secs) : message.cpus_throttled_time_secs;
+                if (message.disk_limit_bytes != null && $Object.hasOwnProperty.call(message, "disk_limit_bytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.disk_limit_bytes = typeof message.disk_limit_bytes === "number" ? $BigInt(message.disk_limit_bytes) : $util.Long.fromBits(message.disk_limit_bytes.low >>> 0, message.disk_limit_bytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.disk_limit_bytes === "number")
+                        object.disk_limit_bytes = options.longs === $String ? $String(message.disk_limit_bytes) : message.disk_limit_bytes;
+                    else
+                        object.disk_limit_bytes = options.longs === $String ? $util.Long.prototype.toString.call(message.disk_limit_bytes) : options.longs === $Number ? new $util.LongBits(message.disk_limit_bytes.low >>> 0, message.disk_limit_bytes.high >>> 0).toNumber(true) : message.disk_limit_bytes;
+                if (message.disk_used_bytes != null && $Object.hasOwnProperty.call(message, "disk_used_bytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.disk_used_bytes = typeof message.disk_used_bytes === "number" ? $BigInt(message.disk_used_bytes) : $util.Long.fromBits(message.disk_used_bytes.low >>> 0, message.disk_used_bytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.disk_used_bytes === "number")
+                        object.disk_used_bytes = options.longs === $String ? $String(message.disk_used_bytes) : message.disk_used_bytes;
+                    else
+                        object.disk_used_bytes = options.longs === $String ? $util.Long.prototype.toString.call(message.disk_used_bytes) : options.longs === $Number ? new $util.LongBits(message.disk_used_bytes.low >>> 0, message.disk_used_bytes.high >>> 0).toNumber(true) : message.disk_used_bytes;
+                if (message.processes != null && $Object.hasOwnProperty.call(message, "processes"))
+                    object.processes = message.processes;
+                if (message.threads != null && $Object.hasOwnProperty.call(message, "threads"))
+                    object.threads = message.threads;
+                if (message.mem_total_bytes != null && $Object.hasOwnProperty.call(message, "mem_total_bytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.mem_total_bytes = typeof message.mem_total_bytes === "number" ? $BigInt(message.mem_total_bytes) : $util.Long.fromBits(message.mem_total_bytes.low >>> 0, message.mem_total_bytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.mem_total_bytes === "number")
+                        object.mem_total_bytes = options.longs === $String ? $String(message.mem_total_bytes) : message.mem_total_bytes;
+                    else
+                        object.mem_total_bytes = options.longs === $String ? $util.Long.prototype.toString.call(message.mem_total_bytes) : options.longs === $Number ? new $util.LongBits(message.mem_total_bytes.low >>> 0, message.mem_total_bytes.high >>> 0).toNumber(true) : message.mem_total_bytes;
+                if (message.mem_cache_bytes != null && $Object.hasOwnProperty.call(message, "mem_cache_bytes"))
+                    if (typeof $BigInt !== "undefined" && options.longs === $BigInt)
+                        object.mem_cache_bytes = typeof message.mem_cache_bytes === "number" ? $BigInt(message.mem_cache_bytes) : $util.Long.fromBits(message.mem_cache_bytes.low >>> 0, message.mem_cache_bytes.high >>> 0, true).toBigInt();
+                    else if (typeof message.mem_cache_bytes === "number")
+                        object.mem_cache_bytes = options.longs === $String ? $String(message.mem_cache_bytes) : message.mem_cache_bytes;
+                    else
+                        object.mem_cache_bytes = options.longs === $String ? $util.Long.prototype.toString.call(message.mem_cache_bytes) : options.longs === $Number ? new $util.LongBits(message.mem_cache_bytes.low >>> 0, message.mem_cache_bytes.high >>> 0).toNumber(true) : message.mem_cache_bytes;
+                return object;
+            };
+
+            /**
+             * Converts this ResourceStatistics to JSON.
+             * @function toJSON
+             * @memberof agora.v1.ResourceStatistics
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            ResourceStatistics.prototype.toJSON = function() {
+                return ResourceStatistics.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            return ResourceStatistics;
+        })();
+
+        v1.CheckInfo = (function() {
+
+            /**
+             * Properties of a CheckInfo.
+             * @typedef {Object} agora.v1.CheckInfo.$Properties
+             * @property {agora.v1.CheckInfo.Type|null} [type] CheckInfo type
+             * @property {agora.v1.CheckInfo.Command.$Properties|null} [command] CheckInfo command
+             * @property {agora.v1.CheckInfo.Http.$Properties|null} [http] CheckInfo http
+             * @property {agora.v1.CheckInfo.Tcp.$Properties|null} [tcp] CheckInfo tcp
+             * @property {number|null} [delay_seconds] CheckInfo delay_seconds
+             * @property {number|null} [interval_seconds] CheckInfo interval_seconds
+             * @property {number|null} [timeout_seconds] CheckInfo timeout_seconds
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CheckInfo.
+             * @memberof agora.v1
+             * @interface ICheckInfo
+             * @augments agora.v1.CheckInfo.$Properties
+             * @deprecated Use agora.v1.CheckInfo.$Properties instead.
+             */
+
+            /**
+             * Shape of a CheckInfo.
+             * @typedef {agora.v1.CheckInfo.$Properties} agora.v1.CheckInfo.$Shape
+             */
+
+            /**
+             * Constructs a new CheckInfo.
+             * @memberof agora.v1
+             * @classdesc Represents a CheckInfo.
+             * @constructor
+             * @param {agora.v1.CheckInfo.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CheckInfo = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CheckInfo type.
+             * @member {agora.v1.CheckInfo.Type|null} type
+             * @memberof agora.v1.CheckInfo
+             * @instance
+             */
+            CheckInfo.prototype.type = null;
+
+            /**
+             * CheckInfo command.
+             * @member {agora.v1.CheckInfo.Command|null} command
+             * @memberof agora.v1.CheckInfo
+             * @instance
+             */
+            CheckInfo.prototype.command = null;
+
+            /**
+             * CheckInfo http.
+             * @member {agora.v1.CheckInfo.Http|null} http
+             * @memberof agora.v1.CheckInfo
+             * @instance
+             */
+            CheckInfo.prototype.http = null;
+
+            /**
+             * CheckInfo tcp.
+             * @member {agora.v1.CheckInfo.Tcp|null} tcp
+             * @memberof agora.v1.CheckInfo
+             * @instance
+             */
+            CheckInfo.prototype.tcp = null;
+
+            /**
+             * CheckInfo delay_seconds.
+             * @member {number|null} delay_seconds
+             * @memberof agora.v1.CheckInfo
+             * @instance
+             */
+            CheckInfo.prototype.delay_seconds = null;
+
+            /**
+             * CheckInfo interval_seconds.
+             * @member {number|null} interval_seconds
+             * @memberof agora.v1.CheckInfo
+             * @instance
+             */
+            CheckInfo.prototype.interval_seconds = null;
+
+            /**
+             * CheckInfo timeout_seconds.
+             * @member {number|null} timeout_seconds
+             * @memberof agora.v1.CheckInfo
+             * @instance
+             */
+            CheckInfo.prototype.timeout_seconds = null;
+
+            /**
+             * Creates a new CheckInfo instance using the specified properties.
+             * @function create
+             * @memberof agora.v1.CheckInfo
+             * @static
+             * @param {agora.v1.CheckInfo.$Properties=} [properties] Properties to set
+             * @returns {agora.v1.CheckInfo} CheckInfo instance
+             * @type {{
+             *   (properties: agora.v1.CheckInfo.$Shape): agora.v1.CheckInfo & agora.v1.CheckInfo.$Shape;
+             *   (properties?: agora.v1.CheckInfo.$Properties): agora.v1.CheckInfo;
+             * }}
+             */
+            CheckInfo.create = function(properties) {
+                return new CheckInfo(properties);
+            };
+
+            /**
+             * Encodes the specified CheckInfo message. Does not implicitly {@link agora.v1.CheckInfo.verify|verify} messages.
+             * @function encode
+             * @memberof agora.v1.CheckInfo
+             * @static
+             * @param {agora.v1.CheckInfo.$Properties} message CheckInfo message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CheckInfo.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.type != null && $Object.hasOwnProperty.call(message, "type"))
+                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.type);
+                if (message.command != null && $Object.hasOwnProperty.call(message, "command"))
+                    $root.agora.v1.CheckInfo.Command.encode(message.command, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.http != null && $Object.hasOwnProperty.call(message, "http"))
+                    $root.agora.v1.CheckInfo.Http.encode(message.http, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.delay_seconds != null && $Object.hasOwnProperty.call(message, "delay_seconds"))
+                    writer.uint32(/* id 4, wireType 1 =*/33).double(message.delay_seconds);
+                if (message.interval_seconds != null && $Object.hasOwnProperty.call(message, "interval_seconds"))
+                    writer.uint32(/* id 5, wireType 1 =*/41).double(message.interval_seconds);
+                if (message.timeout_seconds != null && $Object.hasOwnProperty.call(message, "timeout_seconds"))
+                    writer.uint32(/* id 6, wireType 1 =*/49).double(message.timeout_seconds);
+                if (message.tcp != null && $Object.hasOwnProperty.call(message, "tcp"))
+                    $root.agora.v1.CheckInfo.Tcp.encode(message.tcp, writer.uint32(/* id 7, wireType 2 =*/58).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CheckInfo message from the specified reader or buffer.
+             * @function decode
+             * @memberof agora.v1.CheckInfo
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {agora.v1.CheckInfo & agora.v1.CheckInfo.$Shape} CheckInfo
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CheckInfo.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.agora.v1.CheckInfo();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            value = reader.int32();
+                            if ($root.agora.v1.CheckInfo.Type[value] !== $undefined)
+                                message.type = value;
+                            else if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.command = $root.agora.v1.CheckInfo.Command.decode(reader, reader.size(), $undefined, _depth + 1, message.command);
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.http = $root.agora.v1.CheckInfo.Http.decode(reader, reader.size(), $undefined, _depth + 1, message.http);
+                            continue;
+                        }
+                    case 7: {
+                            if (wireType !== 2)
+                                break;
+                            message.tcp = $root.agora.v1.CheckInfo.Tcp.decode(reader, reader.size(), $undefined, _depth + 1, message.tcp);
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 1)
+                                break;
+                            message.delay_seconds = reader.double();
+                            continue;
+                        }
+                    case 5: {
+                            if (wireType !== 1)
+                                break;
+                            message.interval_seconds = reader.double();
+                            continue;
+                        }
+                    case 6: {
+                            if (wireType !== 1)
+                                break;
+                            message.timeout_seconds = reader.double();
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a CheckInfo message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof agora.v1.CheckInfo
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {agora.v1.CheckInfo} CheckInfo
+             */
+            CheckInfo.fromObject = function (object, _depth) {
+                if (object instanceof $root.agora.v1.CheckInfo)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".agora.v1.CheckInfo: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.agora.v1.CheckInfo();
+                switch (object.type) {
+                case "UNKNOWN":
+                case 0:
+                    message.type = 0;
+                    break;
+                case "COMMAND":
+                case 1:
+                    message.type = 1;
+                    break;
+                case "HTTP":
+                case 2:
+                    message.type = 2;
+                    break;
+                case "TCP":
+                case 3:
+                    message.type = 3;
+                    break;
+                default:
+                }
+                if (object.command != null) {
+                    if (!$util.isObject(object.command))
+                        throw $TypeError(".agora.v1.CheckInfo.command: object expected");
+                    message.command = $root.agora.v1.CheckInfo.Command.fromObject(object.command, _depth + 1);
+                }
+                if (object.http != null) {
+                    if (!$util.isObject(object.http))
+                        throw $TypeError(".agora.v1.CheckInfo.http: object expected");
+                    message.http = $root.agora.v1.CheckInfo.Http.fromObject(object.http, _depth + 1);
+                }
+                if (object.tcp != null) {
+                    if (!$util.isObject(object.tcp))
+                        throw $TypeError(".agora.v1.CheckInfo.tcp: object expected");
+                    message.tcp = $root.agora.v1.CheckInfo.Tcp.fromObject(object.tcp, _depth + 1);
+                }
+                if (object.delay_seconds != null)
+                    message.delay_seconds = $Number(object.delay_seconds);
+                if (object.interval_seconds != null)
+                    message.interval_seconds = $Number(object.interval_seconds);
+                if (object.timeout_seconds != null)
+                    message.timeout_seconds = $Number(object.timeout_seconds);
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a CheckInfo message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof agora.v1.CheckInfo
+             * @static
+             * @param {agora.v1.CheckInfo} message CheckInfo
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            CheckInfo.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.type = options.enums === $String ? "UNKNOWN" : 0;
+                    object.command = null;
+                    object.http = null;
+                    object.delay_seconds = 15;
+                    object.interval_seconds = 10;
+                    object.timeout_seconds = 20;
+                    object.tcp = null;
+                }
+                if (message.type != null && $Object.hasOwnProperty.call(message, "type"))
+                    object.type = options.enums === $String ? $root.agora.v1.CheckInfo.Type[message.type] === $undefined ? message.type : $root.agora.v1.CheckInfo.Type[message.type] : message.type;
+                if (message.command != null && $Object.hasOwnProperty.call(message, "command"))
+                    object.command = $root.agora.v1.CheckInfo.Command.toObject(message.command, options, _depth + 1);
+                if (message.http != null && $Object.hasOwnProperty.call(message, "http"))
+                    object.http = $root.agora.v1.CheckInfo.Http.toObject(message.http, options, _depth + 1);
+                if (message.delay_seconds != null && $Object.hasOwnProperty.call(message, "delay_seconds"))
+                    object.delay_seconds = options.json && !$isFinite(message.delay_seconds) ? $String(message.delay_seconds) : message.delay_seconds;
+                if (message.interval_seconds != null && $Object.hasOwnProperty.call(message, "interval_seconds"))
+                    object.interval_seconds = options.json && !$isFinite(message.interval_seconds) ? $String(message.interval_seconds) : message.interval_seconds;
+                if (message.timeout_seconds != null && $Object.hasOwnProperty.call(message, "timeout_seconds"))
+                    object.timeout_seconds = options.json && !$isFinite(message.timeout_seconds) ? $String(message.timeout_seconds) : message.timeout_seconds;
+                if (message.tcp != null && $Object.hasOwnProperty.call(message, "tcp"))
+                    object.tcp = $root.agora.v1.CheckInfo.Tcp.toObject(message.tcp, options, _depth + 1);
+                return object;
+            };
+
+            /**
+             * Converts this CheckInfo to JSON.
+             * @function toJSON
+             * @memberof agora.v1.CheckInfo
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            CheckInfo.prototype.toJSON = function() {
+                return CheckInfo.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            /**
+             * Type enum.
+             * @name agora.v1.CheckInfo.Type
+             * @enum {number}
+             * @property {number} UNKNOWN=0 UNKNOWN value
+             * @property {number} COMMAND=1 COMMAND value
+             * @property {number} HTTP=2 HTTP value
+             * @property {number} TCP=3 TCP value
+             */
+            CheckInfo.Type = (function() {
+                const valuesById = $Object.create(null), values = $Object.create(valuesById);
+                values[valuesById[0] = "UNKNOWN"] = 0;
+                values[valuesById[1] = "COMMAND"] = 1;
+                values[valuesById[2] = "HTTP"] = 2;
+                values[valuesById[3] = "TCP"] = 3;
+                return values;
+            })();
+
+            CheckInfo.Command = (function() {
+
+                /**
+                 * Properties of a Command.
+                 * @typedef {Object} agora.v1.CheckInfo.Command.$Properties
+                 * @property {agora.v1.CommandInfo.$Properties} command Command command
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Command.
+                 * @memberof agora.v1.CheckInfo
+                 * @interface ICommand
+                 * @augments agora.v1.CheckInfo.Command.$Properties
+                 * @deprecated Use agora.v1.CheckInfo.Command.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a Command.
+                 * @typedef {agora.v1.CheckInfo.Command.$Properties} agora.v1.CheckInfo.Command.$Shape
+                 */
+
+                /**
+                 * Constructs a new Command.
+                 * @memberof agora.v1.CheckInfo
+                 * @classdesc Represents a Command.
+                 * @constructor
+                 * @param {agora.v1.CheckInfo.Command.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Command = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * Command command.
+                 * @member {agora.v1.CommandInfo} command
+                 * @memberof agora.v1.CheckInfo.Command
+                 * @instance
+                 */
+                Command.prototype.command = null;
+
+                /**
+                 * Creates a new Command instance using the specified properties.
+                 * @function create
+                 * @memberof agora.v1.CheckInfo.Command
+                 * @static
+                 * @param {agora.v1.CheckInfo.Command.$Properties=} [properties] Properties to set
+                 * @returns {agora.v1.CheckInfo.Command} Command instance
+                 * @type {{
+                 *   (properties: agora.v1.CheckInfo.Command.$Shape): agora.v1.CheckInfo.Command & agora.v1.CheckInfo.Command.$Shape;
+                 *   (properties?: agora.v1.CheckInfo.Command.$Properties): agora.v1.CheckInfo.Command;
+                 * }}
+                 */
+                Command.create = function(properties) {
+                    return new Command(properties);
+                };
+
+                /**
+                 * Encodes the specified Command message. Does not implicitly {@link agora.v1.CheckInfo.Command.verify|verify} messages.
+                 * @function encode
+                 * @memberof agora.v1.CheckInfo.Command
+                 * @static
+                 * @param {agora.v1.CheckInfo.Command.$Properties} message Command message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Command.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    $root.agora.v1.CommandInfo.encode(message.command, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a Command message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof agora.v1.CheckInfo.Command
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {agora.v1.CheckInfo.Command & agora.v1.CheckInfo.Command.$Shape} Command
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Command.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.agora.v1.CheckInfo.Command();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 2)
+                                    break;
+                                message.command = $root.agora.v1.CommandInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.command);
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    if (!$Object.hasOwnProperty.call(message, "command"))
+                        throw $util.ProtocolError("missing required 'command'", { instance: message });
+                    return message;
+                };
+
+                /**
+                 * Creates a Command message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof agora.v1.CheckInfo.Command
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {agora.v1.CheckInfo.Command} Command
+                 */
+                Command.fromObject = function (object, _depth) {
+                    if (object instanceof $root.agora.v1.CheckInfo.Command)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".agora.v1.CheckInfo.Command: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.agora.v1.CheckInfo.Command();
+                    if (object.command != null) {
+                        if (!$util.isObject(object.command))
+                            throw $TypeError(".agora.v1.CheckInfo.Command.command: object expected");
+                        message.command = $root.agora.v1.CommandInfo.fromObject(object.command, _depth + 1);
+                    }
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a Command message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof agora.v1.CheckInfo.Command
+                 * @static
+                 * @param {agora.v1.CheckInfo.Command} message Command
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                Command.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.defaults)
+                        object.command = null;
+                    if (message.command != null && $Object.hasOwnProperty.call(message, "command"))
+                        object.command = $root.agora.v1.CommandInfo.toObject(message.command, options, _depth + 1);
+                    return object;
+                };
+
+                /**
+                 * Converts this Command to JSON.
+                 * @function toJSON
+                 * @memberof agora.v1.CheckInfo.Command
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                Command.prototype.toJSON = function() {
+                    return Command.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                return Command;
+            })();
+
+            CheckInfo.Http = (function() {
+
+                /**
+                 * Properties of a Http.
+                 * @typedef {Object} agora.v1.CheckInfo.Http.$Properties
+                 * @property {number} port Http port
+                 * @property {string|null} [path] Http path
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Http.
+                 * @memberof agora.v1.CheckInfo
+                 * @interface IHttp
+                 * @augments agora.v1.CheckInfo.Http.$Properties
+                 * @deprecated Use agora.v1.CheckInfo.Http.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a Http.
+                 * @typedef {agora.v1.CheckInfo.Http.$Properties} agora.v1.CheckInfo.Http.$Shape
+                 */
+
+                /**
+                 * Constructs a new Http.
+                 * @memberof agora.v1.CheckInfo
+                 * @classdesc Represents a Http.
+                 * @constructor
+                 * @param {agora.v1.CheckInfo.Http.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Http = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * Http port.
+                 * @member {number} port
+                 * @memberof agora.v1.CheckInfo.Http
+                 * @instance
+                 */
+                Http.prototype.port = 0;
+
+                /**
+                 * Http path.
+                 * @member {string|null} path
+                 * @memberof agora.v1.CheckInfo.Http
+                 * @instance
+                 */
+                Http.prototype.path = null;
+
+                /**
+                 * Creates a new Http instance using the specified properties.
+                 * @function create
+                 * @memberof agora.v1.CheckInfo.Http
+                 * @static
+                 * @param {agora.v1.CheckInfo.Http.$Properties=} [properties] Properties to set
+                 * @returns {agora.v1.CheckInfo.Http} Http instance
+                 * @type {{
+                 *   (properties: agora.v1.CheckInfo.Http.$Shape): agora.v1.CheckInfo.Http & agora.v1.CheckInfo.Http.$Shape;
+                 *   (properties?: agora.v1.CheckInfo.Http.$Properties): agora.v1.CheckInfo.Http;
+                 * }}
+                 */
+                Http.create = function(properties) {
+                    return new Http(properties);
+                };
+
+                /**
+                 * Encodes the specified Http message. Does not implicitly {@link agora.v1.CheckInfo.Http.verify|verify} messages.
+                 * @function encode
+                 * @memberof agora.v1.CheckInfo.Http
+                 * @static
+                 * @param {agora.v1.CheckInfo.Http.$Properties} message Http message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Http.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.port);
+                    if (message.path != null && $Object.hasOwnProperty.call(message, "path"))
+                        writer.uint32(/* id 2, wireType 2 =*/18).string(message.path);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a Http message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof agora.v1.CheckInfo.Http
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {agora.v1.CheckInfo.Http & agora.v1.CheckInfo.Http.$Shape} Http
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Http.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.agora.v1.CheckInfo.Http();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 0)
+                                    break;
+                                message.port = reader.uint32();
+                                continue;
+                            }
+                        case 2: {
+                                if (wireType !== 2)
+                                    break;
+                                message.path = reader.string();
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    if (!$Object.hasOwnProperty.call(message, "port"))
+                        throw $util.ProtocolError("missing required 'port'", { instance: message });
+                    return message;
+                };
+
+                /**
+                 * Creates a Http message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof agora.v1.CheckInfo.Http
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {agora.v1.CheckInfo.Http} Http
+                 */
+                Http.fromObject = function (object, _depth) {
+                    if (object instanceof $root.agora.v1.CheckInfo.Http)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".agora.v1.CheckInfo.Http: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.agora.v1.CheckInfo.Http();
+                    if (object.port != null)
+                        message.port = object.port >>> 0;
+                    if (object.path != null)
+                        message.path = $String(object.path);
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a Http message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof agora.v1.CheckInfo.Http
+                 * @static
+                 * @param {agora.v1.CheckInfo.Http} message Http
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                Http.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.defaults) {
+                        object.port = 0;
+                        object.path = "";
+                    }
+                    if (message.port != null && $Object.hasOwnProperty.call(message, "port"))
+                        object.port = message.port;
+                    if (message.path != null && $Object.hasOwnProperty.call(message, "path"))
+                        object.path = message.path;
+                    return object;
+                };
+
+                /**
+                 * Converts this Http to JSON.
+                 * @function toJSON
+                 * @memberof agora.v1.CheckInfo.Http
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                Http.prototype.toJSON = function() {
+                    return Http.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                return Http;
+            })();
+
+            CheckInfo.Tcp = (function() {
+
+                /**
+                 * Properties of a Tcp.
+                 * @typedef {Object} agora.v1.CheckInfo.Tcp.$Properties
+                 * @property {number} port Tcp port
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Tcp.
+                 * @memberof agora.v1.CheckInfo
+                 * @interface ITcp
+                 * @augments agora.v1.CheckInfo.Tcp.$Properties
+                 * @deprecated Use agora.v1.CheckInfo.Tcp.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a Tcp.
+                 * @typedef {agora.v1.CheckInfo.Tcp.$Properties} agora.v1.CheckInfo.Tcp.$Shape
+                 */
+
+                /**
+                 * Constructs a new Tcp.
+                 * @memberof agora.v1.CheckInfo
+                 * @classdesc Represents a Tcp.
+                 * @constructor
+                 * @param {agora.v1.CheckInfo.Tcp.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Tcp = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * Tcp port.
+                 * @member {number} port
+                 * @memberof agora.v1.CheckInfo.Tcp
+                 * @instance
+                 */
+                Tcp.prototype.port = 0;
+
+                /**
+                 * Creates a new Tcp instance using the specified properties.
+                 * @function create
+                 * @memberof agora.v1.CheckInfo.Tcp
+                 * @static
+                 * @param {agora.v1.CheckInfo.Tcp.$Properties=} [properties] Properties to set
+                 * @returns {agora.v1.CheckInfo.Tcp} Tcp instance
+                 * @type {{
+                 *   (properties: agora.v1.CheckInfo.Tcp.$Shape): agora.v1.CheckInfo.Tcp & agora.v1.CheckInfo.Tcp.$Shape;
+                 *   (properties?: agora.v1.CheckInfo.Tcp.$Properties): agora.v1.CheckInfo.Tcp;
+                 * }}
+                 */
+                Tcp.create = function(properties) {
+                    return new Tcp(properties);
+                };
+
+                /**
+                 * Encodes the specified Tcp message. Does not implicitly {@link agora.v1.CheckInfo.Tcp.verify|verify} messages.
+                 * @function encode
+                 * @memberof agora.v1.CheckInfo.Tcp
+                 * @static
+                 * @param {agora.v1.CheckInfo.Tcp.$Properties} message Tcp message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Tcp.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.port);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a Tcp message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof agora.v1.CheckInfo.Tcp
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {agora.v1.CheckInfo.Tcp & agora.v1.CheckInfo.Tcp.$Shape} Tcp
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Tcp.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.agora.v1.CheckInfo.Tcp();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 0)
+                                    break;
+                                message.port = reader.uint32();
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    if (!$Object.hasOwnProperty.call(message, "port"))
+                        throw $util.ProtocolError("missing required 'port'", { instance: message });
+                    return message;
+                };
+
+                /**
+                 * Creates a Tcp message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof agora.v1.CheckInfo.Tcp
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {agora.v1.CheckInfo.Tcp} Tcp
+                 */
+                Tcp.fromObject = function (object, _depth) {
+                    if (object instanceof $root.agora.v1.CheckInfo.Tcp)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".agora.v1.CheckInfo.Tcp: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.agora.v1.CheckInfo.Tcp();
+                    if (object.port != null)
+                        message.port = object.port >>> 0;
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a Tcp message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof agora.v1.CheckInfo.Tcp
+                 * @static
+                 * @param {agora.v1.CheckInfo.Tcp} message Tcp
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                Tcp.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.defaults)
+                        object.port = 0;
+                    if (message.port != null && $Object.hasOwnProperty.call(message, "port"))
+                        object.port = message.port;
+                    return object;
+                };
+
+                /**
+                 * Converts this Tcp to JSON.
+                 * @function toJSON
+                 * @memberof agora.v1.CheckInfo.Tcp
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                Tcp.prototype.toJSON = function() {
+                    return Tcp.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                return Tcp;
+            })();
+
+            return CheckInfo;
+        })();
+
+        v1.CheckStatusInfo = (function() {
+
+            /**
+             * Properties of a CheckStatusInfo.
+             * @typedef {Object} agora.v1.CheckStatusInfo.$Properties
+             * @property {agora.v1.CheckInfo.Type|null} [type] CheckStatusInfo type
+             * @property {agora.v1.CheckStatusInfo.Command.$Properties|null} [command] CheckStatusInfo command
+             * @property {agora.v1.CheckStatusInfo.Http.$Properties|null} [http] CheckStatusInfo http
+             * @property {agora.v1.CheckStatusInfo.Tcp.$Properties|null} [tcp] CheckStatusInfo tcp
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+
+            /**
+             * Properties of a CheckStatusInfo.
+             * @memberof agora.v1
+             * @interface ICheckStatusInfo
+             * @augments agora.v1.CheckStatusInfo.$Properties
+             * @deprecated Use agora.v1.CheckStatusInfo.$Properties instead.
+             */
+
+            /**
+             * Shape of a CheckStatusInfo.
+             * @typedef {agora.v1.CheckStatusInfo.$Properties} agora.v1.CheckStatusInfo.$Shape
+             */
+
+            /**
+             * Constructs a new CheckStatusInfo.
+             * @memberof agora.v1
+             * @classdesc Represents a CheckStatusInfo.
+             * @constructor
+             * @param {agora.v1.CheckStatusInfo.$Properties=} [properties] Properties to set
+             * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+             */
+            const CheckStatusInfo = function (properties) {
+                if (properties)
+                    for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                        if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                            this[keys[i]] = properties[keys[i]];
+            };
+
+            /**
+             * CheckStatusInfo type.
+             * @member {agora.v1.CheckInfo.Type|null} type
+             * @memberof agora.v1.CheckStatusInfo
+             * @instance
+             */
+            CheckStatusInfo.prototype.type = null;
+
+            /**
+             * CheckStatusInfo command.
+             * @member {agora.v1.CheckStatusInfo.Command|null} command
+             * @memberof agora.v1.CheckStatusInfo
+             * @instance
+             */
+            CheckStatusInfo.prototype.command = null;
+
+            /**
+             * CheckStatusInfo http.
+             * @member {agora.v1.CheckStatusInfo.Http|null} http
+             * @memberof agora.v1.CheckStatusInfo
+             * @instance
+             */
+            CheckStatusInfo.prototype.http = null;
+
+            /**
+             * CheckStatusInfo tcp.
+             * @member {agora.v1.CheckStatusInfo.Tcp|null} tcp
+             * @memberof agora.v1.CheckStatusInfo
+             * @instance
+             */
+            CheckStatusInfo.prototype.tcp = null;
+
+            /**
+             * Creates a new CheckStatusInfo instance using the specified properties.
+             * @function create
+             * @memberof agora.v1.CheckStatusInfo
+             * @static
+             * @param {agora.v1.CheckStatusInfo.$Properties=} [properties] Properties to set
+             * @returns {agora.v1.CheckStatusInfo} CheckStatusInfo instance
+             * @type {{
+             *   (properties: agora.v1.CheckStatusInfo.$Shape): agora.v1.CheckStatusInfo & agora.v1.CheckStatusInfo.$Shape;
+             *   (properties?: agora.v1.CheckStatusInfo.$Properties): agora.v1.CheckStatusInfo;
+             * }}
+             */
+            CheckStatusInfo.create = function(properties) {
+                return new CheckStatusInfo(properties);
+            };
+
+            /**
+             * Encodes the specified CheckStatusInfo message. Does not implicitly {@link agora.v1.CheckStatusInfo.verify|verify} messages.
+             * @function encode
+             * @memberof agora.v1.CheckStatusInfo
+             * @static
+             * @param {agora.v1.CheckStatusInfo.$Properties} message CheckStatusInfo message or plain object to encode
+             * @param {$protobuf.Writer} [writer] Writer to encode to
+             * @returns {$protobuf.Writer} Writer
+             */
+            CheckStatusInfo.encode = function (message, writer, _depth) {
+                if (!writer)
+                    writer = $Writer.create();
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                if (message.type != null && $Object.hasOwnProperty.call(message, "type"))
+                    writer.uint32(/* id 1, wireType 0 =*/8).int32(message.type);
+                if (message.command != null && $Object.hasOwnProperty.call(message, "command"))
+                    $root.agora.v1.CheckStatusInfo.Command.encode(message.command, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
+                if (message.http != null && $Object.hasOwnProperty.call(message, "http"))
+                    $root.agora.v1.CheckStatusInfo.Http.encode(message.http, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
+                if (message.tcp != null && $Object.hasOwnProperty.call(message, "tcp"))
+                    $root.agora.v1.CheckStatusInfo.Tcp.encode(message.tcp, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                    for (let i = 0; i < message.$unknowns.length; ++i)
+                        writer.raw(message.$unknowns[i]);
+                return writer;
+            };
+
+            /**
+             * Decodes a CheckStatusInfo message from the specified reader or buffer.
+             * @function decode
+             * @memberof agora.v1.CheckStatusInfo
+             * @static
+             * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+             * @param {number} [length] Message length if known beforehand
+             * @returns {agora.v1.CheckStatusInfo & agora.v1.CheckStatusInfo.$Shape} CheckStatusInfo
+             * @throws {Error} If the payload is not a reader or valid buffer
+             * @throws {$protobuf.util.ProtocolError} If required fields are missing
+             */
+            CheckStatusInfo.decode = function (reader, length, _end, _depth, _target) {
+                if (!(reader instanceof $Reader))
+                    reader = $Reader.create(reader);
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $Reader.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let end, message, value;
+                if (length === $undefined)
+                    end = reader.len;
+                else {
+                    end = reader.pos + length;
+                    if (end > reader.len)
+                        throw $RangeError("index out of range");
+                    length = reader.len;
+                    reader.len = end;
+                }
+                message = _target || new $root.agora.v1.CheckStatusInfo();
+                while (reader.pos < end) {
+                    let start = reader.pos;
+                    let tag = reader.tag();
+                    if (tag === _end) {
+                        _end = $undefined;
+                        break;
+                    }
+                    let wireType = tag & 7;
+                    switch (tag >>>= 3) {
+                    case 1: {
+                            if (wireType !== 0)
+                                break;
+                            value = reader.int32();
+                            if ($root.agora.v1.CheckInfo.Type[value] !== $undefined)
+                                message.type = value;
+                            else if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                            continue;
+                        }
+                    case 2: {
+                            if (wireType !== 2)
+                                break;
+                            message.command = $root.agora.v1.CheckStatusInfo.Command.decode(reader, reader.size(), $undefined, _depth + 1, message.command);
+                            continue;
+                        }
+                    case 3: {
+                            if (wireType !== 2)
+                                break;
+                            message.http = $root.agora.v1.CheckStatusInfo.Http.decode(reader, reader.size(), $undefined, _depth + 1, message.http);
+                            continue;
+                        }
+                    case 4: {
+                            if (wireType !== 2)
+                                break;
+                            message.tcp = $root.agora.v1.CheckStatusInfo.Tcp.decode(reader, reader.size(), $undefined, _depth + 1, message.tcp);
+                            continue;
+                        }
+                    }
+                    reader.skipType(wireType, _depth, tag);
+                    if (!reader.discardUnknown) {
+                        $util.makeProp(message, "$unknowns", false);
+                        (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                    }
+                }
+                if (length !== $undefined) {
+                    if (reader.pos !== end)
+                        throw $RangeError("index out of range");
+                    reader.len = length;
+                }
+                if (_end !== $undefined)
+                    throw $Error("missing end group");
+                return message;
+            };
+
+            /**
+             * Creates a CheckStatusInfo message from a plain object. Also converts values to their respective internal types.
+             * @function fromObject
+             * @memberof agora.v1.CheckStatusInfo
+             * @static
+             * @param {Object.<string,*>} object Plain object
+             * @returns {agora.v1.CheckStatusInfo} CheckStatusInfo
+             */
+            CheckStatusInfo.fromObject = function (object, _depth) {
+                if (object instanceof $root.agora.v1.CheckStatusInfo)
+                    return object;
+                if (!$util.isObject(object))
+                    throw $TypeError(".agora.v1.CheckStatusInfo: object expected");
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let message = new $root.agora.v1.CheckStatusInfo();
+                switch (object.type) {
+                case "UNKNOWN":
+                case 0:
+                    message.type = 0;
+                    break;
+                case "COMMAND":
+                case 1:
+                    message.type = 1;
+                    break;
+                case "HTTP":
+                case 2:
+                    message.type = 2;
+                    break;
+                case "TCP":
+                case 3:
+                    message.type = 3;
+                    break;
+                default:
+                }
+                if (object.command != null) {
+                    if (!$util.isObject(object.command))
+                        throw $TypeError(".agora.v1.CheckStatusInfo.command: object expected");
+                    message.command = $root.agora.v1.CheckStatusInfo.Command.fromObject(object.command, _depth + 1);
+                }
+                if (object.http != null) {
+                    if (!$util.isObject(object.http))
+                        throw $TypeError(".agora.v1.CheckStatusInfo.http: object expected");
+                    message.http = $root.agora.v1.CheckStatusInfo.Http.fromObject(object.http, _depth + 1);
+                }
+                if (object.tcp != null) {
+                    if (!$util.isObject(object.tcp))
+                        throw $TypeError(".agora.v1.CheckStatusInfo.tcp: object expected");
+                    message.tcp = $root.agora.v1.CheckStatusInfo.Tcp.fromObject(object.tcp, _depth + 1);
+                }
+                return message;
+            };
+
+            /**
+             * Creates a plain object from a CheckStatusInfo message. Also converts values to other types if specified.
+             * @function toObject
+             * @memberof agora.v1.CheckStatusInfo
+             * @static
+             * @param {agora.v1.CheckStatusInfo} message CheckStatusInfo
+             * @param {$protobuf.IConversionOptions} [options] Conversion options
+             * @returns {Object.<string,*>} Plain object
+             */
+            CheckStatusInfo.toObject = function (message, options, _depth) {
+                if (!options)
+                    options = {};
+                if (_depth === $undefined)
+                    _depth = 0;
+                if (_depth > $util.recursionLimit)
+                    throw $Error("max depth exceeded");
+                let object = {};
+                if (options.defaults) {
+                    object.type = options.enums === $String ? "UNKNOWN" : 0;
+                    object.command = null;
+                    object.http = null;
+                    object.tcp = null;
+                }
+                if (message.type != null && $Object.hasOwnProperty.call(message, "type"))
+                    object.type = options.enums === $String ? $root.agora.v1.CheckInfo.Type[message.type] === $undefined ? message.type : $root.agora.v1.CheckInfo.Type[message.type] : message.type;
+                if (message.command != null && $Object.hasOwnProperty.call(message, "command"))
+                    object.command = $root.agora.v1.CheckStatusInfo.Command.toObject(message.command, options, _depth + 1);
+                if (message.http != null && $Object.hasOwnProperty.call(message, "http"))
+                    object.http = $root.agora.v1.CheckStatusInfo.Http.toObject(message.http, options, _depth + 1);
+                if (message.tcp != null && $Object.hasOwnProperty.call(message, "tcp"))
+                    object.tcp = $root.agora.v1.CheckStatusInfo.Tcp.toObject(message.tcp, options, _depth + 1);
+                return object;
+            };
+
+            /**
+             * Converts this CheckStatusInfo to JSON.
+             * @function toJSON
+             * @memberof agora.v1.CheckStatusInfo
+             * @instance
+             * @returns {Object.<string,*>} JSON object
+             */
+            CheckStatusInfo.prototype.toJSON = function() {
+                return CheckStatusInfo.toObject(this, $protobuf.util.toJSONOptions);
+            };
+
+            CheckStatusInfo.Command = (function() {
+
+                /**
+                 * Properties of a Command.
+                 * @typedef {Object} agora.v1.CheckStatusInfo.Command.$Properties
+                 * @property {number|null} [exit_code] Command exit_code
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Command.
+                 * @memberof agora.v1.CheckStatusInfo
+                 * @interface ICommand
+                 * @augments agora.v1.CheckStatusInfo.Command.$Properties
+                 * @deprecated Use agora.v1.CheckStatusInfo.Command.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a Command.
+                 * @typedef {agora.v1.CheckStatusInfo.Command.$Properties} agora.v1.CheckStatusInfo.Command.$Shape
+                 */
+
+                /**
+                 * Constructs a new Command.
+                 * @memberof agora.v1.CheckStatusInfo
+                 * @classdesc Represents a Command.
+                 * @constructor
+                 * @param {agora.v1.CheckStatusInfo.Command.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Command = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * Command exit_code.
+                 * @member {number|null} exit_code
+                 * @memberof agora.v1.CheckStatusInfo.Command
+                 * @instance
+                 */
+                Command.prototype.exit_code = null;
+
+                /**
+                 * Creates a new Command instance using the specified properties.
+                 * @function create
+                 * @memberof agora.v1.CheckStatusInfo.Command
+                 * @static
+                 * @param {agora.v1.CheckStatusInfo.Command.$Properties=} [properties] Properties to set
+                 * @returns {agora.v1.CheckStatusInfo.Command} Command instance
+                 * @type {{
+                 *   (properties: agora.v1.CheckStatusInfo.Command.$Shape): agora.v1.CheckStatusInfo.Command & agora.v1.CheckStatusInfo.Command.$Shape;
+                 *   (properties?: agora.v1.CheckStatusInfo.Command.$Properties): agora.v1.CheckStatusInfo.Command;
+                 * }}
+                 */
+                Command.create = function(properties) {
+                    return new Command(properties);
+                };
+
+                /**
+                 * Encodes the specified Command message. Does not implicitly {@link agora.v1.CheckStatusInfo.Command.verify|verify} messages.
+                 * @function encode
+                 * @memberof agora.v1.CheckStatusInfo.Command
+                 * @static
+                 * @param {agora.v1.CheckStatusInfo.Command.$Properties} message Command message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Command.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.exit_code != null && $Object.hasOwnProperty.call(message, "exit_code"))
+                        writer.uint32(/* id 1, wireType 0 =*/8).int32(message.exit_code);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a Command message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof agora.v1.CheckStatusInfo.Command
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {agora.v1.CheckStatusInfo.Command & agora.v1.CheckStatusInfo.Command.$Shape} Command
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Command.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.agora.v1.CheckStatusInfo.Command();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 0)
+                                    break;
+                                message.exit_code = reader.int32();
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                /**
+                 * Creates a Command message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof agora.v1.CheckStatusInfo.Command
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {agora.v1.CheckStatusInfo.Command} Command
+                 */
+                Command.fromObject = function (object, _depth) {
+                    if (object instanceof $root.agora.v1.CheckStatusInfo.Command)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".agora.v1.CheckStatusInfo.Command: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.agora.v1.CheckStatusInfo.Command();
+                    if (object.exit_code != null)
+                        message.exit_code = object.exit_code | 0;
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a Command message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof agora.v1.CheckStatusInfo.Command
+                 * @static
+                 * @param {agora.v1.CheckStatusInfo.Command} message Command
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                Command.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.defaults)
+                        object.exit_code = 0;
+                    if (message.exit_code != null && $Object.hasOwnProperty.call(message, "exit_code"))
+                        object.exit_code = message.exit_code;
+                    return object;
+                };
+
+                /**
+                 * Converts this Command to JSON.
+                 * @function toJSON
+                 * @memberof agora.v1.CheckStatusInfo.Command
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                Command.prototype.toJSON = function() {
+                    return Command.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                return Command;
+            })();
+
+            CheckStatusInfo.Http = (function() {
+
+                /**
+                 * Properties of a Http.
+                 * @typedef {Object} agora.v1.CheckStatusInfo.Http.$Properties
+                 * @property {number|null} [status_code] Http status_code
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Http.
+                 * @memberof agora.v1.CheckStatusInfo
+                 * @interface IHttp
+                 * @augments agora.v1.CheckStatusInfo.Http.$Properties
+                 * @deprecated Use agora.v1.CheckStatusInfo.Http.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a Http.
+                 * @typedef {agora.v1.CheckStatusInfo.Http.$Properties} agora.v1.CheckStatusInfo.Http.$Shape
+                 */
+
+                /**
+                 * Constructs a new Http.
+                 * @memberof agora.v1.CheckStatusInfo
+                 * @classdesc Represents a Http.
+                 * @constructor
+                 * @param {agora.v1.CheckStatusInfo.Http.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Http = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * Http status_code.
+                 * @member {number|null} status_code
+                 * @memberof agora.v1.CheckStatusInfo.Http
+                 * @instance
+                 */
+                Http.prototype.status_code = null;
+
+                /**
+                 * Creates a new Http instance using the specified properties.
+                 * @function create
+                 * @memberof agora.v1.CheckStatusInfo.Http
+                 * @static
+                 * @param {agora.v1.CheckStatusInfo.Http.$Properties=} [properties] Properties to set
+                 * @returns {agora.v1.CheckStatusInfo.Http} Http instance
+                 * @type {{
+                 *   (properties: agora.v1.CheckStatusInfo.Http.$Shape): agora.v1.CheckStatusInfo.Http & agora.v1.CheckStatusInfo.Http.$Shape;
+                 *   (properties?: agora.v1.CheckStatusInfo.Http.$Properties): agora.v1.CheckStatusInfo.Http;
+                 * }}
+                 */
+                Http.create = function(properties) {
+                    return new Http(properties);
+                };
+
+                /**
+                 * Encodes the specified Http message. Does not implicitly {@link agora.v1.CheckStatusInfo.Http.verify|verify} messages.
+                 * @function encode
+                 * @memberof agora.v1.CheckStatusInfo.Http
+                 * @static
+                 * @param {agora.v1.CheckStatusInfo.Http.$Properties} message Http message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Http.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.status_code != null && $Object.hasOwnProperty.call(message, "status_code"))
+                        writer.uint32(/* id 1, wireType 0 =*/8).uint32(message.status_code);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a Http message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof agora.v1.CheckStatusInfo.Http
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {agora.v1.CheckStatusInfo.Http & agora.v1.CheckStatusInfo.Http.$Shape} Http
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Http.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.agora.v1.CheckStatusInfo.Http();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 0)
+                                    break;
+                                message.status_code = reader.uint32();
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                /**
+                 * Creates a Http message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof agora.v1.CheckStatusInfo.Http
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {agora.v1.CheckStatusInfo.Http} Http
+                 */
+                Http.fromObject = function (object, _depth) {
+                    if (object instanceof $root.agora.v1.CheckStatusInfo.Http)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".agora.v1.CheckStatusInfo.Http: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.agora.v1.CheckStatusInfo.Http();
+                    if (object.status_code != null)
+                        message.status_code = object.status_code >>> 0;
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a Http message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof agora.v1.CheckStatusInfo.Http
+                 * @static
+                 * @param {agora.v1.CheckStatusInfo.Http} message Http
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                Http.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.defaults)
+                        object.status_code = 0;
+                    if (message.status_code != null && $Object.hasOwnProperty.call(message, "status_code"))
+                        object.status_code = message.status_code;
+                    return object;
+                };
+
+                /**
+                 * Converts this Http to JSON.
+                 * @function toJSON
+                 * @memberof agora.v1.CheckStatusInfo.Http
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                Http.prototype.toJSON = function() {
+                    return Http.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                return Http;
+            })();
+
+            CheckStatusInfo.Tcp = (function() {
+
+                /**
+                 * Properties of a Tcp.
+                 * @typedef {Object} agora.v1.CheckStatusInfo.Tcp.$Properties
+                 * @property {boolean|null} [succeeded] Tcp succeeded
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+
+                /**
+                 * Properties of a Tcp.
+                 * @memberof agora.v1.CheckStatusInfo
+                 * @interface ITcp
+                 * @augments agora.v1.CheckStatusInfo.Tcp.$Properties
+                 * @deprecated Use agora.v1.CheckStatusInfo.Tcp.$Properties instead.
+                 */
+
+                /**
+                 * Shape of a Tcp.
+                 * @typedef {agora.v1.CheckStatusInfo.Tcp.$Properties} agora.v1.CheckStatusInfo.Tcp.$Shape
+                 */
+
+                /**
+                 * Constructs a new Tcp.
+                 * @memberof agora.v1.CheckStatusInfo
+                 * @classdesc Represents a Tcp.
+                 * @constructor
+                 * @param {agora.v1.CheckStatusInfo.Tcp.$Properties=} [properties] Properties to set
+                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                 */
+                const Tcp = function (properties) {
+                    if (properties)
+                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                this[keys[i]] = properties[keys[i]];
+                };
+
+                /**
+                 * Tcp succeeded.
+                 * @member {boolean|null} succeeded
+                 * @memberof agora.v1.CheckStatusInfo.Tcp
+                 * @instance
+                 */
+                Tcp.prototype.succeeded = null;
+
+                /**
+                 * Creates a new Tcp instance using the specified properties.
+                 * @function create
+                 * @memberof agora.v1.CheckStatusInfo.Tcp
+                 * @static
+                 * @param {agora.v1.CheckStatusInfo.Tcp.$Properties=} [properties] Properties to set
+                 * @returns {agora.v1.CheckStatusInfo.Tcp} Tcp instance
+                 * @type {{
+                 *   (properties: agora.v1.CheckStatusInfo.Tcp.$Shape): agora.v1.CheckStatusInfo.Tcp & agora.v1.CheckStatusInfo.Tcp.$Shape;
+                 *   (properties?: agora.v1.CheckStatusInfo.Tcp.$Properties): agora.v1.CheckStatusInfo.Tcp;
+                 * }}
+                 */
+                Tcp.create = function(properties) {
+                    return new Tcp(properties);
+                };
+
+                /**
+                 * Encodes the specified Tcp message. Does not implicitly {@link agora.v1.CheckStatusInfo.Tcp.verify|verify} messages.
+                 * @function encode
+                 * @memberof agora.v1.CheckStatusInfo.Tcp
+                 * @static
+                 * @param {agora.v1.CheckStatusInfo.Tcp.$Properties} message Tcp message or plain object to encode
+                 * @param {$protobuf.Writer} [writer] Writer to encode to
+                 * @returns {$protobuf.Writer} Writer
+                 */
+                Tcp.encode = function (message, writer, _depth) {
+                    if (!writer)
+                        writer = $Writer.create();
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    if (message.succeeded != null && $Object.hasOwnProperty.call(message, "succeeded"))
+                        writer.uint32(/* id 1, wireType 0 =*/8).bool(message.succeeded);
+                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                        for (let i = 0; i < message.$unknowns.length; ++i)
+                            writer.raw(message.$unknowns[i]);
+                    return writer;
+                };
+
+                /**
+                 * Decodes a Tcp message from the specified reader or buffer.
+                 * @function decode
+                 * @memberof agora.v1.CheckStatusInfo.Tcp
+                 * @static
+                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                 * @param {number} [length] Message length if known beforehand
+                 * @returns {agora.v1.CheckStatusInfo.Tcp & agora.v1.CheckStatusInfo.Tcp.$Shape} Tcp
+                 * @throws {Error} If the payload is not a reader or valid buffer
+                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                 */
+                Tcp.decode = function (reader, length, _end, _depth, _target) {
+                    if (!(reader instanceof $Reader))
+                        reader = $Reader.create(reader);
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $Reader.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let end, message;
+                    if (length === $undefined)
+                        end = reader.len;
+                    else {
+                        end = reader.pos + length;
+                        if (end > reader.len)
+                            throw $RangeError("index out of range");
+                        length = reader.len;
+                        reader.len = end;
+                    }
+                    message = _target || new $root.agora.v1.CheckStatusInfo.Tcp();
+                    while (reader.pos < end) {
+                        let start = reader.pos;
+                        let tag = reader.tag();
+                        if (tag === _end) {
+                            _end = $undefined;
+                            break;
+                        }
+                        let wireType = tag & 7;
+                        switch (tag >>>= 3) {
+                        case 1: {
+                                if (wireType !== 0)
+                                    break;
+                                message.succeeded = reader.bool();
+                                continue;
+                            }
+                        }
+                        reader.skipType(wireType, _depth, tag);
+                        if (!reader.discardUnknown) {
+                            $util.makeProp(message, "$unknowns", false);
+                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                        }
+                    }
+                    if (length !== $undefined) {
+                        if (reader.pos !== end)
+                            throw $RangeError("index out of range");
+                        reader.len = length;
+                    }
+                    if (_end !== $undefined)
+                        throw $Error("missing end group");
+                    return message;
+                };
+
+                /**
+                 * Creates a Tcp message from a plain object. Also converts values to their respective internal types.
+                 * @function fromObject
+                 * @memberof agora.v1.CheckStatusInfo.Tcp
+                 * @static
+                 * @param {Object.<string,*>} object Plain object
+                 * @returns {agora.v1.CheckStatusInfo.Tcp} Tcp
+                 */
+                Tcp.fromObject = function (object, _depth) {
+                    if (object instanceof $root.agora.v1.CheckStatusInfo.Tcp)
+                        return object;
+                    if (!$util.isObject(object))
+                        throw $TypeError(".agora.v1.CheckStatusInfo.Tcp: object expected");
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let message = new $root.agora.v1.CheckStatusInfo.Tcp();
+                    if (object.succeeded != null)
+                        message.succeeded = $Boolean(object.succeeded);
+                    return message;
+                };
+
+                /**
+                 * Creates a plain object from a Tcp message. Also converts values to other types if specified.
+                 * @function toObject
+                 * @memberof agora.v1.CheckStatusInfo.Tcp
+                 * @static
+                 * @param {agora.v1.CheckStatusInfo.Tcp} message Tcp
+                 * @param {$protobuf.IConversionOptions} [options] Conversion options
+                 * @returns {Object.<string,*>} Plain object
+                 */
+                Tcp.toObject = function (message, options, _depth) {
+                    if (!options)
+                        options = {};
+                    if (_depth === $undefined)
+                        _depth = 0;
+                    if (_depth > $util.recursionLimit)
+                        throw $Error("max depth exceeded");
+                    let object = {};
+                    if (options.defaults)
+                        object.succeeded = false;
+                    if (message.succeeded != null && $Object.hasOwnProperty.call(message, "succeeded"))
+                        object.succeeded = message.succeeded;
+                    return object;
+                };
+
+                /**
+                 * Converts this Tcp to JSON.
+                 * @function toJSON
+                 * @memberof agora.v1.CheckStatusInfo.Tcp
+                 * @instance
+                 * @returns {Object.<string,*>} JSON object
+                 */
+                Tcp.prototype.toJSON = function() {
+                    return Tcp.toObject(this, $protobuf.util.toJSONOptions);
+                };
+
+                return Tcp;
+            })();
+
+            return CheckStatusInfo;
         })();
 
         v1.executor = (function() {
@@ -23647,243 +29086,6 @@ export const agora = $root.agora = (() => {
              */
             const scheduler = {};
 
-            scheduler.Unavailability = (function() {
-
-                /**
-                 * Properties of an Unavailability.
-                 * @typedef {Object} agora.v1.scheduler.Unavailability.$Properties
-                 * @property {agora.v1.TimeInfo.$Properties} start Unavailability start
-                 * @property {agora.v1.DurationInfo.$Properties|null} [duration] Unavailability duration
-                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-                 */
-
-                /**
-                 * Properties of an Unavailability.
-                 * @memberof agora.v1.scheduler
-                 * @interface IUnavailability
-                 * @augments agora.v1.scheduler.Unavailability.$Properties
-                 * @deprecated Use agora.v1.scheduler.Unavailability.$Properties instead.
-                 */
-
-                /**
-                 * Shape of an Unavailability.
-                 * @typedef {agora.v1.scheduler.Unavailability.$Properties} agora.v1.scheduler.Unavailability.$Shape
-                 */
-
-                /**
-                 * Constructs a new Unavailability.
-                 * @memberof agora.v1.scheduler
-                 * @classdesc Represents an Unavailability.
-                 * @constructor
-                 * @param {agora.v1.scheduler.Unavailability.$Properties=} [properties] Properties to set
-                 * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
-                 */
-                const Unavailability = function (properties) {
-                    if (properties)
-                        for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
-                            if (properties[keys[i]] != null && keys[i] !== "__proto__")
-                                this[keys[i]] = properties[keys[i]];
-                };
-
-                /**
-                 * Unavailability start.
-                 * @member {agora.v1.TimeInfo} start
-                 * @memberof agora.v1.scheduler.Unavailability
-                 * @instance
-                 */
-                Unavailability.prototype.start = null;
-
-                /**
-                 * Unavailability duration.
-                 * @member {agora.v1.DurationInfo|null} duration
-                 * @memberof agora.v1.scheduler.Unavailability
-                 * @instance
-                 */
-                Unavailability.prototype.duration = null;
-
-                /**
-                 * Creates a new Unavailability instance using the specified properties.
-                 * @function create
-                 * @memberof agora.v1.scheduler.Unavailability
-                 * @static
-                 * @param {agora.v1.scheduler.Unavailability.$Properties=} [properties] Properties to set
-                 * @returns {agora.v1.scheduler.Unavailability} Unavailability instance
-                 * @type {{
-                 *   (properties: agora.v1.scheduler.Unavailability.$Shape): agora.v1.scheduler.Unavailability & agora.v1.scheduler.Unavailability.$Shape;
-                 *   (properties?: agora.v1.scheduler.Unavailability.$Properties): agora.v1.scheduler.Unavailability;
-                 * }}
-                 */
-                Unavailability.create = function(properties) {
-                    return new Unavailability(properties);
-                };
-
-                /**
-                 * Encodes the specified Unavailability message. Does not implicitly {@link agora.v1.scheduler.Unavailability.verify|verify} messages.
-                 * @function encode
-                 * @memberof agora.v1.scheduler.Unavailability
-                 * @static
-                 * @param {agora.v1.scheduler.Unavailability.$Properties} message Unavailability message or plain object to encode
-                 * @param {$protobuf.Writer} [writer] Writer to encode to
-                 * @returns {$protobuf.Writer} Writer
-                 */
-                Unavailability.encode = function (message, writer, _depth) {
-                    if (!writer)
-                        writer = $Writer.create();
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    $root.agora.v1.TimeInfo.encode(message.start, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
-                    if (message.duration != null && $Object.hasOwnProperty.call(message, "duration"))
-                        $root.agora.v1.DurationInfo.encode(message.duration, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
-                    if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
-                        for (let i = 0; i < message.$unknowns.length; ++i)
-                            writer.raw(message.$unknowns[i]);
-                    return writer;
-                };
-
-                /**
-                 * Decodes an Unavailability message from the specified reader or buffer.
-                 * @function decode
-                 * @memberof agora.v1.scheduler.Unavailability
-                 * @static
-                 * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
-                 * @param {number} [length] Message length if known beforehand
-                 * @returns {agora.v1.scheduler.Unavailability & agora.v1.scheduler.Unavailability.$Shape} Unavailability
-                 * @throws {Error} If the payload is not a reader or valid buffer
-                 * @throws {$protobuf.util.ProtocolError} If required fields are missing
-                 */
-                Unavailability.decode = function (reader, length, _end, _depth, _target) {
-                    if (!(reader instanceof $Reader))
-                        reader = $Reader.create(reader);
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $Reader.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let end, message;
-                    if (length === $undefined)
-                        end = reader.len;
-                    else {
-                        end = reader.pos + length;
-                        if (end > reader.len)
-                            throw $RangeError("index out of range");
-                        length = reader.len;
-                        reader.len = end;
-                    }
-                    message = _target || new $root.agora.v1.scheduler.Unavailability();
-                    while (reader.pos < end) {
-                        let start = reader.pos;
-                        let tag = reader.tag();
-                        if (tag === _end) {
-                            _end = $undefined;
-                            break;
-                        }
-                        let wireType = tag & 7;
-                        switch (tag >>>= 3) {
-                        case 1: {
-                                if (wireType !== 2)
-                                    break;
-                                message.start = $root.agora.v1.TimeInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.start);
-                                continue;
-                            }
-                        case 2: {
-                                if (wireType !== 2)
-                                    break;
-                                message.duration = $root.agora.v1.DurationInfo.decode(reader, reader.size(), $undefined, _depth + 1, message.duration);
-                                continue;
-                            }
-                        }
-                        reader.skipType(wireType, _depth, tag);
-                        if (!reader.discardUnknown) {
-                            $util.makeProp(message, "$unknowns", false);
-                            (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
-                        }
-                    }
-                    if (length !== $undefined) {
-                        if (reader.pos !== end)
-                            throw $RangeError("index out of range");
-                        reader.len = length;
-                    }
-                    if (_end !== $undefined)
-                        throw $Error("missing end group");
-                    if (!$Object.hasOwnProperty.call(message, "start"))
-                        throw $util.ProtocolError("missing required 'start'", { instance: message });
-                    return message;
-                };
-
-                /**
-                 * Creates an Unavailability message from a plain object. Also converts values to their respective internal types.
-                 * @function fromObject
-                 * @memberof agora.v1.scheduler.Unavailability
-                 * @static
-                 * @param {Object.<string,*>} object Plain object
-                 * @returns {agora.v1.scheduler.Unavailability} Unavailability
-                 */
-                Unavailability.fromObject = function (object, _depth) {
-                    if (object instanceof $root.agora.v1.scheduler.Unavailability)
-                        return object;
-                    if (!$util.isObject(object))
-                        throw $TypeError(".agora.v1.scheduler.Unavailability: object expected");
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let message = new $root.agora.v1.scheduler.Unavailability();
-                    if (object.start != null) {
-                        if (!$util.isObject(object.start))
-                            throw $TypeError(".agora.v1.scheduler.Unavailability.start: object expected");
-                        message.start = $root.agora.v1.TimeInfo.fromObject(object.start, _depth + 1);
-                    }
-                    if (object.duration != null) {
-                        if (!$util.isObject(object.duration))
-                            throw $TypeError(".agora.v1.scheduler.Unavailability.duration: object expected");
-                        message.duration = $root.agora.v1.DurationInfo.fromObject(object.duration, _depth + 1);
-                    }
-                    return message;
-                };
-
-                /**
-                 * Creates a plain object from an Unavailability message. Also converts values to other types if specified.
-                 * @function toObject
-                 * @memberof agora.v1.scheduler.Unavailability
-                 * @static
-                 * @param {agora.v1.scheduler.Unavailability} message Unavailability
-                 * @param {$protobuf.IConversionOptions} [options] Conversion options
-                 * @returns {Object.<string,*>} Plain object
-                 */
-                Unavailability.toObject = function (message, options, _depth) {
-                    if (!options)
-                        options = {};
-                    if (_depth === $undefined)
-                        _depth = 0;
-                    if (_depth > $util.recursionLimit)
-                        throw $Error("max depth exceeded");
-                    let object = {};
-                    if (options.defaults) {
-                        object.start = null;
-                        object.duration = null;
-                    }
-                    if (message.start != null && $Object.hasOwnProperty.call(message, "start"))
-                        object.start = $root.agora.v1.TimeInfo.toObject(message.start, options, _depth + 1);
-                    if (message.duration != null && $Object.hasOwnProperty.call(message, "duration"))
-                        object.duration = $root.agora.v1.DurationInfo.toObject(message.duration, options, _depth + 1);
-                    return object;
-                };
-
-                /**
-                 * Converts this Unavailability to JSON.
-                 * @function toJSON
-                 * @memberof agora.v1.scheduler.Unavailability
-                 * @instance
-                 * @returns {Object.<string,*>} JSON object
-                 */
-                Unavailability.prototype.toJSON = function() {
-                    return Unavailability.toObject(this, $protobuf.util.toJSONOptions);
-                };
-
-                return Unavailability;
-            })();
-
             scheduler.InverseOffer = (function() {
 
                 /**
@@ -23892,7 +29094,7 @@ export const agora = $root.agora = (() => {
                  * @property {agora.v1.OfferID.$Properties} id InverseOffer id
                  * @property {agora.v1.FrameworkID.$Properties} framework_id InverseOffer framework_id
                  * @property {agora.v1.AgentID.$Properties} agent_id InverseOffer agent_id
-                 * @property {agora.v1.scheduler.Unavailability.$Properties} unavailability InverseOffer unavailability
+                 * @property {agora.v1.Unavailability.$Properties} unavailability InverseOffer unavailability
                  * @property {Array.<agora.v1.Resource.$Properties>} [resources] InverseOffer resources
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
@@ -23952,7 +29154,7 @@ export const agora = $root.agora = (() => {
 
                 /**
                  * InverseOffer unavailability.
-                 * @member {agora.v1.scheduler.Unavailability} unavailability
+                 * @member {agora.v1.Unavailability} unavailability
                  * @memberof agora.v1.scheduler.InverseOffer
                  * @instance
                  */
@@ -24001,7 +29203,7 @@ export const agora = $root.agora = (() => {
                     $root.agora.v1.OfferID.encode(message.id, writer.uint32(/* id 1, wireType 2 =*/10).fork(), _depth + 1).ldelim();
                     $root.agora.v1.FrameworkID.encode(message.framework_id, writer.uint32(/* id 2, wireType 2 =*/18).fork(), _depth + 1).ldelim();
                     $root.agora.v1.AgentID.encode(message.agent_id, writer.uint32(/* id 3, wireType 2 =*/26).fork(), _depth + 1).ldelim();
-                    $root.agora.v1.scheduler.Unavailability.encode(message.unavailability, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
+                    $root.agora.v1.Unavailability.encode(message.unavailability, writer.uint32(/* id 4, wireType 2 =*/34).fork(), _depth + 1).ldelim();
                     if (message.resources != null && message.resources.length)
                         for (let i = 0; i < message.resources.length; ++i)
                             $root.agora.v1.Resource.encode(message.resources[i], writer.uint32(/* id 5, wireType 2 =*/42).fork(), _depth + 1).ldelim();
@@ -24070,7 +29272,7 @@ export const agora = $root.agora = (() => {
                         case 4: {
                                 if (wireType !== 2)
                                     break;
-                                message.unavailability = $root.agora.v1.scheduler.Unavailability.decode(reader, reader.size(), $undefined, _depth + 1, message.unavailability);
+                                message.unavailability = $root.agora.v1.Unavailability.decode(reader, reader.size(), $undefined, _depth + 1, message.unavailability);
                                 continue;
                             }
                         case 5: {
@@ -24142,7 +29344,7 @@ export const agora = $root.agora = (() => {
                     if (object.unavailability != null) {
                         if (!$util.isObject(object.unavailability))
                             throw $TypeError(".agora.v1.scheduler.InverseOffer.unavailability: object expected");
-                        message.unavailability = $root.agora.v1.scheduler.Unavailability.fromObject(object.unavailability, _depth + 1);
+                        message.unavailability = $root.agora.v1.Unavailability.fromObject(object.unavailability, _depth + 1);
                     }
                     if (object.resources) {
                         if (!$Array.isArray(object.resources))
@@ -24189,7 +29391,7 @@ export const agora = $root.agora = (() => {
                     if (message.agent_id != null && $Object.hasOwnProperty.call(message, "agent_id"))
                         object.agent_id = $root.agora.v1.AgentID.toObject(message.agent_id, options, _depth + 1);
                     if (message.unavailability != null && $Object.hasOwnProperty.call(message, "unavailability"))
-                        object.unavailability = $root.agora.v1.scheduler.Unavailability.toObject(message.unavailability, options, _depth + 1);
+                        object.unavailability = $root.agora.v1.Unavailability.toObject(message.unavailability, options, _depth + 1);
                     if (message.resources && message.resources.length) {
                         object.resources = $Array(message.resources.length);
                         for (let j = 0; j < message.resources.length; ++j)

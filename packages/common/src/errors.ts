@@ -37,6 +37,12 @@ export const ERROR_CODES = {
   AGORA_ERR_CHECKPOINT: 'an agent checkpoint file that cannot be read or decoded (that task is reported lost)',
   AGORA_ERR_CONFLICT: 'an operator request that conflicts with the current state (HTTP 409)',
   AGORA_ERR_UNPROCESSABLE: 'a well-formed operator request whose content is invalid (HTTP 422)',
+  AGORA_ERR_INVALID_VOLUME: 'a persistent volume to create or destroy that is malformed (HTTP 400)',
+  AGORA_ERR_VOLUME_EXISTS: 'a persistent volume id already used by the role on that agent (HTTP 409)',
+  AGORA_ERR_UNKNOWN_VOLUME: 'a persistent volume that does not exist on the agent (HTTP 409)',
+  AGORA_ERR_VOLUME_IN_USE: 'a persistent volume that a task on the agent still uses (HTTP 409)',
+  AGORA_ERR_VOLUME_RESERVED: 'an UNRESERVE of disk that carries a persistent volume: destroy it first (HTTP 409)',
+  AGORA_ERR_SECRET: 'a secret an app references that cannot be read from the secret store (the task is not launched)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

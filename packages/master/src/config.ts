@@ -3,6 +3,7 @@
  * master is created (a bad value throws AGORA_ERR_BAD_FLAG naming the option).
  */
 import { AgoraError } from '@agora/common';
+import type { RemovalRateLimit } from './agents/removal-rate-limiter.js';
 
 export interface MasterConfig {
   /** TCP port to listen on; 0 picks a free one. @default 5050 */
@@ -39,6 +40,15 @@ export interface MasterConfig {
    * --recovery_agent_removal_limit). @default 1
    */
   recoveryAgentRemovalLimit?: number;
+  /**
+   * At most `permits` agents per `perMs` are removed (marked unreachable) after failing health checks; the
+   * others wait their turn (Mesos' --agent_removal_rate_limit, e.g. 1/10mins). @default unlimited
+   */
+  agentRemovalRateLimit?: RemovalRateLimit;
+  /** Offer agents with gpus only to frameworks with GPU_RESOURCES (Mesos' --filter_gpu_resources). @default true */
+  filterGpuResources?: boolean;
+  /** Resources left out of DRF shares (Mesos' --fair_sharing_excluded_resource_names). @default ['gpus'] */
+  fairSharingExcludedResourceNames?: readonly string[];
 }
 
 export interface ResolvedMasterConfig {
@@ -55,6 +65,9 @@ export interface ResolvedMasterConfig {
   heartbeatIntervalSeconds: number;
   agentReregisterTimeoutMs: number;
   recoveryAgentRemovalLimit: number;
+  agentRemovalRateLimit: RemovalRateLimit | undefined;
+  filterGpuResources: boolean;
+  fairSharingExcludedResourceNames: readonly string[];
 }
 
 export const DEFAULT_MASTER_CONFIG = {
@@ -117,5 +130,14 @@ export function resolveMasterConfig(config: MasterConfig): ResolvedMasterConfig 
     heartbeatIntervalSeconds: positive('heartbeatIntervalSeconds', config.heartbeatIntervalSeconds, 15),
     agentReregisterTimeoutMs: positive('agentReregisterTimeoutMs', config.agentReregisterTimeoutMs, 600_000, true),
     recoveryAgentRemovalLimit: fraction('recoveryAgentRemovalLimit', config.recoveryAgentRemovalLimit, 1),
+    agentRemovalRateLimit:
+      config.agentRemovalRateLimit === undefined
+        ? undefined
+        : {
+            permits: positive('agentRemovalRateLimit.permits', config.agentRemovalRateLimit.permits, 1),
+            perMs: positive('agentRemovalRateLimit.perMs', config.agentRemovalRateLimit.perMs, 1),
+          },
+    filterGpuResources: config.filterGpuResources ?? true,
+    fairSharingExcludedResourceNames: [...(config.fairSharingExcludedResourceNames ?? ['gpus'])],
   };
 }

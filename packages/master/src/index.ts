@@ -42,3 +42,13 @@ export {
 } from './registry/index.js';
 /** Close code for an agent the master marked unreachable (it should reconnect and re-register). */
 export { CLOSE_UNREACHABLE } from './routing/agent-lifecycle.js';
+/** The `/state` views: cached serialized parts (StateSnapshot) and the per-request reference build; for benchmarks. */
+export { type JsonPieces, type SnapshotSources, StateSnapshot } from './state/state-snapshot.js';
+export { buildStateJson, type StateSources } from './state/state-view.js';
+export { jsonPiecesBody } from './api/http/state.js';
+export type { AgentRecord } from './agents/agent-manager.js';
+export type { FrameworkRecord } from './frameworks/framework-manager.js';
+export type { OfferRecord } from './offers/offer-manager.js';
+export type { TaskRecord } from './tasks/task-tracker.js';
+/** `--agent_removal_rate_limit` (`1/10mins`) parsing. */
+export { parseRemovalRateLimit, type RemovalRateLimit } from './agents/removal-rate-limiter.js';

@@ -58,3 +58,16 @@ export function masterAuthority(info: Partial<MasterInfo> | undefined): string |
   if (host === undefined || host === null || port === undefined || port === null) return undefined;
   return `${host}:${port}`;
 }
+
+/** `/version` and GET_VERSION's `version_info` (Mesos' VersionInfo JSON). */
+export function versionJson(): Record<string, unknown> {
+  return {
+    version: MASTER_VERSION,
+    build_date: '',
+    build_time: 0,
+    build_user: '',
+    git_sha: '',
+    git_branch: '',
+    git_tag: '',
+  };
+}

@@ -8,9 +8,7 @@
  *   agent ws ─────► AgentMessages ────┘             └──► AllocationCycle (pure allocator)
  *   HTTP (koa): /state, /health, /master/redirect; standby → 307 to the leader
  */
-import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { isIPv4 } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { createServer, type Server } from 'node:http';
 import {
   type Clock,
   createLogger,
@@ -26,21 +24,18 @@ import { redactZkUrl } from '@agora/coordination';
 import type { MasterInfo } from '@agora/proto';
 import { CLOSE_NOT_LEADER } from '@agora/transport';
 import { WebSocketServer } from 'ws';
-import { AGENT_PATH, acceptAgentSocket } from './api/agent-ws.js';
 import { createHttpApp } from './api/http/app.js';
 import { MasterEventStream } from './api/http/events.js';
-import { createOperatorDeps, operatorReservations } from './api/http/operator/index.js';
-import { acceptSchedulerSocket, SCHEDULER_PATH } from './api/scheduler-ws.js';
+import { masterHttpDeps } from './api/http/master-deps.js';
+import { handleUpgrade } from './api/upgrade.js';
 import { type MasterConfig, type ResolvedMasterConfig, resolveMasterConfig } from './config.js';
 import { Leadership } from './leadership.js';
-import { buildMasterInfo, MASTER_VERSION, masterAuthority, publishedIp } from './master-info.js';
+import { buildMasterInfo, masterAuthority, publishedIp } from './master-info.js';
 import { AgentMessages } from './routing/agent-messages.js';
 import { wireComponentEvents } from './routing/component-events.js';
 import { createMasterParts, type MasterParts } from './routing/parts.js';
 import { SchedulerCalls } from './routing/scheduler-calls.js';
-import { masterFlags } from './state/flags.js';
-import { metricsSnapshot, prometheusText } from './state/metrics.js';
-import { buildStateJson } from './state/state-view.js';
+import { MasterViews } from './state/views.js';
 
 /** Why a master stopped serving on its own (the CLI exits non-zero on it). */
 export interface MasterAbort {
@@ -89,6 +84,7 @@ class MasterDaemon implements Master {
   private readonly schedulerCalls: SchedulerCalls;
   private readonly agentMessages: AgentMessages;
   private readonly startTime: number;
+  private readonly views: MasterViews;
   private masterInfo: MasterInfo;
   private leadership: Leadership | undefined;
   private recovery: Promise<void> | undefined;
@@ -135,44 +131,47 @@ class MasterDaemon implements Master {
       ),
     );
     this.store.add(wireComponentEvents(this.parts));
+    this.views = new MasterViews({
+      parts: this.parts,
+      config,
+      clock: this.clock,
+      startTime: this.startTime,
+      info: () => this.masterInfo,
+      leader: () => this.leadership?.leader,
+      electedTime: () => this.electedTime,
+      elected: () => this.isLeader,
+      boundPort: () => this.boundPort,
+      redactedZk: () => this.redactedZk(),
+    });
     this.schedulerCalls = new SchedulerCalls(this.parts);
     this.agentMessages = new AgentMessages(this.parts);
 
-    const app = createHttpApp({
-      isLeader: () => this.isLeader,
-      // While recovering the registry this master leads but does not serve yet: 503, not a redirect to itself.
-      leaderAuthority: () => (this.recovering ? undefined : masterAuthority(this.leadership?.leader)),
-      state: () => this.state(),
-      lifecycle: {
-        teardown: (frameworkId) => this.parts.frameworkLifecycle.teardown(frameworkId, 'operator /teardown'),
-        markAgentGone: (agentId) => this.parts.agentLifecycle.markGone(agentId),
-      },
-      maintenance: this.parts.maintenance,
-      readonly: {
-        state: () => this.state(),
-        flags: () => this.flags(),
-        version: () => ({
-          version: MASTER_VERSION,
-          build_date: '',
-          build_time: 0,
-          build_user: '',
-          git_sha: '',
-          git_branch: '',
-          git_tag: '',
-        }),
-        metrics: () => this.metrics(),
-        prometheus: () => prometheusText(this.metrics()),
-      },
-      operator: createOperatorDeps(this.parts, this.parts.quota, operatorReservations(this.parts)),
-      events: this.store.add(
-        new MasterEventStream(this.parts, {
-          heartbeatIntervalSeconds: config.heartbeatIntervalSeconds,
-          logger: this.logger,
-        }),
-      ),
-    });
+    const events = this.store.add(
+      new MasterEventStream(this.parts, {
+        heartbeatIntervalSeconds: config.heartbeatIntervalSeconds,
+        logger: this.logger,
+      }),
+    );
+    const app = createHttpApp(
+      masterHttpDeps({
+        parts: this.parts,
+        views: this.views,
+        events,
+        isLeader: () => this.isLeader,
+        // While recovering the registry this master leads but does not serve yet: 503, not a redirect to itself.
+        leaderAuthority: () => (this.recovering ? undefined : masterAuthority(this.leadership?.leader)),
+      }),
+    );
     this.server = createServer(app.callback());
-    this.server.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head));
+    const upgrades = {
+      wss: this.wss,
+      isLeader: () => this.isLeader,
+      leaderAuthority: () => masterAuthority(this.leadership?.leader),
+      schedulerCalls: this.schedulerCalls,
+      agentMessages: this.agentMessages,
+      logger: this.logger,
+    };
+    this.server.on('upgrade', (req, socket, head) => handleUpgrade(upgrades, req, socket, head));
   }
 
   get port(): number {
@@ -296,76 +295,6 @@ class MasterDaemon implements Master {
     this.logger.info('master closed');
   }
 
-  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path !== SCHEDULER_PATH && path !== AGENT_PATH) {
-      refuseUpgrade(socket, 404, 'Not Found');
-      return;
-    }
-    if (!this.isLeader) {
-      const leader = masterAuthority(this.leadership?.leader);
-      if (leader === undefined) refuseUpgrade(socket, 503, 'No leader elected');
-      else refuseUpgrade(socket, 307, 'Temporary Redirect', `//${leader}${req.url ?? path}`);
-      return;
-    }
-    this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const remoteAddress = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
-      const remote = `${remoteAddress}:${req.socket.remotePort ?? 0}`;
-      if (path === SCHEDULER_PATH) {
-        acceptSchedulerSocket(
-          ws,
-          remote,
-          this.schedulerCalls,
-          this.logger.child({ component: 'master.scheduler-api' }),
-        );
-      } else {
-        const ip = isIPv4(remoteAddress) ? remoteAddress : undefined;
-        acceptAgentSocket(ws, remote, ip, this.agentMessages, this.logger.child({ component: 'master.agent-api' }));
-      }
-    });
-  }
-
-  private state(): Record<string, unknown> {
-    const { agents, frameworks, tasks, offers } = this.parts;
-    return buildStateJson({
-      info: this.masterInfo,
-      leader: this.leadership?.leader,
-      startTime: this.startTime,
-      electedTime: this.electedTime,
-      flags: masterFlags(this.config, this.boundPort, this.masterInfo.hostname ?? '', this.redactedZk()),
-      agents: agents.all(),
-      frameworks: frameworks.all(),
-      completedFrameworks: frameworks.completed(),
-      tasksOf: (id) => tasks.byFramework(id),
-      completedTasksOf: (id) => tasks.completed(id),
-      offers: offers.all(),
-      unreachableTasksOf: (id) => tasks.unreachableByFramework(id),
-      unreachableAgents: this.parts.registrar.isRecovered ? this.parts.registrar.registry.unreachable.length : 0,
-    });
-  }
-
-  private flags(): Record<string, string> {
-    return masterFlags(this.config, this.boundPort, this.masterInfo.hostname ?? '', this.redactedZk());
-  }
-
-  private metrics(): Record<string, number> {
-    const { agents, frameworks, tasks, offers, registrar } = this.parts;
-    return metricsSnapshot({
-      elected: this.isLeader,
-      startTime: this.startTime,
-      now: this.clock.now(),
-      agents: agents.all(),
-      unreachableAgents: registrar.isRecovered ? registrar.registry.unreachable.length : 0,
-      frameworks: frameworks.all(),
-      completedFrameworks: frameworks.completed().length,
-      tasks: tasks.all(),
-      unreachableTasks: tasks.allUnreachable().length,
-      ended: tasks.endedCounts(),
-      offers: offers.all(),
-      registrar: registrar.metrics,
-    });
-  }
-
   private redactedZk(): string | undefined {
     return this.config.zk === undefined ? undefined : redactZkUrl(this.config.zk);
   }
@@ -378,10 +307,4 @@ class MasterDaemon implements Master {
       port: this.boundPort,
     });
   }
-}
-
-function refuseUpgrade(socket: Duplex, status: number, text: string, location?: string): void {
-  const headers = [`HTTP/1.1 ${status} ${text}`, 'Connection: close', 'Content-Length: 0'];
-  if (location !== undefined) headers.push(`Location: ${location}`);
-  socket.end(`${headers.join('\r\n')}\r\n\r\n`);
 }

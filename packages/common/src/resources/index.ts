@@ -10,3 +10,4 @@ export { ANY_ROLE, Resources } from './resources.js';
 export { formatResources, parseResources, parseResourcesJson } from './text.js';
 export { attributesToJson, formatAttributes, parseAttributes } from './attributes.js';
 export { pickPorts, rangesResource, scalarResource } from './ports.js';
+export { checkContainerPath, checkPersistenceId, type VolumeIdentity } from './volume.js';

@@ -7,6 +7,7 @@
 import type { Resource } from '@agora/proto';
 import { ValueType } from '@agora/proto';
 import { AgoraError } from '../errors.js';
+import { formatVolume, type VolumeIdentity, volumeFromProto, volumeKey } from './volume.js';
 import {
   findOverlap,
   formatRanges,
@@ -24,12 +25,20 @@ import {
   unionSets,
 } from './values.js';
 
+export type { VolumeIdentity } from './volume.js';
+
 /** The unreserved role. */
 export const ANY_ROLE = '*';
 
-/** One (name, role) entry. Internal: not exported from the package. */
+/** One (name, role[, volume]) entry. Internal: not exported from the package. */
 export type ResourceEntry =
-  | { readonly kind: 'scalar'; readonly name: string; readonly role: string; readonly millis: number }
+  | {
+      readonly kind: 'scalar';
+      readonly name: string;
+      readonly role: string;
+      readonly millis: number;
+      readonly volume?: VolumeIdentity;
+    }
   | { readonly kind: 'ranges'; readonly name: string; readonly role: string; readonly ranges: readonly Range[] }
   | { readonly kind: 'set'; readonly name: string; readonly role: string; readonly items: readonly string[] };
 
@@ -62,8 +71,16 @@ export function checkRole(role: string, name = ''): void {
   }
 }
 
-function keyOf(name: string, role: string): string {
-  return name + '\u0000' + role;
+function volumeOf(e: ResourceEntry): VolumeIdentity | undefined {
+  return e.kind === 'scalar' ? e.volume : undefined;
+}
+
+function keyOf(name: string, role: string, volume?: VolumeIdentity): string {
+  return name + '\u0000' + role + volumeKey(volume);
+}
+
+function entryKey(e: ResourceEntry): string {
+  return keyOf(e.name, e.role, volumeOf(e));
 }
 
 function isEmptyEntry(e: ResourceEntry): boolean {
@@ -84,7 +101,11 @@ function compareEntries(a: ResourceEntry, b: ResourceEntry): number {
     if (ia !== ib) return (ia < 0 ? KNOWN_ORDER.length : ia) - (ib < 0 ? KNOWN_ORDER.length : ib);
     return a.name < b.name ? -1 : 1;
   }
-  if (a.role === b.role) return 0;
+  if (a.role === b.role) {
+    const ka = volumeKey(volumeOf(a));
+    const kb = volumeKey(volumeOf(b));
+    return ka === kb ? 0 : ka < kb ? -1 : 1;
+  }
   if (a.role === ANY_ROLE) return -1;
   if (b.role === ANY_ROLE) return 1;
   return a.role < b.role ? -1 : 1;
@@ -104,14 +125,19 @@ function addEntries(a: ResourceEntry, b: ResourceEntry): ResourceEntry {
 
 function entryContains(a: ResourceEntry | undefined, b: ResourceEntry): boolean {
   if (a === undefined) return isEmptyEntry(b);
+  // A persistent volume is whole: only the same volume of the same size is contained (Mesos).
+  if (a.kind === 'scalar' && b.kind === 'scalar' && a.volume !== undefined) return a.millis === b.millis;
   if (a.kind === 'scalar' && b.kind === 'scalar') return a.millis >= b.millis;
   if (a.kind === 'ranges' && b.kind === 'ranges') return rangesContain(a.ranges, b.ranges);
   if (a.kind === 'set' && b.kind === 'set') return setContains(a.items, b.items);
   return false;
 }
 
-/** `a` minus `b`, dropping what `a` does not have (saturating). */
+/** `a` minus `b`, dropping what `a` does not have (saturating); a volume goes only as a whole. */
 function minusEntry(a: ResourceEntry, b: ResourceEntry): ResourceEntry {
+  if (a.kind === 'scalar' && b.kind === 'scalar' && a.volume !== undefined) {
+    return a.millis === b.millis ? { ...a, millis: 0 } : a;
+  }
   if (a.kind === 'scalar' && b.kind === 'scalar') return { ...a, millis: Math.max(0, a.millis - b.millis) };
   if (a.kind === 'ranges' && b.kind === 'ranges') return { ...a, ranges: subtractRanges(a.ranges, b.ranges) };
   if (a.kind === 'set' && b.kind === 'set') return { ...a, items: subtractSets(a.items, b.items) };
@@ -119,7 +145,8 @@ function minusEntry(a: ResourceEntry, b: ResourceEntry): ResourceEntry {
 }
 
 function formatEntry(e: ResourceEntry): string {
-  const head = e.role === ANY_ROLE ? e.name : `${e.name}(${e.role})`;
+  const volume = volumeOf(e);
+  const head = (e.role === ANY_ROLE ? e.name : `${e.name}(${e.role})`) + (volume ? formatVolume(volume) : '');
   switch (e.kind) {
     case 'scalar':
       return `${head}:${formatScalar(e.millis)}`;
@@ -173,11 +200,14 @@ export class Resources {
       const seen = kinds.get(e.name);
       if (seen !== undefined && seen.kind !== e.kind) throw typeMismatch(seen, e);
       kinds.set(e.name, e);
-      const key = keyOf(e.name, e.role);
+      const key = entryKey(e);
       const prev = map.get(key);
       if (prev === undefined) {
         map.set(key, e);
         continue;
+      }
+      if (volumeOf(e) !== undefined) {
+        throw badResources(`persistent volume '${formatEntry(e)}' is listed twice`, { name: e.name, role: e.role });
       }
       if (prev.kind === 'ranges' && e.kind === 'ranges') {
         const overlap = findOverlap([...prev.ranges, ...e.ranges]);
@@ -325,6 +355,44 @@ export class Resources {
     return this.reservedFor(ANY_ROLE);
   }
 
+  /** Only the persistent volumes (disk resources with `disk.persistence`). */
+  volumes(): Resources {
+    return this.filter((e) => volumeOf(e) !== undefined);
+  }
+
+  /** Everything but the persistent volumes. */
+  withoutVolumes(): Resources {
+    return this.filter((e) => volumeOf(e) === undefined);
+  }
+
+  /** The volume of each persistent-volume entry, with its role and size (canonical order). */
+  volumeList(): Array<{ role: string; volume: VolumeIdentity; size: number; resources: Resources }> {
+    return this.entries().flatMap((e) => {
+      const volume = volumeOf(e);
+      if (volume === undefined || e.kind !== 'scalar') return [];
+      return [{ role: e.role, volume, size: fromMillis(e.millis), resources: Resources.fromEntries([e]) }];
+    });
+  }
+
+  /** The same resources as plain disk: persistent volumes lose their `disk` info (the other entries are kept). */
+  withoutVolumeInfo(): Resources {
+    return Resources.fromEntriesUnion(
+      this.entries().map((e) => (e.kind === 'scalar' && e.volume !== undefined ? plainScalar(e) : e)),
+    );
+  }
+
+  /** The same resources, each entry (which must be a scalar `disk`) carrying `volume`. */
+  withVolume(volume: VolumeIdentity): Resources {
+    return Resources.fromEntriesUnion(
+      this.entries().map((e) => {
+        if (e.kind !== 'scalar' || e.name !== 'disk') {
+          throw badResources(`only scalar 'disk' can be a persistent volume, not '${formatEntry(e)}'`);
+        }
+        return { ...plainScalar(e), volume };
+      }),
+    );
+  }
+
   /** What a framework in `role` may use: unreserved plus reserved for `role`. */
   allocatableTo(role: string): Resources {
     return this.filter((e) => e.role === ANY_ROLE || e.role === role);
@@ -365,6 +433,31 @@ export class Resources {
     return out;
   }
 
+  /**
+   * Mesos' JSON model of each Resource (as in `/state` `reserved_resources_full`): `{name, type: 'SCALAR',
+   * scalar: {value}, role, disk: {persistence: {id, principal}, volume: {container_path, mode: 'RW'}}}`.
+   */
+  toMesosJsonList(): Array<Record<string, unknown>> {
+    return this.entries().map((e) => {
+      const base: Record<string, unknown> = { name: e.name, role: e.role };
+      if (e.kind === 'scalar') {
+        Object.assign(base, { type: 'SCALAR', scalar: { value: fromMillis(e.millis) } });
+        if (e.volume !== undefined) {
+          const v = e.volume;
+          base['disk'] = {
+            persistence: { id: v.id, ...(v.principal === undefined ? {} : { principal: v.principal }) },
+            volume: { container_path: v.containerPath, mode: v.mode },
+          };
+        }
+      } else if (e.kind === 'ranges') {
+        Object.assign(base, { type: 'RANGES', ranges: { range: e.ranges.map(([begin, end]) => ({ begin, end })) } });
+      } else {
+        Object.assign(base, { type: 'SET', set: { item: e.items.slice() } });
+      }
+      return base;
+    });
+  }
+
   private filter(pred: (e: ResourceEntry) => boolean): Resources {
     let map: Map<string, ResourceEntry> | undefined;
     for (const [k, e] of this.byKey) {
@@ -380,7 +473,7 @@ export class Resources {
   private static fromEntriesUnion(entries: readonly ResourceEntry[]): Resources {
     const map = new Map<string, ResourceEntry>();
     for (const e of entries) {
-      const k = keyOf(e.name, e.role);
+      const k = entryKey(e);
       const prev = map.get(k);
       map.set(k, prev === undefined ? e : addEntries(prev, e));
     }
@@ -388,9 +481,27 @@ export class Resources {
   }
 }
 
+function plainScalar(e: Extract<ResourceEntry, { kind: 'scalar' }>): ResourceEntry {
+  return { kind: 'scalar', name: e.name, role: e.role, millis: e.millis };
+}
+
 function entryToProto(e: ResourceEntry): Resource {
   if (e.kind === 'scalar') {
-    return { name: e.name, type: ValueType.SCALAR, scalar: { value: fromMillis(e.millis) }, role: e.role };
+    const base: Resource = {
+      name: e.name,
+      type: ValueType.SCALAR,
+      scalar: { value: fromMillis(e.millis) },
+      role: e.role,
+    };
+    if (e.volume === undefined) return base;
+    const v = e.volume;
+    return {
+      ...base,
+      disk: {
+        persistence: { id: v.id, ...(v.principal === undefined ? {} : { principal: v.principal }) },
+        volume: { container_path: v.containerPath, mode: v.mode === 'RO' ? 2 : 1 },
+      },
+    };
   }
   if (e.kind === 'ranges') {
     return {
@@ -421,7 +532,8 @@ function entryFromProto(r: Resource, index: number): ResourceEntry {
       if (typeof v !== 'number' || !Number.isFinite(v))
         throw badResources(`${where} is SCALAR but has no finite scalar value`);
       if (v < 0) throw badResources(`${where} has a negative value ${v}`, { name, value: v });
-      return { kind: 'scalar', name, role, millis: toMillis(v) };
+      const volume = volumeFromProto(r, where, role);
+      return { kind: 'scalar', name, role, millis: toMillis(v), ...(volume === undefined ? {} : { volume }) };
     }
     case ValueType.RANGES: {
       const list = (r.ranges?.range ?? []).map((x): Range => [Number(x.begin), Number(x.end)]);

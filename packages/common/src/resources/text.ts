@@ -46,7 +46,37 @@ export function parseScalarText(text: string): number | undefined {
   return Number.isFinite(v) ? v : undefined;
 }
 
+const VOLUME_RE = /^([^():[\]]+?)\s*(?:\(\s*([^()]*?)\s*\))?\s*\[([^\]]*)\]\s*:(.*)$/;
+
+/** `disk(role)[id:container_path(:rw|:ro)]:size`, the text form of a persistent volume. */
+function parseVolumeEntry(part: string, m: RegExpExecArray, defaultRole: string): ResourceEntry {
+  const name = m[1]!.trim();
+  const role = m[2] ?? defaultRole;
+  const where = `resource '${part}'`;
+  const fields = m[3]!.split(':').map((x) => x.trim());
+  const [id, containerPath, modeText] = fields;
+  if (fields.length < 2 || fields.length > 3 || id === undefined || containerPath === undefined) {
+    throw badResources(`${where}: a volume is written '[id:container_path]' or '[id:container_path:ro]'`, { part });
+  }
+  const mode = modeText === undefined || modeText.toLowerCase() === 'rw' ? 1 : modeText.toLowerCase() === 'ro' ? 2 : 0;
+  if (mode === 0) throw badResources(`${where}: volume mode must be 'rw' or 'ro'`, { part });
+  const value = parseScalarText(m[4]!.trim());
+  if (value === undefined) throw badResources(`${where} has a bad value: a volume's size is a number`, { part });
+  const entries = Resources.fromProto([
+    {
+      name,
+      type: ValueType.SCALAR,
+      scalar: { value },
+      role,
+      disk: { persistence: { id }, volume: { container_path: containerPath, mode } },
+    },
+  ]).entries();
+  return entries[0]!;
+}
+
 function parseEntry(part: string, defaultRole: string): ResourceEntry {
+  const volume = VOLUME_RE.exec(part);
+  if (volume) return parseVolumeEntry(part, volume, defaultRole);
   const colon = part.indexOf(':');
   if (colon < 0) throw badResources(`bad resource '${part}': expected 'name:value' or 'name(role):value'`, { part });
   const head = part.slice(0, colon).trim();

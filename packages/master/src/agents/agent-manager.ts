@@ -19,8 +19,12 @@ import {
   type Logger,
   Resources,
 } from '@agora/common';
-import type { agora, AgentInfo, Attribute, MasterToAgent } from '@agora/proto';
+import type { AgentInfo, Attribute, agora, MasterToAgent } from '@agora/proto';
 import { CLOSE_REPLACED, type FrameChannel } from '@agora/transport';
+import { closeConnections } from '../connections.js';
+
+/** AgentInfo.domain (Mesos' DomainInfo: fault_domain.region.name / zone.name). */
+export type DomainInfo = agora.v1.DomainInfo.$Properties;
 
 export type AgentChannel = FrameChannel<agora.v1.agent.AgentToMaster, MasterToAgent>;
 
@@ -32,6 +36,8 @@ export interface AgentRecord {
   ip: string | undefined;
   total: Resources;
   attributes: Attribute[];
+  /** The agent's fault domain (AgentInfo.domain), when it reports one. */
+  domain: DomainInfo | undefined;
   version: string;
   channel: AgentChannel | undefined;
   /** A live WebSocket is bound to this agent. */
@@ -68,6 +74,7 @@ export class AgentManager implements Disposable {
   private readonly deactivated = new Emitter<{ agent: AgentRecord; reason: AgentDeactivation }>();
   private readonly reactivated = new Emitter<AgentRecord>();
   private readonly timedOutEmitter = new Emitter<AgentRecord>();
+  private readonly disconnectedEmitter = new Emitter<AgentRecord>();
 
   /** An agent registered, re-registered or reconnected (its resources can be offered). */
   readonly onDidAddAgent = this.added.event;
@@ -77,6 +84,8 @@ export class AgentManager implements Disposable {
   readonly onDidReactivateAgent = this.reactivated.event;
   /** An agent missed `maxPingTimeouts` pongs in a row (fires once per agent record). */
   readonly onDidTimeOutAgent = this.timedOutEmitter.event;
+  /** An agent's connection broke (its current channel closed), whether or not it was active. */
+  readonly onDidDisconnectAgent = this.disconnectedEmitter.event;
 
   constructor(private readonly options: AgentManagerOptions) {}
 
@@ -122,6 +131,7 @@ export class AgentManager implements Disposable {
       ip,
       total,
       attributes: [...info.attributes],
+      domain: domainOf(info),
       version,
       channel,
       connected: true,
@@ -167,6 +177,7 @@ export class AgentManager implements Disposable {
       existing.ip = ip ?? existing.ip;
       existing.total = total;
       existing.attributes = [...info.attributes];
+      existing.domain = domainOf(info);
       existing.version = version;
       existing.channel = channel;
       existing.connected = true;
@@ -186,6 +197,7 @@ export class AgentManager implements Disposable {
       ip,
       total,
       attributes: [...info.attributes],
+      domain: domainOf(info),
       version,
       channel,
       connected: true,
@@ -215,6 +227,7 @@ export class AgentManager implements Disposable {
     agent.active = false;
     this.options.logger.warn({ agentId }, 'agent disconnected; its tasks are kept until it re-registers');
     if (wasActive) this.deactivated.fire({ agent, reason: 'DISCONNECTED' });
+    this.disconnectedEmitter.fire(agent);
   }
 
   pong(agentId: string): void {
@@ -254,13 +267,7 @@ export class AgentManager implements Disposable {
 
   /** Close every agent connection (shutdown or loss of leadership). */
   closeAll(code: number, reason: string): void {
-    for (const agent of this.agents.values()) {
-      const channel = agent.channel;
-      agent.channel = undefined;
-      agent.connected = false;
-      agent.active = false;
-      channel?.close(code, reason);
-    }
+    closeConnections(this.agents.values(), code, reason);
   }
 
   dispose(): void {
@@ -269,6 +276,7 @@ export class AgentManager implements Disposable {
     this.deactivated.dispose();
     this.reactivated.dispose();
     this.timedOutEmitter.dispose();
+    this.disconnectedEmitter.dispose();
   }
 
   private pingAll(): void {
@@ -292,6 +300,13 @@ export class AgentManager implements Disposable {
       if (agent.connected) agent.channel?.trySend({ ping: {} });
     }
   }
+}
+
+/** The agent's fault domain, when it reports a region and zone. */
+function domainOf(info: AgentInfo): DomainInfo | undefined {
+  const fd = info.domain?.fault_domain;
+  if (!fd?.region?.name || !fd.zone?.name) return undefined;
+  return { fault_domain: { region: { name: fd.region.name }, zone: { name: fd.zone.name } } };
 }
 
 /** Validate an AgentInfo; returns its resources. Throws AgoraError and changes nothing. */

@@ -8,9 +8,11 @@
  */
 import { type Clock, type Disposable, DisposableStore, type Logger, Resources } from '@agora/common';
 import { agora, type Resource } from '@agora/proto';
-import type { AgentManager } from '../agents/agent-manager.js';
+import type { AgentManager, AgentRecord } from '../agents/agent-manager.js';
 import {
+  type AllocateOptions,
   type AllocationSnapshot,
+  FAIR_SHARING_EXCLUDED_RESOURCE_NAMES,
   type AllocatorAgent,
   type AllocatorFramework,
   allocate,
@@ -19,9 +21,12 @@ import {
   type RoleQuota,
 } from '../allocator/index.js';
 import type { FrameworkManager } from '../frameworks/framework-manager.js';
+import { AllocationStats, allocatorMetrics } from './allocation-metrics.js';
 import type { OfferManager, OfferRecord } from '../offers/offer-manager.js';
 import type { ReservationLedger } from '../reservations/ledger.js';
 import { isEndedState, type TaskTracker } from '../tasks/task-tracker.js';
+
+const GPU_RESOURCES = agora.v1.FrameworkInfo.Capability.Type.GPU_RESOURCES;
 
 export interface AllocationCycleOptions {
   clock: Clock;
@@ -35,6 +40,10 @@ export interface AllocationCycleOptions {
   random?: () => number;
   /** Dynamic reservations: offers describe reserved resources (STATIC / DYNAMIC, principal, labels). */
   reservations?: ReservationLedger;
+  /** The maintenance window of an agent's machine, put in its offers (`Offer.unavailability`). */
+  unavailabilityOf?: (agent: AgentRecord) => agora.v1.Unavailability.$Properties | undefined;
+  /** The allocator's GPU options (see AllocateOptions); its defaults when absent. */
+  allocateOptions?: Pick<AllocateOptions, 'filterGpuResources' | 'fairSharingExcludedResourceNames'>;
   /** Role weights and quota for the allocator (from the registry); none when absent. */
   roleConfig?: () => { weights: Readonly<Record<string, number>>; quota: Readonly<Record<string, RoleQuota>> };
 }
@@ -89,6 +98,10 @@ export function allocationByRole(
 export class AllocationCycle implements Disposable {
   private readonly store = new DisposableStore();
   private pending: NodeJS.Immediate | undefined;
+  /** When the pending cycle was first asked for (performance.now()). */
+  private requestedAt = 0;
+  /** Runs and their durations (allocation-metrics.ts). */
+  readonly stats = new AllocationStats();
   private running = false;
   private paused = false;
 
@@ -116,16 +129,27 @@ export class AllocationCycle implements Disposable {
   /** Ask for a cycle soon; several requests before it runs make one cycle. */
   request(): void {
     if (this.pending !== undefined || this.store.isDisposed) return;
+    this.requestedAt = performance.now();
     this.pending = setImmediate(() => {
       this.pending = undefined;
-      this.runNow();
+      this.run(performance.now() - this.requestedAt);
     });
+  }
+
+  /** A requested cycle has not run yet. */
+  isPending(): boolean {
+    return this.pending !== undefined;
   }
 
   /** Run one cycle now; returns the offers made. */
   runNow(): OfferRecord[] {
+    return this.run(0);
+  }
+
+  private run(latencyMs: number): OfferRecord[] {
     if (this.running || this.paused || this.store.isDisposed) return [];
     this.running = true;
+    const started = performance.now();
     try {
       return this.cycle();
     } catch (err) {
@@ -133,6 +157,7 @@ export class AllocationCycle implements Disposable {
       return [];
     } finally {
       this.running = false;
+      this.stats.recordRun(performance.now() - started, latencyMs);
     }
   }
 
@@ -168,6 +193,7 @@ export class AllocationCycle implements Disposable {
         suppressedRoles: [...f.suppressedRoles],
         allocated: usedByFramework.get(f.id) ?? Resources.empty(),
         ...(roles === undefined ? {} : { allocatedByRole: Object.fromEntries(roles) }),
+        ...(f.capabilities.has(GPU_RESOURCES) ? { gpuAware: true } : {}),
       };
     });
     const config = this.options.roleConfig?.();
@@ -179,6 +205,25 @@ export class AllocationCycle implements Disposable {
     };
   }
 
+  /** The allocator's metrics (Mesos' `allocator/mesos/*` names; see allocation-metrics.ts). */
+  metrics(): Record<string, number> {
+    const { agents, frameworks, offers, tasks, clock } = this.options;
+    let total = Resources.empty();
+    for (const a of agents.all()) if (a.active) total = total.add(a.total);
+    return allocatorMetrics({
+      stats: this.stats,
+      pending: this.isPending(),
+      total,
+      allocation: allocationByRole(frameworks, offers, tasks),
+      frameworkRoles: new Map(frameworks.all().map((f) => [f.id, f.roles] as const)),
+      filters: offers.filters(),
+      now: clock.now(),
+      quota: this.options.roleConfig?.().quota ?? {},
+      excludedFromShares:
+        this.options.allocateOptions?.fairSharingExcludedResourceNames ?? FAIR_SHARING_EXCLUDED_RESOURCE_NAMES,
+    });
+  }
+
   dispose(): void {
     if (this.pending !== undefined) clearImmediate(this.pending);
     this.pending = undefined;
@@ -187,7 +232,7 @@ export class AllocationCycle implements Disposable {
 
   private cycle(): OfferRecord[] {
     const { agents, frameworks, offers, logger, clock, reservations } = this.options;
-    const result = allocate(this.snapshot(), clock.now(), this.options.random);
+    const result = allocate(this.snapshot(), clock.now(), this.options.random, this.options.allocateOptions);
     offers.removeFilters(result.expiredFilters);
     if (result.offers.length === 0) return [];
 
@@ -207,6 +252,7 @@ export class AllocationCycle implements Disposable {
         agent,
         decisions.map((d) => ({ role: d.role, resources: d.resources })),
         reservations === undefined ? undefined : (r) => reservations.describe(agent, r),
+        this.options.unavailabilityOf?.(agent),
       );
       byFramework.set(first.frameworkId, [...(byFramework.get(first.frameworkId) ?? []), record]);
     }

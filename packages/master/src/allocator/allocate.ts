@@ -47,7 +47,21 @@ export interface AllocateOptions {
   recordRefusals?: boolean;
   /** @default MIN_ALLOCATABLE */
   minAllocatable?: { cpus: number; mem: number };
+  /**
+   * Offer agents that have gpus only to frameworks with the GPU_RESOURCES capability (`gpuAware`), so that
+   * scarce GPU machines are not filled by tasks that do not need them (Mesos' --filter_gpu_resources).
+   * @default true
+   */
+  filterGpuResources?: boolean;
+  /**
+   * Resources left out of DRF shares (Mesos' --fair_sharing_excluded_resource_names): holding scarce gpus does
+   * not push a framework or role behind the others for cpus and mem. @default ['gpus']
+   */
+  fairSharingExcludedResourceNames?: readonly string[];
 }
+
+/** The default of AllocateOptions.fairSharingExcludedResourceNames. */
+export const FAIR_SHARING_EXCLUDED_RESOURCE_NAMES: readonly string[] = ['gpus'];
 
 /** Whether `r` is big enough to offer: cpus >= min.cpus or mem >= min.mem. */
 export function isAllocatable(r: Resources, min: { cpus: number; mem: number } = MIN_ALLOCATABLE): boolean {
@@ -69,6 +83,13 @@ function clusterTotal(agents: readonly AllocatorAgent[]): Resources {
   const sums = new Quantities();
   for (const a of agents) sums.addResources(a.total, 1);
   return sums.toResources();
+}
+
+/** `r` without the scalars named. */
+function withoutScalars(r: Resources, names: readonly string[]): Resources {
+  const q = new Quantities();
+  for (const [name, v] of r.scalars()) if (!names.includes(name)) q.addMillis(name, Math.round(v * 1000));
+  return q.toResources();
 }
 
 /** Agents sorted by id, then shuffled with `random` when given (Fisher–Yates). */
@@ -166,11 +187,19 @@ export function allocate(
     return filters.byRole.size > 0 && filters.byRole.has(`${frameworkId}\u0000${agentId}\u0000${role}`);
   };
   const total = clusterTotal(snapshot.agents);
+  // DRF shares are measured against the total without the excluded resources (their share is then 0).
+  const excluded = options.fairSharingExcludedResourceNames ?? FAIR_SHARING_EXCLUDED_RESOURCE_NAMES;
+  const sharingTotal = excluded.length === 0 ? total : withoutScalars(total, excluded);
+  const filterGpus = options.filterGpuResources ?? true;
+  const gpuAware = new Set(snapshot.frameworks.filter((f) => f.gpuAware === true).map((f) => f.id));
+  /** Whether the framework may not be offered the agent (it has gpus; the framework is not GPU-aware). */
+  const gpuRefused = (frameworkId: string, agent: AllocatorAgent): boolean =>
+    filterGpus && !gpuAware.has(frameworkId) && agent.total.scalar('gpus') > 0;
 
   // Role sorter: every framework's allocation counts toward its roles' shares,
   // active or not (as in Mesos); framework sorters hold only those that may get offers.
   const roleSorter = options.createSorter?.() ?? new HierarchicalDrfSorter();
-  roleSorter.addTotal(total);
+  roleSorter.addTotal(sharingTotal);
   const createFrameworkSorter = options.createSorter ?? (() => new DrfSorter());
   const frameworkSorters = new Map<string, Sorter>();
   const quota = snapshot.quota === undefined ? undefined : new QuotaState(snapshot.quota);
@@ -193,7 +222,7 @@ export function allocate(
       let fs = frameworkSorters.get(role);
       if (fs === undefined) {
         fs = createFrameworkSorter(role);
-        fs.addTotal(total);
+        fs.addTotal(sharingTotal);
         frameworkSorters.set(role, fs);
       }
       fs.allocated(f.id, alloc);
@@ -271,6 +300,10 @@ export function allocate(
             refuse({ frameworkId, agentId: agent.id, reason: RefusalReason.FILTERED, role });
             continue;
           }
+          if (gpuRefused(frameworkId, agent)) {
+            refuse({ frameworkId, agentId: agent.id, reason: RefusalReason.GPU_NOT_SUPPORTED, role });
+            continue;
+          }
           give(frameworkId, at, role, toAllocate, fs);
           break;
         }
@@ -323,6 +356,10 @@ export function allocate(
       for (const frameworkId of fs.sort()) {
         if (isFiltered(frameworkId, agent.id, role)) {
           refuse({ frameworkId, agentId: agent.id, reason: RefusalReason.FILTERED, role });
+          continue;
+        }
+        if (gpuRefused(frameworkId, agent)) {
+          refuse({ frameworkId, agentId: agent.id, reason: RefusalReason.GPU_NOT_SUPPORTED, role });
           continue;
         }
         give(frameworkId, at, role, toAllocate, fs);

@@ -8,7 +8,13 @@
  * const { offers, expiredFilters, refusals } = allocate(snapshot, clock.now(), Math.random);
  * ```
  */
-export { type AllocateOptions, allocate, isAllocatable, MIN_ALLOCATABLE } from './allocate.js';
+export {
+  type AllocateOptions,
+  allocate,
+  FAIR_SHARING_EXCLUDED_RESOURCE_NAMES,
+  isAllocatable,
+  MIN_ALLOCATABLE,
+} from './allocate.js';
 export { type QuantityMap, Quantities } from './quantities.js';
 export { HierarchicalDrfSorter } from './role-sorter.js';
 export { allocatableTo, ancestorsAndSelf, isWithin, parentOf } from './roles.js';

@@ -23,6 +23,8 @@ export interface AllocatorFramework {
    * absent, all of `allocated` counts toward the framework's first role.
    */
   allocatedByRole?: Readonly<Record<string, Resources>>;
+  /** It has the GPU_RESOURCES capability: it may be offered agents with gpus. @default false */
+  gpuAware?: boolean;
 }
 
 export interface RefuseFilter {
@@ -85,6 +87,8 @@ export const RefusalReason = {
   QUOTA_LIMIT: 'QUOTA_LIMIT',
   /** The unreserved resources are held back as headroom for unsatisfied quota guarantees of other roles. frameworkId '*'. */
   QUOTA_HEADROOM: 'QUOTA_HEADROOM',
+  /** The agent has gpus and the framework lacks the GPU_RESOURCES capability (Mesos' --filter_gpu_resources). */
+  GPU_NOT_SUPPORTED: 'GPU_NOT_SUPPORTED',
 } as const;
 export type RefusalReason = (typeof RefusalReason)[keyof typeof RefusalReason];
 

@@ -21,6 +21,7 @@ import {
 } from '@agora/common';
 import { agora, type FrameworkInfo, type MasterInfo, type SchedulerEvent } from '@agora/proto';
 import { CLOSE_REPLACED, type FrameChannel } from '@agora/transport';
+import { closeConnections } from '../connections.js';
 
 export type SchedulerChannel = FrameChannel<agora.v1.scheduler.Call, SchedulerEvent>;
 
@@ -274,13 +275,7 @@ export class FrameworkManager implements Disposable {
 
   /** Close every scheduler connection (shutdown or loss of leadership). */
   closeAll(code: number, reason: string): void {
-    for (const framework of this.frameworks.values()) {
-      const channel = framework.channel;
-      framework.channel = undefined;
-      framework.connected = false;
-      framework.active = false;
-      channel?.close(code, reason);
-    }
+    closeConnections(this.frameworks.values(), code, reason);
   }
 
   dispose(): void {

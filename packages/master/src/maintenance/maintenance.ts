@@ -8,7 +8,7 @@
  * - `/machine/down`: the machine's agents are removed (refused, tasks TASK_GONE_BY_OPERATOR / TASK_LOST) and
  *   agents on a DOWN machine are refused registration until `/machine/up`.
  */
-import { AgoraError, type Clock, type Disposable, DisposableStore, type Logger, newUuid } from '@agora/common';
+import { AgoraError, type Clock, type Disposable, DisposableStore, Emitter, type Logger, newUuid } from '@agora/common';
 import { agora } from '@agora/proto';
 import type { AgentManager } from '../agents/agent-manager.js';
 import type { FrameworkManager } from '../frameworks/framework-manager.js';
@@ -59,6 +59,13 @@ export class Maintenance implements Disposable {
   private readonly store = new DisposableStore();
   /** By `${agentId}\0${frameworkId}`. */
   private readonly inverse = new Map<string, InverseOfferRecord>();
+  private readonly unavailabilityChanged = new Emitter<readonly string[]>();
+
+  /**
+   * The unavailability of these agents changed (schedule update, machine up): their outstanding offers must be
+   * rescinded so that new offers carry the new window (Mesos' Master::updateUnavailability).
+   */
+  readonly onDidChangeUnavailability = this.unavailabilityChanged.event;
 
   constructor(private readonly parts: MaintenanceParts) {}
 
@@ -92,6 +99,22 @@ export class Maintenance implements Disposable {
     return scheduleJson(this.windows());
   }
 
+  /**
+   * The maintenance window of the agent's machine while it is DRAINING (Mesos puts it in every offer from the
+   * agent as `Offer.unavailability`); undefined when the machine is not scheduled.
+   */
+  unavailabilityOf(agent: {
+    hostname: string;
+    ip: string | undefined;
+  }): agora.v1.Unavailability.$Properties | undefined {
+    const machine = this.machines().find((m) => m.mode === 'DRAINING' && agentOnMachine(m.id, agent));
+    if (machine === undefined) return undefined;
+    const key = machineKey(machine.id);
+    const window = this.windows().find((w) => w.machineIds.some((id) => machineKey(id) === key));
+    if (window === undefined) return undefined;
+    return unavailabilityJson(window);
+  }
+
   /** Whether an agent at (hostname, ip) is on a DOWN machine (it is refused then). */
   isDown(agent: { hostname: string; ip: string | undefined }): boolean {
     return this.machines().some((m) => m.mode === 'DOWN' && agentOnMachine(m.id, agent));
@@ -100,7 +123,9 @@ export class Maintenance implements Disposable {
   /** Replace the schedule. Throws AGORA_ERR_BAD_REQUEST (nothing changed) for an invalid change. */
   async updateSchedule(windows: MaintenanceWindow[]): Promise<void> {
     const machines = machinesForSchedule(windows, this.machines());
+    const before = this.unavailabilityByAgent();
     await this.store_(windows, machines);
+    this.fireUnavailabilityChanges(before);
     // Statuses of machines no longer draining are forgotten.
     for (const [key, record] of this.inverse) {
       if (!this.drainingAgentIds().has(record.agentId)) this.inverse.delete(key);
@@ -123,7 +148,9 @@ export class Maintenance implements Disposable {
 
   async up(ids: MachineId[]): Promise<void> {
     const { machines, windows } = machinesUp(ids, this.machines(), this.windows());
+    const before = this.unavailabilityByAgent();
     await this.store_(windows, machines);
+    this.fireUnavailabilityChanges(before);
   }
 
   /** Mesos' `/maintenance/status` JSON. */
@@ -206,10 +233,7 @@ export class Maintenance implements Disposable {
                 id: { value: record.id },
                 framework_id: { value: frameworkId },
                 agent_id: { value: agent.id },
-                unavailability: {
-                  start: { nanoseconds: window.startNs },
-                  ...(window.durationNs === undefined ? {} : { duration: { nanoseconds: window.durationNs } }),
-                },
+                unavailability: unavailabilityJson(window),
               },
             ],
           },
@@ -220,6 +244,18 @@ export class Maintenance implements Disposable {
 
   dispose(): void {
     this.store.dispose();
+    this.unavailabilityChanged.dispose();
+  }
+
+  /** Each connected agent's offer unavailability, as a comparable string ('' when none). */
+  private unavailabilityByAgent(): Map<string, string> {
+    return new Map(this.parts.agents.all().map((a) => [a.id, JSON.stringify(this.unavailabilityOf(a) ?? '')]));
+  }
+
+  private fireUnavailabilityChanges(before: ReadonlyMap<string, string>): void {
+    const after = this.unavailabilityByAgent();
+    const changed = [...after].filter(([id, u]) => (before.get(id) ?? JSON.stringify('')) !== u).map(([id]) => id);
+    if (changed.length > 0) this.unavailabilityChanged.fire(changed);
   }
 
   private drainingAgentIds(): Set<string> {
@@ -252,4 +288,11 @@ export class Maintenance implements Disposable {
       ),
     );
   }
+}
+
+function unavailabilityJson(window: MaintenanceWindow): agora.v1.Unavailability.$Properties {
+  return {
+    start: { nanoseconds: window.startNs },
+    ...(window.durationNs === undefined ? {} : { duration: { nanoseconds: window.durationNs } }),
+  };
 }

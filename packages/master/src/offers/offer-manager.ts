@@ -7,7 +7,7 @@
  * here, since the allocation snapshot is rebuilt from the offers left.
  */
 import { type Clock, type Disposable, Emitter, type IdGenerator, type Logger, Resources } from '@agora/common';
-import type { Offer, Resource } from '@agora/proto';
+import type { agora, Offer, Resource } from '@agora/proto';
 import type { AgentRecord } from '../agents/agent-manager.js';
 import type { RefuseFilter } from '../allocator/index.js';
 
@@ -84,16 +84,19 @@ export class OfferManager implements Disposable {
     return sum(this.byFramework(frameworkId).filter((o) => agentId === undefined || o.agentId === agentId));
   }
 
-  /** Make one offer of `parts` (resources per allocation role) from `agent` to a framework. */
   /**
+   * Make one offer of `parts` (resources per allocation role) from `agent` to a framework.
    * `reservationsOf`, when given, names the reservations of a reserved resource as sent
    * (`Resource.reservations`, e.g. DYNAMIC with its principal); the resource keeps `role` either way.
+   * The offer carries the agent's fault domain (`domain`) when it reported one, and `unavailability`
+   * when given (the agent's machine is scheduled for maintenance).
    */
   create(
     frameworkId: string,
     agent: AgentRecord,
     parts: ReadonlyArray<{ role: string; resources: Resources }>,
     reservationsOf?: (resource: Resource) => Resource['reservations'] | undefined,
+    unavailability?: agora.v1.Unavailability.$Properties,
   ) {
     const id = this.options.ids.offerId();
     const resources = parts.reduce((acc, p) => acc.add(p.resources), Resources.empty());
@@ -115,6 +118,8 @@ export class OfferManager implements Disposable {
       ),
       attributes: agent.attributes,
       executor_ids: [],
+      ...(unavailability === undefined ? {} : { unavailability }),
+      ...(agent.domain === undefined ? {} : { domain: agent.domain }),
     };
     const roles = new Set(parts.map((p) => p.role));
     const record: OfferRecord = {

@@ -193,7 +193,25 @@ export interface QuotaConfig {
   limits: Resource[];
 }
 
-/** Set (or, with no guarantees and no limits, remove) a role's quota. */
+/**
+ * The registry capabilities this master can read (Mesos' MasterInfo capabilities that registries require):
+ * QUOTA_V2 — quota as guarantees and limits per role (written with the first quota).
+ */
+export const MASTER_REGISTRY_CAPABILITIES: readonly string[] = ['QUOTA_V2'];
+
+/** The registry's minimum capabilities that `supported` lacks (empty: this master may read it). */
+export function missingCapabilities(registry: Registry, supported: readonly string[]): string[] {
+  return registry.minimum_capabilities.map((c) => c.capability).filter((c) => !supported.includes(c));
+}
+
+/** Record that reading the registry now needs `capability` (idempotent); returns whether it was added. */
+function requireCapability(registry: Registry, capability: string): boolean {
+  if (registry.minimum_capabilities.some((c) => c.capability === capability)) return false;
+  registry.minimum_capabilities.push(agora.v1.registry.Registry.MinimumCapability.create({ capability }));
+  return true;
+}
+
+/** Set (or, with no guarantees and no limits, remove) a role's quota. Stored quota needs QUOTA_V2 to read. */
 export function updateQuota(config: QuotaConfig): RegistryOperation {
   return (registry) => {
     const rest = registry.quotas.filter((q) => q.role !== config.role);
@@ -204,6 +222,7 @@ export function updateQuota(config: QuotaConfig): RegistryOperation {
     }
     rest.push(agora.v1.registry.Registry.Quota.fromObject(config));
     registry.quotas = rest;
+    requireCapability(registry, 'QUOTA_V2');
     return true;
   };
 }

@@ -20,6 +20,8 @@ import {
   decodeRegistry,
   emptyRegistry,
   encodeRegistry,
+  MASTER_REGISTRY_CAPABILITIES,
+  missingCapabilities,
   type Registry,
   type RegistryOperation,
   setMaster,
@@ -58,6 +60,8 @@ export class Registrar {
     private readonly storage: RegistryStorage,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
+    /** The registry capabilities this master has (a registry requiring another one is not recovered). */
+    private readonly capabilities: readonly string[] = MASTER_REGISTRY_CAPABILITIES,
   ) {}
 
   /** Whether `recover()` has completed. */
@@ -84,6 +88,17 @@ export class Registrar {
     try {
       const { data, version } = await this.storage.fetch();
       const registry = data === undefined || data.length === 0 ? emptyRegistry() : decodeRegistry(data);
+      const missing = missingCapabilities(registry, this.capabilities);
+      if (missing.length > 0) {
+        // Written by a master with more capabilities (a downgrade): do not read, and do not write, it.
+        throw new AgoraError(
+          'AGORA_ERR_REGISTRY',
+          `the registry at ${this.storage.path} requires master capabilities this master lacks: ` +
+            `${missing.join(', ')} (it has: ${this.capabilities.join(', ') || 'none'}); refusing to recover it — ` +
+            'run a master version that has them',
+          { data: { missingCapabilities: missing } },
+        );
+      }
       const recovered = copyRegistry(registry);
       setMaster(master)(registry);
       const started = this.now();

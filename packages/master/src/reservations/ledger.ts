@@ -9,25 +9,28 @@
  * reservations are applied again when the agent re-registers with its
  * configured (static) resources.
  *
+ * It also keeps the agent's persistent volumes (CREATE / DESTROY, see
+ * volumes.ts): a volume on dynamically reserved disk is part of its
+ * reservation; one on statically reserved disk is kept apart.
+ *
  * Validation happens before any change: a request that does not fit changes
  * nothing and throws AGORA_ERR_INVALID_OPERATION (or AGORA_ERR_BAD_RESOURCES /
- * AGORA_ERR_UNKNOWN_AGENT) with the reason.
+ * AGORA_ERR_UNKNOWN_AGENT / a volume code) with the reason.
  *
- * Known limit: reservations live in the leading master's memory. They are kept
- * across agent re-registration but not across a master failover (Mesos
- * checkpoints them on the agent; Agora's agent does not yet).
+ * Durability, as in Mesos: reservations and volumes live on the agents. After
+ * every change the master sends the agent its whole set
+ * (`MasterToAgent.checkpoint_resources`, see checkpointed.ts), which the agent
+ * checkpoints and sends back in Register / Reregister; a master that does not
+ * know the agent (after a failover) rebuilds them from it.
  */
 import { AgoraError, type Logger, Resources } from '@agora/common';
 import { agora, type Resource } from '@agora/proto';
 import type { AgentManager, AgentRecord } from '../agents/agent-manager.js';
+import type { DynamicReservation } from './types.js';
+import { fromCheckpointed, toCheckpointed } from './checkpointed.js';
+import { planCreate, planDestroy, type VolumePlan, type VolumeState, volumesOf } from './volumes.js';
 
-export interface DynamicReservation {
-  role: string;
-  principal: string | undefined;
-  labels: ReadonlyArray<{ key: string; value?: string | null }>;
-  /** The reserved resources (every entry's role is `role`). */
-  resources: Resources;
-}
+export type { DynamicReservation } from './types.js';
 
 /** A request parsed from Resource protos: reserved resources grouped by role, with principal and labels. */
 export interface ReservationRequest {
@@ -62,6 +65,14 @@ export function parseReservation(list: readonly Resource[], what: 'reserve' | 'u
       throw invalid(`${what}: resource #${i} '${r.name}': only DYNAMIC reservations can be made or removed`);
     }
     const resources = Resources.fromProto([{ ...r, role, reservations: [] }]);
+    if (!resources.volumes().isEmpty()) {
+      throw what === 'reserve'
+        ? new AgoraError('AGORA_ERR_INVALID_VOLUME', `reserve: resource #${i} carries a persistent volume`)
+        : new AgoraError(
+            'AGORA_ERR_VOLUME_RESERVED',
+            `unreserve: resource #${i} carries persistent volume '${resources.volumeList()[0]?.volume.id}': destroy it first`,
+          );
+    }
     parts.push({
       role,
       principal: last?.principal ?? undefined,
@@ -75,6 +86,14 @@ export function parseReservation(list: readonly Resource[], what: 'reserve' | 'u
 
 export class ReservationLedger {
   private readonly byAgent = new Map<string, DynamicReservation[]>();
+  /** Volumes on statically reserved disk, by agent. */
+  private readonly staticVolumes = new Map<string, Resources>();
+  /** Checkpointed resources an agent sent in its (re-)registration, until `reapply` takes them. */
+  private readonly reported = new Map<string, readonly Resource[]>();
+  /** Agents this master has applied reservations to (it knows their reservations and volumes). */
+  private readonly known = new Set<string>();
+  /** Agents whose checkpoint this master must send again once they are (re-)registered. */
+  private readonly resend = new Set<string>();
 
   constructor(
     private readonly agents: AgentManager,
@@ -106,7 +125,15 @@ export class ReservationLedger {
 
   /** Check an unreservation: the resources must be dynamically reserved on the agent and in `available`. */
   checkUnreserve(agentId: string, request: ReservationRequest, available: Resources): Resources {
-    if (!this.reservedOn(agentId).contains(request.reserved)) {
+    const reserved = this.reservedOn(agentId);
+    if (!reserved.contains(request.reserved) && reserved.withoutVolumeInfo().contains(request.reserved)) {
+      throw new AgoraError(
+        'AGORA_ERR_VOLUME_RESERVED',
+        `unreserve: '${request.reserved}' on agent ${agentId} carries a persistent volume: destroy it first`,
+        { data: { agentId } },
+      );
+    }
+    if (!reserved.contains(request.reserved)) {
       throw invalid(`unreserve: '${request.reserved}' is not dynamically reserved on agent ${agentId}`);
     }
     if (!available.contains(request.reserved)) {
@@ -125,6 +152,7 @@ export class ReservationLedger {
       { agentId: agent.id, reserved: request.reserved.toString(), principals: request.parts.map((p) => p.principal) },
       'resources reserved',
     );
+    this.sendCheckpoint(agent);
   }
 
   /** Apply a checked unreservation. */
@@ -141,6 +169,66 @@ export class ReservationLedger {
     if (kept.length === 0) this.byAgent.delete(agent.id);
     else this.byAgent.set(agent.id, kept);
     this.logger.info({ agentId: agent.id, unreserved: request.unreserved.toString() }, 'resources unreserved');
+    this.sendCheckpoint(agent);
+  }
+
+  /** The agent's persistent volumes (on dynamically and statically reserved disk). */
+  volumesOn(agentId: string): Resources {
+    return volumesOf(this.volumeState(agentId, Resources.empty()));
+  }
+
+  /** Check a CREATE of `volumes` (volume form) against `available`; changes nothing (commit the plan). */
+  checkCreate(
+    agent: AgentRecord,
+    volumes: Resources,
+    available: Resources,
+    principal?: { framework: string | undefined },
+  ): VolumePlan {
+    return planCreate(agent.id, this.volumeState(agent.id, agent.total), volumes, available, principal);
+  }
+
+  /** Check a DESTROY; `inUse` is what live tasks on the agent use. Changes nothing (commit the plan). */
+  checkDestroy(agent: AgentRecord, volumes: Resources, available: Resources, inUse: Resources): VolumePlan {
+    return planDestroy(agent.id, this.volumeState(agent.id, agent.total), volumes, available, inUse);
+  }
+
+  /** Apply a checked CREATE / DESTROY plan and checkpoint the result on the agent. */
+  commit(agent: AgentRecord, plan: VolumePlan, what: 'created' | 'destroyed', volumes: Resources): void {
+    agent.total = plan.state.total;
+    this.setState(agent.id, plan.state);
+    this.logger.info({ agentId: agent.id, volumes: volumes.toString() }, `persistent volumes ${what}`);
+    this.sendCheckpoint(agent);
+  }
+
+  /** The agent's checkpointed resources: its dynamic reservations and persistent volumes. */
+  checkpointed(agentId: string): Resource[] {
+    return toCheckpointed(this.of(agentId), this.staticVolumes.get(agentId) ?? Resources.empty());
+  }
+
+  /** Send the agent its whole set of reservations and volumes to checkpoint (false when it is not connected). */
+  sendCheckpoint(agent: AgentRecord): boolean {
+    return this.agents.send(agent.id, { checkpoint_resources: { resources: this.checkpointed(agent.id) } });
+  }
+
+  /** The agent is (re-)registered: send it this master's view of its checkpoint when `reapply` said so. */
+  afterRegistration(agent: AgentRecord): void {
+    if (this.resend.delete(agent.id)) this.sendCheckpoint(agent);
+  }
+
+  /** What the agent reported checkpointed in its (re-)registration; `reapply` uses it (call before registering). */
+  expectCheckpointed(agentId: string, resources: readonly Resource[]): void {
+    this.reported.set(agentId, resources);
+  }
+
+  private volumeState(agentId: string, total: Resources): VolumeState {
+    return { parts: this.of(agentId), staticVolumes: this.staticVolumes.get(agentId) ?? Resources.empty(), total };
+  }
+
+  private setState(agentId: string, state: Pick<VolumeState, 'parts' | 'staticVolumes'>): void {
+    if (state.parts.length === 0) this.byAgent.delete(agentId);
+    else this.byAgent.set(agentId, [...state.parts]);
+    if (state.staticVolumes.isEmpty()) this.staticVolumes.delete(agentId);
+    else this.staticVolumes.set(agentId, state.staticVolumes);
   }
 
   /**
@@ -151,9 +239,10 @@ export class ReservationLedger {
   describe(agent: AgentRecord, resource: Resource): Resource['reservations'] | undefined {
     const role = resource.role ?? '*';
     if (role === '*') return undefined;
+    if (resource.disk?.persistence) return this.describeVolume(agent, resource, role);
     const parts = this.of(agent.id).filter((p) => p.role === role && p.resources.names().includes(resource.name));
     const dynamic = parts.reduce((acc, p) => acc.add(p.resources), Resources.empty()).reservedFor(role);
-    const staticPart = agent.total.reservedFor(role).subtractSaturating(dynamic);
+    const staticPart = agent.total.reservedFor(role).withoutVolumes().subtractSaturating(dynamic);
     const hasStatic = staticPart.names().includes(resource.name);
     if (parts.length === 0) return hasStatic ? [{ type: STATIC, role }] : undefined;
     if (hasStatic) return undefined;
@@ -170,6 +259,25 @@ export class ReservationLedger {
     ];
   }
 
+  private describeVolume(agent: AgentRecord, resource: Resource, role: string): Resource['reservations'] {
+    let one: Resources;
+    try {
+      one = Resources.fromProto([{ ...resource, reservations: [] }]);
+    } catch {
+      return [{ type: STATIC, role }];
+    }
+    const part = this.of(agent.id).find((p) => p.role === role && p.resources.contains(one));
+    if (part === undefined) return [{ type: STATIC, role }];
+    return [
+      {
+        type: DYNAMIC,
+        role,
+        ...(part.principal === undefined ? {} : { principal: part.principal }),
+        ...(part.labels.length > 0 ? { labels: { labels: part.labels.map((l) => ({ ...l })) } } : {}),
+      },
+    ];
+  }
+
   /** Look up an agent or throw AGORA_ERR_UNKNOWN_AGENT. */
   agent(agentId: string): AgentRecord {
     const agent = this.agents.get(agentId);
@@ -182,16 +290,39 @@ export class ReservationLedger {
   }
 
   /**
-   * An agent (re-)registered with its configured resources: apply its dynamic reservations again; drop those
-   * that no longer fit (the agent's resources changed).
+   * An agent (re-)registered with its configured resources: apply its reservations and volumes again. A master
+   * that knows them (the agent reconnected) keeps its own view (and sends it to the agent after the
+   * registration, see `sendCheckpoint`); a master that does not (after a failover) rebuilds them from what the
+   * agent checkpointed (`expectCheckpointed`). Those that no longer fit the agent's resources are dropped.
    */
   reapply(agent: AgentRecord): void {
-    const list = this.byAgent.get(agent.id);
-    if (list === undefined) return;
+    const reported = this.reported.get(agent.id);
+    this.reported.delete(agent.id);
+    let parts: readonly DynamicReservation[] | undefined = this.byAgent.get(agent.id);
+    let staticVolumes = this.staticVolumes.get(agent.id) ?? Resources.empty();
+    const known = this.known.has(agent.id);
+    this.known.add(agent.id);
+    if (known && ((reported?.length ?? 0) > 0 || parts !== undefined || !staticVolumes.isEmpty())) {
+      // This master's view wins: the agent may have missed a checkpoint while disconnected.
+      this.resend.add(agent.id);
+    }
+    if (!known && reported !== undefined && reported.length > 0) {
+      const recovered = fromCheckpointed(reported);
+      if (recovered.ignored.length > 0) {
+        this.logger.warn({ agentId: agent.id, ignored: recovered.ignored }, 'checkpointed resources ignored');
+      }
+      parts = recovered.parts;
+      staticVolumes = recovered.staticVolumes;
+      this.logger.info(
+        { agentId: agent.id, resources: this.describeAll(parts, staticVolumes) },
+        'reservations and volumes recovered from the agent',
+      );
+    }
+    if (parts === undefined && staticVolumes.isEmpty()) return;
     const kept: DynamicReservation[] = [];
     let total = agent.total;
-    for (const r of list) {
-      const unreserved = r.resources.withRole('*');
+    for (const r of parts ?? []) {
+      const unreserved = r.resources.withoutVolumeInfo().withRole('*');
       if (total.contains(unreserved)) {
         total = total.subtract(unreserved).add(r.resources);
         kept.push(r);
@@ -204,8 +335,21 @@ export class ReservationLedger {
         kept.push(r); // The agent already reports it reserved.
       }
     }
+    let keptStatic = Resources.empty();
+    for (const v of staticVolumes.volumeList()) {
+      const plain = v.resources.withoutVolumeInfo();
+      if (total.contains(plain)) {
+        total = total.subtract(plain).add(v.resources);
+        keptStatic = keptStatic.add(v.resources);
+      } else {
+        this.logger.warn({ agentId: agent.id, volume: v.resources.toString() }, 'a volume no longer fits; dropped');
+      }
+    }
     agent.total = total;
-    if (kept.length === 0) this.byAgent.delete(agent.id);
-    else this.byAgent.set(agent.id, kept);
+    this.setState(agent.id, { parts: kept, staticVolumes: keptStatic });
+  }
+
+  private describeAll(parts: readonly DynamicReservation[], staticVolumes: Resources): string {
+    return parts.reduce((acc, p) => acc.add(p.resources), staticVolumes).toString();
   }
 }

@@ -25,15 +25,21 @@ import {
   removeAgent,
 } from '../registry/operations.js';
 import type { AgentManager } from '../agents/agent-manager.js';
+import { type RemovalRateLimit, RemovalRateLimiter } from '../agents/removal-rate-limiter.js';
 import type { AllocationCycle } from '../allocation/allocation-cycle.js';
 import type { FrameworkManager } from '../frameworks/framework-manager.js';
 import type { Registrar } from '../registry/registrar.js';
 import { isEndedState, type TaskRecord, type TaskTracker } from '../tasks/task-tracker.js';
 import { longTimeout } from './framework-lifecycle.js';
+import { UncheckpointedTasks } from './uncheckpointed-tasks.js';
 
 /** What the agent lifecycle works with (a slice of the master's parts). */
 export interface AgentLifecycleParts {
-  config: { agentReregisterTimeoutMs: number; recoveryAgentRemovalLimit: number };
+  config: {
+    agentReregisterTimeoutMs: number;
+    recoveryAgentRemovalLimit: number;
+    agentRemovalRateLimit?: RemovalRateLimit | undefined;
+  };
   clock: Clock;
   logger: Logger;
   registrar: Registrar;
@@ -66,12 +72,23 @@ export class AgentLifecycle implements Disposable {
    */
   readonly onDidExceedRemovalLimit = this.tooManyMissing.event;
 
+  /** Removals after failed health checks, at most --agent_removal_rate_limit. */
+  private readonly removals: RemovalRateLimiter;
+  /** Tasks of non-checkpointing frameworks: TASK_LOST when their agent disconnects. */
+  readonly uncheckpointed: UncheckpointedTasks;
+
   constructor(private readonly parts: AgentLifecycleParts) {
+    this.removals = this.store.add(new RemovalRateLimiter(parts.clock, parts.config.agentRemovalRateLimit));
+    this.uncheckpointed = this.store.add(new UncheckpointedTasks({ ...parts, now: () => parts.clock.now() }));
     this.store.add(
       parts.agents.onDidTimeOutAgent((agent) => {
-        void this.markUnreachable(agent.id, 'health check timed out').catch((err) =>
-          parts.logger.error({ err, agentId: agent.id }, 'marking the agent unreachable failed'),
-        );
+        this.removals.schedule(() => {
+          // It re-registered while waiting for its turn: nothing to remove (Mesos cancels the removal).
+          if (parts.agents.get(agent.id)?.timedOut !== true) return;
+          void this.markUnreachable(agent.id, 'health check timed out').catch((err) =>
+            parts.logger.error({ err, agentId: agent.id }, 'marking the agent unreachable failed'),
+          );
+        });
       }),
     );
     this.store.add(
@@ -135,6 +152,7 @@ export class AgentLifecycle implements Disposable {
     const current = agents.get(agentId);
     if (current !== undefined && current.timedOut !== true) return;
     logger.warn({ agentId, why }, 'agent marked unreachable');
+    this.uncheckpointed.forget(agentId);
     agents.remove(agentId, CLOSE_UNREACHABLE, 'AGORA_ERR_AGENT_REFUSED: marked unreachable; re-register');
     this.expected.delete(agentId);
     this.endTasks(agentId, 'unreachable', `Agent ${agentId} is unreachable: ${why}`);

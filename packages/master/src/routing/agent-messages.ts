@@ -11,6 +11,7 @@ import { admitAgent, isGone, isUnreachable, markReachable } from '../registry/op
 import type { AgentMessageHandler } from '../api/agent-ws.js';
 import { isEndedState, taskResources } from '../tasks/task-tracker.js';
 import type { MasterParts } from './parts.js';
+import { usageOf } from '../state/usage.js';
 
 const EventType = agora.v1.scheduler.Event.Type;
 type AgentToMaster = agora.v1.agent.AgentToMaster;
@@ -38,8 +39,11 @@ export class AgentMessages implements AgentMessageHandler {
     const info = agora.v1.AgentInfo.create({ ...message.agent_info, id: { value: id } });
     return registrar.apply(admitAgent(info, clock.now())).then(() => {
       if (!channel.isOpen) throw new AgoraError('AGORA_ERR_CLOSED', `agent ${id} went away while being admitted`);
+      // Its checkpointed reservations and volumes (reservations/ledger.ts) are applied as it is added.
+      this.parts.reservations.expectCheckpointed(id, message.checkpointed_resources ?? []);
       const agent = agents.register(channel, message.agent_info, message.version ?? '', ip, id);
       channel.trySend({ registered: { agent_id: { value: agent.id }, master_info: this.parts.masterInfo() } });
+      this.parts.reservations.afterRegistration(agent);
       this.parts.allocation.request();
       return agent.id;
     });
@@ -94,6 +98,7 @@ export class AgentMessages implements AgentMessageHandler {
     wasUnreachable: boolean,
   ): string {
     const { agents, tasks, frameworks, logger } = this.parts;
+    this.parts.reservations.expectCheckpointed(message.agent_info.id!.value, message.checkpointed_resources ?? []);
     const { agent } = agents.reregister(channel, message.agent_info, message.version ?? '', ip);
     const shutdown = new Set<string>();
     for (const { framework_info } of message.frameworks) {
@@ -112,6 +117,11 @@ export class AgentMessages implements AgentMessageHandler {
       if (frameworks.get(frameworkId) === undefined) {
         frameworks.recover({ user: task.user ?? '', name: '', id: { value: frameworkId } });
       }
+      if (this.parts.agentLifecycle.uncheckpointed.wasLost(agent.id, frameworkId)) {
+        // Reported TASK_LOST when the agent disconnected (the framework does not checkpoint): kill them.
+        shutdown.add(frameworkId);
+        continue;
+      }
       if (wasUnreachable && !frameworks.isPartitionAware(frameworkId)) {
         // Its tasks were reported TASK_LOST when the agent became unreachable: kill them (Mesos 1.1+).
         shutdown.add(frameworkId);
@@ -124,6 +134,7 @@ export class AgentMessages implements AgentMessageHandler {
         task.agent_id.value === agent.id ? task : agora.v1.Task.create({ ...task, agent_id: { value: agent.id } });
       tasks.recover(own, resources);
     }
+    this.parts.agentLifecycle.uncheckpointed.forget(agent.id);
     // Unreachable tasks the agent did not bring back, and tasks this master launched on the agent that the
     // agent does not have (the launch was lost on the way).
     for (const task of [...tasks.unreachableByAgent(agent.id), ...tasks.byAgent(agent.id)]) {
@@ -148,6 +159,7 @@ export class AgentMessages implements AgentMessageHandler {
     }
 
     channel.trySend({ reregistered: { agent_id: { value: agent.id }, master_info: this.parts.masterInfo() } });
+    this.parts.reservations.afterRegistration(agent);
     for (const frameworkId of shutdown) {
       channel.trySend({ shutdown_framework: { framework_id: { value: frameworkId } } });
     }
@@ -169,6 +181,7 @@ export class AgentMessages implements AgentMessageHandler {
     if (message.status_update) this.statusUpdate(agentId, message.status_update);
     else if (message.pong) this.parts.agents.pong(agentId);
     else if (message.executor_message) this.executorMessage(agentId, message.executor_message);
+    else if (message.usage) this.parts.tasks.recordUsage(agentId, usageOf(message.usage));
     else this.parts.logger.warn({ agentId }, 'empty or unknown agent message ignored');
   }
 

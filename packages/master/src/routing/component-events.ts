@@ -38,6 +38,18 @@ export function wireComponentEvents(parts: MasterParts): Disposable {
     }),
   );
   store.add(
+    parts.maintenance.onDidChangeUnavailability((agentIds) => {
+      // Offers must tell the new maintenance window: rescind the outstanding ones (Mesos does the same).
+      for (const agentId of agentIds) {
+        for (const offer of offers.byAgent(agentId)) {
+          offers.remove(offer.id);
+          rescind(offer);
+        }
+      }
+      allocation.request();
+    }),
+  );
+  store.add(
     offers.onDidTimeOutOffer((offer) => {
       rescind(offer);
       allocation.request();

@@ -91,6 +91,12 @@ export function createMasterParts(o: MasterPartsOptions): MasterParts {
     tasks,
     ...(o.random === undefined ? {} : { random: o.random }),
     reservations,
+    allocateOptions: {
+      filterGpuResources: config.filterGpuResources,
+      fairSharingExcludedResourceNames: config.fairSharingExcludedResourceNames,
+    },
+    // Maintenance is created below; the cycle only runs after.
+    unavailabilityOf: (agent) => parts.maintenance.unavailabilityOf(agent),
     // Weights and quota from the registry (quota is created below; the cycle only runs after).
     roleConfig: () => ({ weights: quota.weights(), quota: quota.forAllocator() }),
   });

@@ -129,7 +129,7 @@ export class SchedulerCalls implements SchedulerCallHandler {
     }
     let remaining = taken.resources;
     const unsupported: string[] = [];
-    const refusedOps: string[] = [];
+    const refusedOps: AgoraError[] = [];
     for (const op of accept.operations) {
       if (isReservationOperation(op)) {
         // RESERVE / UNRESERVE (offers/reservation-ops.ts): an invalid one changes nothing and is reported below.
@@ -142,12 +142,13 @@ export class SchedulerCalls implements SchedulerCallHandler {
               agent,
               framework: { id: framework.id, roles: framework.roles, principal: framework.info.principal ?? undefined },
               offerRole: taken.role,
+              usedOnAgent: () => tasks.usedOnAgent(taken.agentId),
             },
             op,
             remaining,
           );
         } catch (err) {
-          refusedOps.push(toAgoraError(err).message);
+          refusedOps.push(toAgoraError(err));
         }
         continue;
       }
@@ -199,7 +200,11 @@ export class SchedulerCalls implements SchedulerCallHandler {
     }
     if (!remaining.isEmpty()) offers.addFilter(framework.id, taken.agentId, accept.filters?.refuse_seconds, taken.role);
     this.parts.allocation.request();
-    if (refusedOps.length > 0) throw new AgoraError('AGORA_ERR_INVALID_OPERATION', refusedOps.join('; '));
+    // One refused operation keeps its own code (e.g. AGORA_ERR_VOLUME_IN_USE); several are summed up.
+    if (refusedOps.length === 1) throw refusedOps[0]!;
+    if (refusedOps.length > 1) {
+      throw new AgoraError('AGORA_ERR_INVALID_OPERATION', refusedOps.map((e) => `${e.code}: ${e.message}`).join('; '));
+    }
     if (unsupported.length > 0) {
       throw new AgoraError(
         'AGORA_ERR_INVALID_OPERATION',

@@ -16,6 +16,8 @@ export function masterFlags(
     max_agent_ping_timeouts: String(c.maxAgentPingTimeouts),
     agent_reregister_timeout: `${c.agentReregisterTimeoutMs}ms`,
     recovery_agent_removal_limit: `${c.recoveryAgentRemovalLimit * 100}%`,
+    filter_gpu_resources: String(c.filterGpuResources),
+    fair_sharing_excluded_resource_names: c.fairSharingExcludedResourceNames.join(','),
   };
   if (redactedZk !== undefined) {
     flags['zk'] = redactedZk;
@@ -23,5 +25,7 @@ export function masterFlags(
   }
   if (c.workDir !== undefined) flags['work_dir'] = c.workDir;
   if (c.offerTimeoutMs !== undefined) flags['offer_timeout'] = `${c.offerTimeoutMs}ms`;
+  const rate = c.agentRemovalRateLimit;
+  if (rate !== undefined) flags['agent_removal_rate_limit'] = `${rate.permits}/${rate.perMs}ms`;
   return flags;
 }

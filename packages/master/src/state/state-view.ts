@@ -86,7 +86,8 @@ export function masterInfoJson(info: MasterInfo): Json {
   };
 }
 
-function agentJson(a: AgentRecord, used: Resources, offered: Resources): Json {
+/** One agent of `/state` `slaves` (`used`/`offered`: by its non-ended tasks and its outstanding offers). */
+export function agentJson(a: AgentRecord, used: Resources, offered: Resources): Json {
   const reserved: Record<string, unknown> = {};
   for (const role of a.total.roles()) {
     if (role !== '*') reserved[role] = a.total.reservedFor(role).toMesosJson();
@@ -102,8 +103,13 @@ function agentJson(a: AgentRecord, used: Resources, offered: Resources): Json {
     used_resources: used.toMesosJson(),
     offered_resources: offered.toMesosJson(),
     reserved_resources: reserved,
+    // Mesos' full form: each reserved resource with its `disk.persistence` / `disk.volume` (persistent volumes).
+    reserved_resources_full: Object.fromEntries(
+      a.total.roles().flatMap((role) => (role === '*' ? [] : [[role, a.total.reservedFor(role).toMesosJsonList()]])),
+    ),
     unreserved_resources: a.total.unreserved().toMesosJson(),
     attributes: attributesToJson(a.attributes),
+    ...(a.domain === undefined ? {} : { domain: a.domain }),
     active: a.active,
     connected: a.connected,
     version: a.version,
@@ -116,6 +122,21 @@ function frameworkJson(f: FrameworkRecord, s: StateSources): Json {
   const offers = s.offers.filter((o) => o.frameworkId === f.id);
   const used = tasks.filter((t) => !isEndedState(t.state)).reduce((acc, t) => acc.add(t.resources), Resources.empty());
   const offered = offers.reduce((acc, o) => acc.add(o.resources), Resources.empty());
+  return {
+    ...frameworkHeadJson(f, used, offered),
+    tasks: tasks.map(taskJson),
+    unreachable_tasks: (s.unreachableTasksOf?.(f.id) ?? []).map(taskJson),
+    completed_tasks: s.completedTasksOf(f.id).map(taskJson),
+    offers: offers.map(offerJson),
+    executors: [],
+  };
+}
+
+/**
+ * A framework of `/state` without its lists (`tasks`, `unreachable_tasks`, `completed_tasks`, `offers`,
+ * `executors`, which follow these fields in this order).
+ */
+export function frameworkHeadJson(f: FrameworkRecord, used: Resources, offered: Resources): Json {
   const info = f.info;
   return {
     id: f.id,
@@ -140,20 +161,15 @@ function frameworkJson(f: FrameworkRecord, s: StateSources): Json {
     resources: used.add(offered).toMesosJson(),
     used_resources: used.toMesosJson(),
     offered_resources: offered.toMesosJson(),
-    tasks: tasks.map(taskJson),
-    unreachable_tasks: (s.unreachableTasksOf?.(f.id) ?? []).map(taskJson),
-    completed_tasks: s.completedTasksOf(f.id).map(taskJson),
-    offers: offers.map((o) => ({
-      id: o.id,
-      framework_id: o.frameworkId,
-      slave_id: o.agentId,
-      resources: o.resources.toMesosJson(),
-    })),
-    executors: [],
   };
 }
 
-function taskJson(t: TaskRecord): Json {
+export function offerJson(o: OfferRecord): Json {
+  return { id: o.id, framework_id: o.frameworkId, slave_id: o.agentId, resources: o.resources.toMesosJson() };
+}
+
+/** One task of `/state` and `/tasks`. */
+export function taskJson(t: TaskRecord): Json {
   return {
     id: t.taskId,
     name: t.name,
@@ -169,6 +185,7 @@ function taskJson(t: TaskRecord): Json {
       timestamp: st.timestamp ?? 0,
       ...(st.healthy === undefined || st.healthy === null ? {} : { healthy: st.healthy }),
     })),
+    ...(t.statistics === undefined ? {} : { statistics: t.statistics }),
   };
 }
 
@@ -176,4 +193,91 @@ function labelsJson(labels: agora.v1.Labels.$Properties): Array<{ key: string; v
   return (labels.labels ?? []).map((l) =>
     l.value === undefined || l.value === null ? { key: l.key } : { key: l.key, value: l.value },
   );
+}
+
+// The reference `/state-summary`, `/tasks` built from a `/state` JSON (what the endpoints served before the
+// cached views of state-snapshot.ts; the tests check the views against these).
+
+const TASK_STATES = [
+  'TASK_STAGING',
+  'TASK_STARTING',
+  'TASK_RUNNING',
+  'TASK_KILLING',
+  'TASK_FINISHED',
+  'TASK_KILLED',
+  'TASK_FAILED',
+  'TASK_LOST',
+  'TASK_ERROR',
+  'TASK_UNREACHABLE',
+  'TASK_DROPPED',
+  'TASK_GONE',
+  'TASK_GONE_BY_OPERATOR',
+];
+
+function tasksOfJson(f: Json): Json[] {
+  return [
+    ...((f['tasks'] as Json[] | undefined) ?? []),
+    ...((f['unreachable_tasks'] as Json[] | undefined) ?? []),
+    ...((f['completed_tasks'] as Json[] | undefined) ?? []),
+  ];
+}
+
+function counts(tasks: Json[]): Record<string, number> {
+  const out: Record<string, number> = Object.fromEntries(TASK_STATES.map((s) => [s, 0]));
+  for (const t of tasks) {
+    const s = String(t['state']);
+    out[s] = (out[s] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** The reference `/state-summary` from a `/state` JSON. */
+export function stateSummaryJson(state: Json): Json {
+  const frameworks = [...((state['frameworks'] as Json[]) ?? []), ...((state['completed_frameworks'] as Json[]) ?? [])];
+  const slaves = (state['slaves'] as Json[]) ?? [];
+  const all: Json[] = frameworks.flatMap((f) => tasksOfJson(f).map((t) => ({ ...t, framework_id: f['id'] })));
+  return {
+    hostname: state['hostname'],
+    cluster: state['cluster'] ?? '',
+    slaves: slaves.map((a) => {
+      const onAgent = all.filter((t) => t['slave_id'] === a['id']);
+      const { port: _port, connected: _connected, ...rest } = a;
+      return { ...rest, ...counts(onAgent), framework_ids: [...new Set(onAgent.map((t) => t['framework_id']))] };
+    }),
+    frameworks: ((state['frameworks'] as Json[]) ?? []).map((f) => {
+      const tasks = tasksOfJson(f);
+      return {
+        id: f['id'],
+        name: f['name'],
+        pid: f['pid'] ?? '',
+        used_resources: f['used_resources'],
+        offered_resources: f['offered_resources'],
+        capabilities: f['capabilities'],
+        hostname: f['hostname'],
+        webui_url: f['webui_url'],
+        active: f['active'],
+        connected: f['connected'],
+        recovered: f['recovered'],
+        role: f['role'],
+        roles: f['roles'],
+        ...counts(tasks),
+        slave_ids: [...new Set(tasks.map((t) => t['slave_id']))],
+      };
+    }),
+  };
+}
+
+/** The reference `/tasks` from a `/state` JSON. */
+export function tasksJson(
+  state: Json,
+  q: { frameworkId?: string; taskId?: string; limit: number; offset: number; order: 'asc' | 'desc' },
+): Json {
+  const frameworks = [...((state['frameworks'] as Json[]) ?? []), ...((state['completed_frameworks'] as Json[]) ?? [])];
+  const startOf = (t: Json) => (t['statuses'] as Array<{ timestamp: number }> | undefined)?.[0]?.timestamp ?? 0;
+  const tasks = frameworks
+    .filter((f) => q.frameworkId === undefined || f['id'] === q.frameworkId)
+    .flatMap(tasksOfJson)
+    .filter((t) => q.taskId === undefined || t['id'] === q.taskId)
+    .sort((a, b) => (q.order === 'asc' ? startOf(a) - startOf(b) : startOf(b) - startOf(a)));
+  return { tasks: tasks.slice(q.offset, q.offset + q.limit) };
 }

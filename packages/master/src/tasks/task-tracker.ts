@@ -36,6 +36,18 @@ export interface TaskRecord {
   statusUpdateState: TaskState | undefined;
   /** Its uuid; the framework's ACKNOWLEDGE must name it. */
   statusUpdateUuid: Uint8Array | undefined;
+  /**
+   * The latest usage its agent reported (AgentToMaster.UsageReport), as Mesos' ResourceStatistics JSON
+   * (`timestamp`, `cpus_user_time_secs`, `mem_rss_bytes`, …); dropped when the task ends.
+   */
+  statistics?: Readonly<Record<string, number>> | undefined;
+}
+
+/** One task's usage from an agent's UsageReport. */
+export interface TaskUsage {
+  frameworkId: string;
+  taskId: string;
+  statistics: Readonly<Record<string, number>>;
 }
 
 /** Whether a state ends the task for resource accounting (Mesos counts TASK_LOST as terminal). */
@@ -180,10 +192,26 @@ export class TaskTracker {
       task.statusUpdateState = status.state;
       task.statusUpdateUuid = uuid;
     }
+    if (isEndedState(task.state)) task.statistics = undefined;
     if (!retry) this.changed.fire({ task, added: false });
     const endedNow = !wasEnded && isEndedState(task.state);
     if (endedNow) this.countEnded(task.state);
     return { task, endedNow };
+  }
+
+  /**
+   * An agent's usage report: the statistics of each task it names that runs on that agent and has not ended
+   * replace the task's previous ones. Returns how many tasks were updated (others are ignored).
+   */
+  recordUsage(agentId: string, usage: readonly TaskUsage[]): number {
+    let updated = 0;
+    for (const u of usage) {
+      const task = this.tasks.get(key(u.frameworkId, u.taskId));
+      if (task === undefined || task.agentId !== agentId || isEndedState(task.state)) continue;
+      task.statistics = u.statistics;
+      updated++;
+    }
+    return updated;
   }
 
   /** The framework acknowledged `uuid`: a terminal update acked moves the task to the completed ones. */
@@ -210,6 +238,7 @@ export class TaskTracker {
    */
   markUnreachable(task: TaskRecord, status: TaskStatus): void {
     task.state = status.state;
+    task.statistics = undefined;
     task.statuses.push(status);
     if (task.statuses.length > MAX_STATUSES_PER_TASK) task.statuses.shift();
     const k = key(task.frameworkId, task.taskId);
@@ -288,6 +317,7 @@ export class TaskTracker {
   }
 
   private complete(task: TaskRecord): void {
+    task.statistics = undefined;
     this.tasks.delete(key(task.frameworkId, task.taskId));
     const list = this.completedByFramework.get(task.frameworkId) ?? [];
     list.push(task);

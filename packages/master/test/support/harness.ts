@@ -111,6 +111,11 @@ export interface SubscribeOptions {
    * says otherwise (Mesos' default, 0, tears a framework down as soon as its connection breaks).
    */
   failoverTimeoutSeconds?: number;
+  /**
+   * FrameworkInfo.checkpoint. The harness' frameworks checkpoint unless a test says otherwise (Mesos' default,
+   * false, makes their tasks TASK_LOST as soon as their agent's connection breaks).
+   */
+  checkpoint?: boolean;
 }
 
 /** Connect and SUBSCRIBE; resolves once SUBSCRIBED arrives. */
@@ -126,6 +131,7 @@ export async function subscribeScheduler(t: TestMaster, options: SubscribeOption
         ...(options.roles === undefined ? {} : { roles: options.roles }),
         capabilities: (options.capabilities ?? []).map((type) => ({ type })),
         failover_timeout: options.failoverTimeoutSeconds ?? 3600,
+        checkpoint: options.checkpoint ?? true,
       },
     },
   });
@@ -147,6 +153,8 @@ export interface AgentOptions {
   hostname?: string;
   port?: number;
   attributes?: agora.v1.Attribute.$Properties[];
+  /** AgentInfo.domain: `{ region, zone }` names of the agent's fault domain. */
+  domain?: { region: string; zone: string };
 }
 
 export function scalar(name: string, value: number, role = '*'): agora.v1.Resource.$Properties {
@@ -165,6 +173,13 @@ export function agentInfo(options: AgentOptions = {}, id?: string): agora.v1.Age
     port: options.port ?? 5051,
     resources: options.resources ?? DEFAULT_AGENT_RESOURCES,
     attributes: options.attributes ?? [],
+    ...(options.domain === undefined
+      ? {}
+      : {
+          domain: {
+            fault_domain: { region: { name: options.domain.region }, zone: { name: options.domain.zone } },
+          },
+        }),
     ...(id === undefined ? {} : { id: { value: id } }),
   };
 }

@@ -2652,7 +2652,8 @@ export namespace agora {
                     ACKNOWLEDGED = 4,
                     MESSAGE = 5,
                     SHUTDOWN = 6,
-                    ERROR = 7
+                    ERROR = 7,
+                    HEARTBEAT = 8
                 }
 
                 interface ISubscribed extends agora.v1.executor.ExecutorEvent.Subscribed.$Properties {
@@ -2827,6 +2828,7 @@ export namespace agora {
                 weights: agora.v1.registry.Registry.Weight[];
                 schedules: agora.v1.registry.Registry.Schedule[];
                 machines: agora.v1.registry.Registry.Machine[];
+                minimum_capabilities: agora.v1.registry.Registry.MinimumCapability[];
                 static create(properties: agora.v1.registry.Registry.$Shape): agora.v1.registry.Registry & agora.v1.registry.Registry.$Shape;
                 static create(properties?: agora.v1.registry.Registry.$Properties): agora.v1.registry.Registry;
                 static encode(message: agora.v1.registry.Registry.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
@@ -2846,6 +2848,7 @@ export namespace agora {
                     weights?: agora.v1.registry.Registry.Weight.$Properties[];
                     schedules?: agora.v1.registry.Registry.Schedule.$Properties[];
                     machines?: agora.v1.registry.Registry.Machine.$Properties[];
+                    minimum_capabilities?: agora.v1.registry.Registry.MinimumCapability.$Properties[];
                     $unknowns?: Uint8Array[];
                 }
                 type $Shape = agora.v1.registry.Registry.$Properties;
@@ -3092,6 +3095,30 @@ export namespace agora {
                         $unknowns?: Uint8Array[];
                     }
                     type $Shape = agora.v1.registry.Registry.Machine.$Properties;
+                }
+
+                interface IMinimumCapability extends agora.v1.registry.Registry.MinimumCapability.$Properties {
+                }
+
+                class MinimumCapability {
+                    constructor(properties?: agora.v1.registry.Registry.MinimumCapability.$Properties);
+                    $unknowns?: Uint8Array[];
+                    capability: string;
+                    static create(properties: agora.v1.registry.Registry.MinimumCapability.$Shape): agora.v1.registry.Registry.MinimumCapability & agora.v1.registry.Registry.MinimumCapability.$Shape;
+                    static create(properties?: agora.v1.registry.Registry.MinimumCapability.$Properties): agora.v1.registry.Registry.MinimumCapability;
+                    static encode(message: agora.v1.registry.Registry.MinimumCapability.$Properties, writer?: $protobuf.Writer): $protobuf.Writer;
+                    static decode(reader: ($protobuf.Reader|Uint8Array), length?: number): agora.v1.registry.Registry.MinimumCapability & agora.v1.registry.Registry.MinimumCapability.$Shape;
+                    static fromObject(object: { [k: string]: any }): agora.v1.registry.Registry.MinimumCapability;
+                    static toObject(message: agora.v1.registry.Registry.MinimumCapability, options?: $protobuf.IConversionOptions): { [k: string]: any };
+                    toJSON(): { [k: string]: any };
+                }
+
+                namespace MinimumCapability {
+                    interface $Properties {
+                        capability: string;
+                        $unknowns?: Uint8Array[];
+                    }
+                    type $Shape = agora.v1.registry.Registry.MinimumCapability.$Properties;
                 }
             }
         }

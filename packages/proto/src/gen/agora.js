@@ -24805,6 +24805,10 @@ export const agora = $root.agora = (() => {
                     case 7:
                         message.type = 7;
                         break;
+                    case "HEARTBEAT":
+                    case 8:
+                        message.type = 8;
+                        break;
                     default:
                     }
                     if (object.subscribed != null) {
@@ -24906,6 +24910,7 @@ export const agora = $root.agora = (() => {
                  * @property {number} MESSAGE=5 MESSAGE value
                  * @property {number} SHUTDOWN=6 SHUTDOWN value
                  * @property {number} ERROR=7 ERROR value
+                 * @property {number} HEARTBEAT=8 HEARTBEAT value
                  */
                 ExecutorEvent.Type = (function() {
                     const valuesById = $Object.create(null), values = $Object.create(valuesById);
@@ -24917,6 +24922,7 @@ export const agora = $root.agora = (() => {
                     values[valuesById[5] = "MESSAGE"] = 5;
                     values[valuesById[6] = "SHUTDOWN"] = 6;
                     values[valuesById[7] = "ERROR"] = 7;
+                    values[valuesById[8] = "HEARTBEAT"] = 8;
                     return values;
                 })();
 
@@ -26351,6 +26357,7 @@ export const agora = $root.agora = (() => {
                  * @property {Array.<agora.v1.registry.Registry.Weight.$Properties>} [weights] Registry weights
                  * @property {Array.<agora.v1.registry.Registry.Schedule.$Properties>} [schedules] Registry schedules
                  * @property {Array.<agora.v1.registry.Registry.Machine.$Properties>} [machines] Registry machines
+                 * @property {Array.<agora.v1.registry.Registry.MinimumCapability.$Properties>} [minimum_capabilities] Registry minimum_capabilities
                  * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
                  */
 
@@ -26383,6 +26390,7 @@ export const agora = $root.agora = (() => {
                     this.weights = [];
                     this.schedules = [];
                     this.machines = [];
+                    this.minimum_capabilities = [];
                     if (properties)
                         for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
                             if (properties[keys[i]] != null && keys[i] !== "__proto__")
@@ -26454,6 +26462,14 @@ export const agora = $root.agora = (() => {
                 Registry.prototype.machines = $util.emptyArray;
 
                 /**
+                 * Registry minimum_capabilities.
+                 * @member {Array.<agora.v1.registry.Registry.MinimumCapability>} minimum_capabilities
+                 * @memberof agora.v1.registry.Registry
+                 * @instance
+                 */
+                Registry.prototype.minimum_capabilities = $util.emptyArray;
+
+                /**
                  * Creates a new Registry instance using the specified properties.
                  * @function create
                  * @memberof agora.v1.registry.Registry
@@ -26508,6 +26524,9 @@ export const agora = $root.agora = (() => {
                     if (message.machines != null && message.machines.length)
                         for (let i = 0; i < message.machines.length; ++i)
                             $root.agora.v1.registry.Registry.Machine.encode(message.machines[i], writer.uint32(/* id 8, wireType 2 =*/66).fork(), _depth + 1).ldelim();
+                    if (message.minimum_capabilities != null && message.minimum_capabilities.length)
+                        for (let i = 0; i < message.minimum_capabilities.length; ++i)
+                            $root.agora.v1.registry.Registry.MinimumCapability.encode(message.minimum_capabilities[i], writer.uint32(/* id 15, wireType 2 =*/122).fork(), _depth + 1).ldelim();
                     if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
                         for (let i = 0; i < message.$unknowns.length; ++i)
                             writer.raw(message.$unknowns[i]);
@@ -26612,6 +26631,14 @@ export const agora = $root.agora = (() => {
                                 if (!(message.machines && message.machines.length))
                                     message.machines = [];
                                 message.machines.push($root.agora.v1.registry.Registry.Machine.decode(reader, reader.size(), $undefined, _depth + 1));
+                                continue;
+                            }
+                        case 15: {
+                                if (wireType !== 2)
+                                    break;
+                                if (!(message.minimum_capabilities && message.minimum_capabilities.length))
+                                    message.minimum_capabilities = [];
+                                message.minimum_capabilities.push($root.agora.v1.registry.Registry.MinimumCapability.decode(reader, reader.size(), $undefined, _depth + 1));
                                 continue;
                             }
                         }
@@ -26724,6 +26751,16 @@ export const agora = $root.agora = (() => {
                             message.machines[i] = $root.agora.v1.registry.Registry.Machine.fromObject(object.machines[i], _depth + 1);
                         }
                     }
+                    if (object.minimum_capabilities) {
+                        if (!$Array.isArray(object.minimum_capabilities))
+                            throw $TypeError(".agora.v1.registry.Registry.minimum_capabilities: array expected");
+                        message.minimum_capabilities = $Array(object.minimum_capabilities.length);
+                        for (let i = 0; i < object.minimum_capabilities.length; ++i) {
+                            if (!$util.isObject(object.minimum_capabilities[i]))
+                                throw $TypeError(".agora.v1.registry.Registry.minimum_capabilities: object expected");
+                            message.minimum_capabilities[i] = $root.agora.v1.registry.Registry.MinimumCapability.fromObject(object.minimum_capabilities[i], _depth + 1);
+                        }
+                    }
                     return message;
                 };
 
@@ -26752,6 +26789,7 @@ export const agora = $root.agora = (() => {
                         object.weights = [];
                         object.schedules = [];
                         object.machines = [];
+                        object.minimum_capabilities = [];
                     }
                     if (options.defaults)
                         object.master = null;
@@ -26791,6 +26829,11 @@ export const agora = $root.agora = (() => {
                         object.machines = $Array(message.machines.length);
                         for (let j = 0; j < message.machines.length; ++j)
                             object.machines[j] = $root.agora.v1.registry.Registry.Machine.toObject(message.machines[j], options, _depth + 1);
+                    }
+                    if (message.minimum_capabilities && message.minimum_capabilities.length) {
+                        object.minimum_capabilities = $Array(message.minimum_capabilities.length);
+                        for (let j = 0; j < message.minimum_capabilities.length; ++j)
+                            object.minimum_capabilities[j] = $root.agora.v1.registry.Registry.MinimumCapability.toObject(message.minimum_capabilities[j], options, _depth + 1);
                     }
                     return object;
                 };
@@ -29069,6 +29112,214 @@ export const agora = $root.agora = (() => {
                     };
 
                     return Machine;
+                })();
+
+                Registry.MinimumCapability = (function() {
+
+                    /**
+                     * Properties of a MinimumCapability.
+                     * @typedef {Object} agora.v1.registry.Registry.MinimumCapability.$Properties
+                     * @property {string} capability MinimumCapability capability
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+
+                    /**
+                     * Properties of a MinimumCapability.
+                     * @memberof agora.v1.registry.Registry
+                     * @interface IMinimumCapability
+                     * @augments agora.v1.registry.Registry.MinimumCapability.$Properties
+                     * @deprecated Use agora.v1.registry.Registry.MinimumCapability.$Properties instead.
+                     */
+
+                    /**
+                     * Shape of a MinimumCapability.
+                     * @typedef {agora.v1.registry.Registry.MinimumCapability.$Properties} agora.v1.registry.Registry.MinimumCapability.$Shape
+                     */
+
+                    /**
+                     * Constructs a new MinimumCapability.
+                     * @memberof agora.v1.registry.Registry
+                     * @classdesc Represents a MinimumCapability.
+                     * @constructor
+                     * @param {agora.v1.registry.Registry.MinimumCapability.$Properties=} [properties] Properties to set
+                     * @property {Array.<Uint8Array>} [$unknowns] Unknown fields preserved while decoding when enabled
+                     */
+                    const MinimumCapability = function (properties) {
+                        if (properties)
+                            for (let keys = $Object.keys(properties), i = 0; i < keys.length; ++i)
+                                if (properties[keys[i]] != null && keys[i] !== "__proto__")
+                                    this[keys[i]] = properties[keys[i]];
+                    };
+
+                    /**
+                     * MinimumCapability capability.
+                     * @member {string} capability
+                     * @memberof agora.v1.registry.Registry.MinimumCapability
+                     * @instance
+                     */
+                    MinimumCapability.prototype.capability = "";
+
+                    /**
+                     * Creates a new MinimumCapability instance using the specified properties.
+                     * @function create
+                     * @memberof agora.v1.registry.Registry.MinimumCapability
+                     * @static
+                     * @param {agora.v1.registry.Registry.MinimumCapability.$Properties=} [properties] Properties to set
+                     * @returns {agora.v1.registry.Registry.MinimumCapability} MinimumCapability instance
+                     * @type {{
+                     *   (properties: agora.v1.registry.Registry.MinimumCapability.$Shape): agora.v1.registry.Registry.MinimumCapability & agora.v1.registry.Registry.MinimumCapability.$Shape;
+                     *   (properties?: agora.v1.registry.Registry.MinimumCapability.$Properties): agora.v1.registry.Registry.MinimumCapability;
+                     * }}
+                     */
+                    MinimumCapability.create = function(properties) {
+                        return new MinimumCapability(properties);
+                    };
+
+                    /**
+                     * Encodes the specified MinimumCapability message. Does not implicitly {@link agora.v1.registry.Registry.MinimumCapability.verify|verify} messages.
+                     * @function encode
+                     * @memberof agora.v1.registry.Registry.MinimumCapability
+                     * @static
+                     * @param {agora.v1.registry.Registry.MinimumCapability.$Properties} message MinimumCapability message or plain object to encode
+                     * @param {$protobuf.Writer} [writer] Writer to encode to
+                     * @returns {$protobuf.Writer} Writer
+                     */
+                    MinimumCapability.encode = function (message, writer, _depth) {
+                        if (!writer)
+                            writer = $Writer.create();
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        writer.uint32(/* id 1, wireType 2 =*/10).string(message.capability);
+                        if (message.$unknowns != null && $Object.hasOwnProperty.call(message, "$unknowns"))
+                            for (let i = 0; i < message.$unknowns.length; ++i)
+                                writer.raw(message.$unknowns[i]);
+                        return writer;
+                    };
+
+                    /**
+                     * Decodes a MinimumCapability message from the specified reader or buffer.
+                     * @function decode
+                     * @memberof agora.v1.registry.Registry.MinimumCapability
+                     * @static
+                     * @param {$protobuf.Reader|Uint8Array} reader Reader or buffer to decode from
+                     * @param {number} [length] Message length if known beforehand
+                     * @returns {agora.v1.registry.Registry.MinimumCapability & agora.v1.registry.Registry.MinimumCapability.$Shape} MinimumCapability
+                     * @throws {Error} If the payload is not a reader or valid buffer
+                     * @throws {$protobuf.util.ProtocolError} If required fields are missing
+                     */
+                    MinimumCapability.decode = function (reader, length, _end, _depth, _target) {
+                        if (!(reader instanceof $Reader))
+                            reader = $Reader.create(reader);
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $Reader.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let end, message;
+                        if (length === $undefined)
+                            end = reader.len;
+                        else {
+                            end = reader.pos + length;
+                            if (end > reader.len)
+                                throw $RangeError("index out of range");
+                            length = reader.len;
+                            reader.len = end;
+                        }
+                        message = _target || new $root.agora.v1.registry.Registry.MinimumCapability();
+                        while (reader.pos < end) {
+                            let start = reader.pos;
+                            let tag = reader.tag();
+                            if (tag === _end) {
+                                _end = $undefined;
+                                break;
+                            }
+                            let wireType = tag & 7;
+                            switch (tag >>>= 3) {
+                            case 1: {
+                                    if (wireType !== 2)
+                                        break;
+                                    message.capability = reader.string();
+                                    continue;
+                                }
+                            }
+                            reader.skipType(wireType, _depth, tag);
+                            if (!reader.discardUnknown) {
+                                $util.makeProp(message, "$unknowns", false);
+                                (message.$unknowns || (message.$unknowns = [])).push(reader.raw(start, reader.pos));
+                            }
+                        }
+                        if (length !== $undefined) {
+                            if (reader.pos !== end)
+                                throw $RangeError("index out of range");
+                            reader.len = length;
+                        }
+                        if (_end !== $undefined)
+                            throw $Error("missing end group");
+                        if (!$Object.hasOwnProperty.call(message, "capability"))
+                            throw $util.ProtocolError("missing required 'capability'", { instance: message });
+                        return message;
+                    };
+
+                    /**
+                     * Creates a MinimumCapability message from a plain object. Also converts values to their respective internal types.
+                     * @function fromObject
+                     * @memberof agora.v1.registry.Registry.MinimumCapability
+                     * @static
+                     * @param {Object.<string,*>} object Plain object
+                     * @returns {agora.v1.registry.Registry.MinimumCapability} MinimumCapability
+                     */
+                    MinimumCapability.fromObject = function (object, _depth) {
+                        if (object instanceof $root.agora.v1.registry.Registry.MinimumCapability)
+                            return object;
+                        if (!$util.isObject(object))
+                            throw $TypeError(".agora.v1.registry.Registry.MinimumCapability: object expected");
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let message = new $root.agora.v1.registry.Registry.MinimumCapability();
+                        if (object.capability != null)
+                            message.capability = $String(object.capability);
+                        return message;
+                    };
+
+                    /**
+                     * Creates a plain object from a MinimumCapability message. Also converts values to other types if specified.
+                     * @function toObject
+                     * @memberof agora.v1.registry.Registry.MinimumCapability
+                     * @static
+                     * @param {agora.v1.registry.Registry.MinimumCapability} message MinimumCapability
+                     * @param {$protobuf.IConversionOptions} [options] Conversion options
+                     * @returns {Object.<string,*>} Plain object
+                     */
+                    MinimumCapability.toObject = function (message, options, _depth) {
+                        if (!options)
+                            options = {};
+                        if (_depth === $undefined)
+                            _depth = 0;
+                        if (_depth > $util.recursionLimit)
+                            throw $Error("max depth exceeded");
+                        let object = {};
+                        if (options.defaults)
+                            object.capability = "";
+                        if (message.capability != null && $Object.hasOwnProperty.call(message, "capability"))
+                            object.capability = message.capability;
+                        return object;
+                    };
+
+                    /**
+                     * Converts this MinimumCapability to JSON.
+                     * @function toJSON
+                     * @memberof agora.v1.registry.Registry.MinimumCapability
+                     * @instance
+                     * @returns {Object.<string,*>} JSON object
+                     */
+                    MinimumCapability.prototype.toJSON = function() {
+                        return MinimumCapability.toObject(this, $protobuf.util.toJSONOptions);
+                    };
+
+                    return MinimumCapability;
                 })();
 
                 return Registry;

@@ -89,6 +89,7 @@ export function agentJson(a: AgentRecord): Json {
       port: a.port,
       resources: a.total.toProto(),
       attributes: a.attributes,
+      ...(a.domain === undefined ? {} : { domain: a.domain }),
     },
     active: a.active,
     version: a.version,

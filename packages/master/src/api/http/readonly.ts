@@ -1,7 +1,7 @@
 /**
  * Mesos' read-only endpoints besides `/state` (also under `/master/...`):
  *
- * Leader only (built from the `/state` JSON, so the shapes agree):
+ * Leader only (served from the cached state views, state/state-snapshot.ts, in the `/state` shapes):
  * - `GET /state-summary`: agents and frameworks with resources and task counts per state, no tasks.
  * - `GET /frameworks?framework_id=`: `{frameworks, completed_frameworks, unregistered_frameworks}`.
  * - `GET /slaves?slave_id=`: `{slaves, recovered_slaves}`.
@@ -15,90 +15,31 @@
  * - `GET /metrics`: the same in the Prometheus text format.
  */
 import type { Router } from '@koa/router';
-
-type Json = Record<string, unknown>;
+import type { JsonPieces, TasksQuery } from '../../state/state-snapshot.js';
+import { sendJsonPieces } from './state.js';
 
 export interface ReadonlyDeps {
-  state(): Json;
+  /** The cached JSON views (state/state-snapshot.ts). */
+  views: StateViews;
   flags(): Record<string, string>;
 }
 
+/** What the read-only endpoints read: JSON bodies as pieces of text. */
+export interface StateViews {
+  summary(): JsonPieces;
+  frameworks(frameworkId?: string): JsonPieces;
+  slaves(agentId?: string): JsonPieces;
+  tasks(query: TasksQuery): JsonPieces;
+}
+
 export interface AnyMasterReadonlyDeps {
-  version(): Json;
+  version(): Record<string, unknown>;
   metrics(): Record<string, number>;
   prometheus(): string;
 }
 
-const TASK_STATES = [
-  'TASK_STAGING',
-  'TASK_STARTING',
-  'TASK_RUNNING',
-  'TASK_KILLING',
-  'TASK_FINISHED',
-  'TASK_KILLED',
-  'TASK_FAILED',
-  'TASK_LOST',
-  'TASK_ERROR',
-  'TASK_UNREACHABLE',
-  'TASK_DROPPED',
-  'TASK_GONE',
-  'TASK_GONE_BY_OPERATOR',
-];
-
 function both(path: string): string[] {
   return [path, `/master${path}`];
-}
-
-function tasksOf(f: Json): Json[] {
-  return [
-    ...((f['tasks'] as Json[] | undefined) ?? []),
-    ...((f['unreachable_tasks'] as Json[] | undefined) ?? []),
-    ...((f['completed_tasks'] as Json[] | undefined) ?? []),
-  ];
-}
-
-function counts(tasks: Json[]): Record<string, number> {
-  const out: Record<string, number> = Object.fromEntries(TASK_STATES.map((s) => [s, 0]));
-  for (const t of tasks) {
-    const s = String(t['state']);
-    out[s] = (out[s] ?? 0) + 1;
-  }
-  return out;
-}
-
-export function stateSummary(state: Json): Json {
-  const frameworks = [...((state['frameworks'] as Json[]) ?? []), ...((state['completed_frameworks'] as Json[]) ?? [])];
-  const slaves = (state['slaves'] as Json[]) ?? [];
-  const all: Json[] = frameworks.flatMap((f) => tasksOf(f).map((t) => ({ ...t, framework_id: f['id'] })));
-  return {
-    hostname: state['hostname'],
-    cluster: state['cluster'] ?? '',
-    slaves: slaves.map((a) => {
-      const onAgent = all.filter((t) => t['slave_id'] === a['id']);
-      const { port: _port, connected: _connected, ...rest } = a;
-      return { ...rest, ...counts(onAgent), framework_ids: [...new Set(onAgent.map((t) => t['framework_id']))] };
-    }),
-    frameworks: ((state['frameworks'] as Json[]) ?? []).map((f) => {
-      const tasks = tasksOf(f);
-      return {
-        id: f['id'],
-        name: f['name'],
-        pid: f['pid'] ?? '',
-        used_resources: f['used_resources'],
-        offered_resources: f['offered_resources'],
-        capabilities: f['capabilities'],
-        hostname: f['hostname'],
-        webui_url: f['webui_url'],
-        active: f['active'],
-        connected: f['connected'],
-        recovered: f['recovered'],
-        role: f['role'],
-        roles: f['roles'],
-        ...counts(tasks),
-        slave_ids: [...new Set(tasks.map((t) => t['slave_id']))],
-      };
-    }),
-  };
 }
 
 function nonNegativeInt(value: unknown, fallback: number): number | undefined {
@@ -108,29 +49,15 @@ function nonNegativeInt(value: unknown, fallback: number): number | undefined {
 }
 
 export function addReadonlyRoutes(router: Router, deps: ReadonlyDeps): void {
+  const one = (value: unknown) => (typeof value === 'string' ? value : undefined);
   for (const path of both('/state-summary')) {
-    router.get(path, (ctx) => {
-      ctx.body = stateSummary(deps.state());
-    });
+    router.get(path, (ctx) => sendJsonPieces(ctx, deps.views.summary()));
   }
   for (const path of [...both('/frameworks'), '/frameworks.json']) {
-    router.get(path, (ctx) => {
-      const state = deps.state();
-      const id = ctx.query['framework_id'];
-      const pick = (list: unknown) => ((list as Json[]) ?? []).filter((f) => typeof id !== 'string' || f['id'] === id);
-      ctx.body = {
-        frameworks: pick(state['frameworks']),
-        completed_frameworks: pick(state['completed_frameworks']),
-        unregistered_frameworks: state['unregistered_frameworks'] ?? [],
-      };
-    });
+    router.get(path, (ctx) => sendJsonPieces(ctx, deps.views.frameworks(one(ctx.query['framework_id']))));
   }
   for (const path of [...both('/slaves'), '/slaves.json']) {
-    router.get(path, (ctx) => {
-      const id = ctx.query['slave_id'];
-      const slaves = ((deps.state()['slaves'] as Json[]) ?? []).filter((a) => typeof id !== 'string' || a['id'] === id);
-      ctx.body = { slaves, recovered_slaves: [] };
-    });
+    router.get(path, (ctx) => sendJsonPieces(ctx, deps.views.slaves(one(ctx.query['slave_id']))));
   }
   for (const path of [...both('/tasks'), '/tasks.json']) {
     router.get(path, (ctx) => {
@@ -143,20 +70,18 @@ export function addReadonlyRoutes(router: Router, deps: ReadonlyDeps): void {
         ctx.body = "limit and offset must be non-negative integers and order 'asc' or 'desc'";
         return;
       }
-      const state = deps.state();
-      const frameworkId = ctx.query['framework_id'];
-      const taskId = ctx.query['task_id'];
-      const frameworks = [
-        ...((state['frameworks'] as Json[]) ?? []),
-        ...((state['completed_frameworks'] as Json[]) ?? []),
-      ];
-      const startOf = (t: Json) => (t['statuses'] as Array<{ timestamp: number }> | undefined)?.[0]?.timestamp ?? 0;
-      const tasks = frameworks
-        .filter((f) => typeof frameworkId !== 'string' || f['id'] === frameworkId)
-        .flatMap(tasksOf)
-        .filter((t) => typeof taskId !== 'string' || t['id'] === taskId)
-        .sort((a, b) => (order === 'asc' ? startOf(a) - startOf(b) : startOf(b) - startOf(a)));
-      ctx.body = { tasks: tasks.slice(offset, offset + limit) };
+      const frameworkId = one(ctx.query['framework_id']);
+      const taskId = one(ctx.query['task_id']);
+      sendJsonPieces(
+        ctx,
+        deps.views.tasks({
+          limit,
+          offset,
+          order,
+          ...(frameworkId === undefined ? {} : { frameworkId }),
+          ...(taskId === undefined ? {} : { taskId }),
+        }),
+      );
     });
   }
   for (const path of both('/flags')) {

@@ -30,6 +30,10 @@ export interface ReservationDeps {
   /** Reserve unreserved, unused resources of an agent (`resources` carry role and principal); resolves when applied. */
   reserve(agentId: string, resources: unknown, principal: string | undefined): Promise<void>;
   unreserve(agentId: string, resources: unknown, principal: string | undefined): Promise<void>;
+  /** Create persistent volumes on reserved, unused disk of an agent (`volumes`: JSON list of Resource). */
+  createVolumes(agentId: string, volumes: unknown): Promise<void>;
+  /** Destroy persistent volumes no task uses. */
+  destroyVolumes(agentId: string, volumes: unknown): Promise<void>;
 }
 
 const MAX_BODY_BYTES = 1 << 20;
@@ -58,6 +62,11 @@ const STATUS: Partial<Record<string, number>> = {
   AGORA_ERR_CONFLICT: 409,
   AGORA_ERR_UNPROCESSABLE: 422,
   AGORA_ERR_UNKNOWN_AGENT: 404,
+  AGORA_ERR_INVALID_VOLUME: 400,
+  AGORA_ERR_VOLUME_EXISTS: 409,
+  AGORA_ERR_UNKNOWN_VOLUME: 409,
+  AGORA_ERR_VOLUME_IN_USE: 409,
+  AGORA_ERR_VOLUME_RESERVED: 409,
   AGORA_ERR_REGISTRY: 503,
   AGORA_ERR_NOT_LEADER: 503,
 };

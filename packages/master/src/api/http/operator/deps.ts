@@ -7,6 +7,7 @@ import { allocationByRole } from '../../../allocation/allocation-cycle.js';
 import { isWithin, Quantities } from '../../../allocator/index.js';
 import { buildRolesJson, clusterTotalOf, type QuotaService } from '../../../quota/index.js';
 import { parseReservation, type ReservationRequest } from '../../../reservations/ledger.js';
+import { parseVolumes } from '../../../reservations/volumes.js';
 import type { MasterParts } from '../../../routing/parts.js';
 import { isEndedState } from '../../../tasks/task-tracker.js';
 import type { OperatorDeps, ReservationDeps } from './common.js';
@@ -87,9 +88,9 @@ export function createOperatorDeps(
   };
 }
 
-function toResourceProtos(json: unknown): agora.v1.Resource[] {
+function toResourceProtos(json: unknown, field = 'resources'): agora.v1.Resource[] {
   if (!Array.isArray(json) || json.length === 0) {
-    throw new AgoraError('AGORA_ERR_BAD_REQUEST', "'resources' must be a non-empty JSON list of Resource objects");
+    throw new AgoraError('AGORA_ERR_BAD_REQUEST', `'${field}' must be a non-empty JSON list of Resource objects`);
   }
   return json.map((r, i) => {
     if (typeof r !== 'object' || r === null || Array.isArray(r)) {
@@ -168,6 +169,37 @@ export function operatorReservations(parts: MasterParts): ReservationDeps {
       }
       if (!free.subtractSaturating(offers.offeredOnAgent(agentId)).contains(request.reserved)) rescindOn(agentId);
       ledger.applyUnreserve(agent, request);
+      allocation.request();
+    },
+    createVolumes: async (agentId, json) => {
+      const agent = ledger.agent(agentId);
+      const volumes = parseVolumes(toResourceProtos(json, 'volumes'), 'create');
+      const free = agent.total.subtractSaturating(usedByTasks(agentId));
+      let plan: ReturnType<typeof ledger.checkCreate>;
+      try {
+        plan = ledger.checkCreate(agent, volumes, free);
+      } catch (e) {
+        throw conflict(e);
+      }
+      if (!free.subtractSaturating(offers.offeredOnAgent(agentId)).contains(volumes.withoutVolumeInfo())) {
+        rescindOn(agentId);
+      }
+      ledger.commit(agent, plan, 'created', volumes);
+      allocation.request();
+    },
+    destroyVolumes: async (agentId, json) => {
+      const agent = ledger.agent(agentId);
+      const volumes = parseVolumes(toResourceProtos(json, 'volumes'), 'destroy');
+      const used = usedByTasks(agentId);
+      const free = agent.total.subtractSaturating(used);
+      let plan: ReturnType<typeof ledger.checkDestroy>;
+      try {
+        plan = ledger.checkDestroy(agent, volumes, free, used);
+      } catch (e) {
+        throw conflict(e);
+      }
+      if (!free.subtractSaturating(offers.offeredOnAgent(agentId)).contains(volumes)) rescindOn(agentId);
+      ledger.commit(agent, plan, 'destroyed', volumes);
       allocation.request();
     },
   };

@@ -11,6 +11,7 @@ import { addWeightsRoutes } from './weights.js';
 
 export type { OperatorDeps, ReservationDeps } from './common.js';
 export { createOperatorDeps, operatorReservations } from './deps.js';
+export { addVolumeCallRoutes } from './volume-calls.js';
 
 export function addOperatorRoutes(router: Router, deps: OperatorDeps): void {
   addRolesRoutes(router, deps);

@@ -20,24 +20,26 @@ function resourceList(map: Readonly<Record<string, number>>) {
     .map((name) => ({ name, type: 'SCALAR', scalar: { value: map[name]! } }));
 }
 
+/** The `GET /quota` body (Mesos' QuotaStatus); also GET_QUOTA's `status`. */
+export function quotaStatusJson(deps: OperatorDeps): Record<string, unknown> {
+  const quotas = deps.quota.list();
+  return {
+    infos: quotas.map((q) => ({
+      role: q.role,
+      guarantee: resourceList(q.guarantees),
+      limit: resourceList(q.limits),
+      consumed: resourceList(deps.consumption(q.role)),
+    })),
+    configs: quotas.map((q) => ({
+      role: q.role,
+      guarantees: toValueMap(q.guarantees),
+      limits: toValueMap(q.limits),
+    })),
+  };
+}
+
 export function addQuotaRoutes(router: Router, deps: OperatorDeps): void {
-  const get = (ctx: Context) =>
-    answer(ctx, () => {
-      const quotas = deps.quota.list();
-      json(ctx, 200, {
-        infos: quotas.map((q) => ({
-          role: q.role,
-          guarantee: resourceList(q.guarantees),
-          limit: resourceList(q.limits),
-          consumed: resourceList(deps.consumption(q.role)),
-        })),
-        configs: quotas.map((q) => ({
-          role: q.role,
-          guarantees: toValueMap(q.guarantees),
-          limits: toValueMap(q.limits),
-        })),
-      });
-    });
+  const get = (ctx: Context) => answer(ctx, () => json(ctx, 200, quotaStatusJson(deps)));
   const set = (mode: 'create' | 'replace') => (ctx: Context) =>
     answer(ctx, async () => {
       const update = parseQuotaUpdate(parseJson(await readBody(ctx)));

@@ -10,18 +10,16 @@ import type { Context } from 'koa';
 import { parseJson, parseWeights } from '../../../quota/index.js';
 import { answer, json, type OperatorDeps, readBody } from './common.js';
 
+/** The `GET /weights` body: roles with a weight other than 1; also GET_WEIGHTS' `weight_infos`. */
+export function weightsJson(deps: OperatorDeps): Array<{ role: string; weight: number }> {
+  const weights = deps.quota.weights();
+  return Object.keys(weights)
+    .sort()
+    .map((role) => ({ role, weight: weights[role]! }));
+}
+
 export function addWeightsRoutes(router: Router, deps: OperatorDeps): void {
-  const get = (ctx: Context) =>
-    answer(ctx, () => {
-      const weights = deps.quota.weights();
-      json(
-        ctx,
-        200,
-        Object.keys(weights)
-          .sort()
-          .map((role) => ({ role, weight: weights[role] })),
-      );
-    });
+  const get = (ctx: Context) => answer(ctx, () => json(ctx, 200, weightsJson(deps)));
   const put = (ctx: Context) =>
     answer(ctx, async () => {
       const weights = parseWeights(parseJson(await readBody(ctx)));

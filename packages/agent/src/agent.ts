@@ -27,15 +27,18 @@ import { IsolatingContainerizer } from './containerizer/isolating.js';
 import { detectHostIsolation, type HostIsolation, type IsolationPlan, planIsolation } from './isolation/isolation.js';
 import { readBootId } from './monitor/proc.js';
 import { mountMonitorRoutes } from './monitor/statistics.js';
+import { UsageReporter } from './monitor/usage-report.js';
 import { ExecutorManager } from './custom-executor/executor-manager.js';
 import { Fetcher } from './fetcher/fetcher.js';
 import { mountFilesRoutes } from './files/files-routes.js';
 import { SandboxGc } from './gc/sandbox-gc.js';
 import { createLeaderDetector, parseEndpoint } from './master-link/leader.js';
 import { MasterLink, type Registration } from './master-link/master-link.js';
+import { type DomainInfo, parseDomainFlag } from './resources/domain.js';
 import { detectHostFacts, type HostFacts, resolveAgentAttributes, resolveAgentResources } from './resources/detect.js';
 import { StatusUpdateManager } from './status-updates/status-update-manager.js';
 import { TaskManager } from './tasks/task-manager.js';
+import { PersistentVolumes } from './volumes/persistent-volumes.js';
 
 /** The version the agent reports to the master and in `/state`. */
 export const AGENT_VERSION = '0.1.0';
@@ -83,6 +86,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   let masterHostname: string | undefined;
   let resources: Resources | undefined;
   let attributes: agora.v1.Attribute.$Properties[] = [];
+  let domain: DomainInfo | undefined;
   let http: AgentHttpServer | undefined;
   let link: MasterLink | undefined;
   let updates: StatusUpdateManager | undefined;
@@ -92,6 +96,9 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   const bootId = deps.bootId ?? readBootId();
   let gc: SandboxGc | undefined;
   let executors: ExecutorManager | undefined;
+  let usageReporter: UsageReporter | undefined;
+  /** Checkpointed reservations and persistent volumes (volumes/persistent-volumes.ts). */
+  let volumes: PersistentVolumes | undefined;
   let started = false;
   let closing: Promise<void> | undefined;
 
@@ -105,8 +112,15 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       resources: resources?.toProto() ?? [],
       attributes,
     };
+    if (domain !== undefined) agentInfo.domain = domain;
     if (agentId === undefined || tasks === undefined) {
-      return { register: { agent_info: agentInfo, version: AGENT_VERSION } };
+      return {
+        register: {
+          agent_info: agentInfo,
+          version: AGENT_VERSION,
+          checkpointed_resources: volumes?.checkpointed() ?? [],
+        },
+      };
     }
     agentInfo.id = { value: agentId };
     return {
@@ -115,6 +129,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         tasks: tasks.tasksForReregistration(agentId),
         frameworks: tasks.frameworksForReregistration(),
         version: AGENT_VERSION,
+        checkpointed_resources: volumes?.checkpointed() ?? [],
       },
     };
   }
@@ -146,6 +161,12 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     } else if (message.shutdown_framework) {
       tasks.shutdownFramework(message.shutdown_framework.framework_id.value);
       void executors?.shutdownFramework(message.shutdown_framework.framework_id.value);
+    } else if (message.checkpoint_resources) {
+      try {
+        volumes?.apply(message.checkpoint_resources.resources);
+      } catch (err) {
+        logger.error({ err }, 'cannot checkpoint the resources the master sent');
+      }
     } else if (message.framework_message) {
       const m = message.framework_message;
       executors?.frameworkMessage(m.framework_id.value, m.executor_id.value, m.data);
@@ -161,12 +182,16 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
       isolation = planIsolation(
         config.isolation,
         deps.hostIsolation ??
-          detectHostIsolation({ cgroupsRoot: config.cgroupsRoot ?? DEFAULT_AGENT_CONFIG.cgroupsRoot }),
+          detectHostIsolation({
+            cgroupsRoot: config.cgroupsRoot ?? DEFAULT_AGENT_CONFIG.cgroupsRoot,
+            cgroupsVersion: config.cgroupsVersion ?? 'auto',
+          }),
       );
     }
     const detector = deps.detector ?? createLeaderDetector(config.master, logger);
     resources = resolveAgentResources(config.resources, deps.hostFacts ?? detectHostFacts(config.workDir));
     attributes = resolveAgentAttributes(config.attributes);
+    domain = config.domain === undefined ? undefined : parseDomainFlag(config.domain);
     started = true;
     try {
       mkdirSync(config.workDir, { recursive: true });
@@ -205,8 +230,17 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         registrationTimeoutMs:
           config.executorRegistrationTimeoutMs ?? DEFAULT_AGENT_CONFIG.executorRegistrationTimeoutMs,
         shutdownGraceMs: config.executorShutdownGraceMs ?? DEFAULT_AGENT_CONFIG.executorShutdownGraceMs,
+        reregistrationTimeoutMs:
+          config.executorReregistrationTimeoutMs ?? DEFAULT_AGENT_CONFIG.executorReregistrationTimeoutMs,
+        heartbeatIntervalMs: config.executorHeartbeatIntervalMs ?? DEFAULT_AGENT_CONFIG.executorHeartbeatIntervalMs,
+        volumes: (resources) => volumes?.resolve(resources) ?? [],
+        checkpoint: checkpointer,
       });
+      volumes = new PersistentVolumes(config.workDir, logger);
+      volumes.recover();
+      const persistentVolumes = volumes;
       tasks = new TaskManager({
+        volumes: (resources) => persistentVolumes.resolve(resources),
         executors,
         workDir: config.workDir,
         agentId: () => agentId,
@@ -220,6 +254,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         fetcher: new Fetcher({
           cacheDir: join(config.workDir, 'fetch-cache'),
           stallTimeoutMs: config.fetcherStallTimeoutMs ?? DEFAULT_AGENT_CONFIG.fetcherStallTimeoutMs,
+          cacheSizeBytes: config.fetcherCacheSizeBytes ?? DEFAULT_AGENT_CONFIG.fetcherCacheSizeBytes,
           logger,
         }),
       });
@@ -233,12 +268,15 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
           tasks,
           updates,
           containerizer,
+          executors,
           setAgentId: (id) => {
             agentId = id;
           },
           logger,
         });
       }
+      // Executors that re-subscribed during recovery are served now.
+      executors.recovered();
       gc = new SandboxGc({
         workDir: config.workDir,
         clock,
@@ -270,6 +308,14 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
         logger.error({ ...refusal }, 'the master refused this agent; killing its tasks');
         void tasks?.killAll();
       });
+      usageReporter = new UsageReporter({
+        intervalMs: config.usageReportIntervalMs ?? DEFAULT_AGENT_CONFIG.usageReportIntervalMs,
+        usage: () => tasks?.usage() ?? Promise.resolve([]),
+        send: (message) => link?.send(message) ?? false,
+        clock,
+        logger,
+      });
+      usageReporter.start();
       await link.start();
       logger.info({ url: `http://${agentEndpoint()}`, hostname, resources: resources.toString() }, 'agent started');
     } catch (err) {
@@ -292,6 +338,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
     return new IsolatingContainerizer({
       plan,
       runtimeDir,
+      sandboxRoot: `${join(config.workDir, 'agents')}/`,
       cgroupsEnableCfs: config.cgroupsEnableCfs ?? false,
       enforceDiskQuota: config.enforceContainerDiskQuota ?? false,
       diskWatchIntervalMs: config.containerDiskWatchIntervalMs ?? DEFAULT_AGENT_CONFIG.containerDiskWatchIntervalMs,
@@ -315,7 +362,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
   }
 
   function state(): Record<string, unknown> {
-    return { ...stateJson(), isolation: isolationJson() };
+    return { ...stateJson(), isolation: isolationJson(), ...(domain === undefined ? {} : { domain }) };
   }
 
   function stateJson(): Record<string, unknown> {
@@ -335,6 +382,7 @@ export function createAgent(config: AgentConfig, deps: AgentDeps = {}): Agent {
 
   async function shutdown(killTasks: boolean): Promise<void> {
     gc?.dispose();
+    usageReporter?.dispose();
     if (killTasks) await Promise.all([tasks?.killAll(), executors?.shutdownAll()]);
     else {
       tasks?.detachAll();

@@ -3,6 +3,7 @@
  * anything starts (a bad value stops the agent with a message naming it).
  */
 import { AgoraError } from '@agora/common';
+import { parseDomainFlag } from './resources/domain.js';
 
 export interface AgentConfig {
   /** The master: `host:port`, `http://host:port` or `zk://host:2181,.../agora`. */
@@ -38,6 +39,12 @@ export interface AgentConfig {
   cgroupsEnableCfs?: boolean;
   /** The cgroup below which containers go (`--cgroups_root`). @default 'agora' */
   cgroupsRoot?: string;
+  /**
+   * Which cgroup hierarchy containers use (`--cgroups_version`): `auto` (v2 with cpu and memory, else v1, else v2
+   * with what it has), or `v1` / `v2` forced. On v2 a missing cpu/memory controller is a stated posix fallback.
+   * @default 'auto'
+   */
+  cgroupsVersion?: 'auto' | 'v1' | 'v2';
   /** Kill a task whose sandbox outgrows its `disk` (`--enforce_container_disk_quota`). @default false */
   enforceContainerDiskQuota?: boolean;
   /** How often sandbox disk usage is measured (`--container_disk_watch_interval`). @default 15000 */
@@ -50,10 +57,26 @@ export interface AgentConfig {
   diskWatchIntervalMs?: number;
   /** A URI download that receives nothing for this long fails (`--fetcher_stall_timeout`). @default 60000 */
   fetcherStallTimeoutMs?: number;
+  /** The fetcher cache's size limit in bytes (`--fetcher_cache_size`); LRU entries are evicted. @default 2 GiB */
+  fetcherCacheSizeBytes?: number;
   /** A custom executor that does not subscribe within this is killed (`--executor_registration_timeout`). @default 60000 */
   executorRegistrationTimeoutMs?: number;
   /** Between SHUTDOWN and killing a custom executor (`--executor_shutdown_grace_period`). @default 5000 */
   executorShutdownGraceMs?: number;
+  /**
+   * After an agent restart, how long a recovered custom executor has to re-subscribe before it is killed and its
+   * tasks are reported lost (`--executor_reregistration_timeout`). @default 2000
+   */
+  executorReregistrationTimeoutMs?: number;
+  /** How often subscribed executors get a HEARTBEAT event (`--http_heartbeat_interval`). @default 30000 */
+  executorHeartbeatIntervalMs?: number;
+  /** How often the running tasks' usage is sent to the master (`--usage_report_interval`). @default 10000 */
+  usageReportIntervalMs?: number;
+  /**
+   * The agent's fault domain (`--domain`): JSON like `{"fault_domain":{"region":{"name":"r1"},"zone":{"name":"z1"}}}`,
+   * or the path of a file holding it (`file:///path` or `/path`). @default none
+   */
+  domain?: string;
 }
 
 export const DEFAULT_AGENT_CONFIG = {
@@ -70,8 +93,12 @@ export const DEFAULT_AGENT_CONFIG = {
   gcDiskHeadroom: 0.1,
   diskWatchIntervalMs: 60_000,
   fetcherStallTimeoutMs: 60_000,
+  fetcherCacheSizeBytes: 2 * 1024 ** 3,
   executorRegistrationTimeoutMs: 60_000,
   executorShutdownGraceMs: 5_000,
+  executorReregistrationTimeoutMs: 2_000,
+  executorHeartbeatIntervalMs: 30_000,
+  usageReportIntervalMs: 10_000,
 } as const;
 
 function badFlag(flag: string, value: unknown, why: string): AgoraError {
@@ -110,11 +137,19 @@ export function validateAgentConfig(config: AgentConfig): void {
   ) {
     throw badFlag('cgroups_root', config.cgroupsRoot, 'expected a relative cgroup path like "agora"');
   }
+  if (config.cgroupsVersion !== undefined && !['auto', 'v1', 'v2'].includes(config.cgroupsVersion)) {
+    throw badFlag('cgroups_version', config.cgroupsVersion, 'expected auto, v1 or v2');
+  }
   checkPositive('gc_delay', config.gcDelayMs);
   checkPositive('disk_watch_interval', config.diskWatchIntervalMs);
   checkPositive('fetcher_stall_timeout', config.fetcherStallTimeoutMs);
+  checkPositive('fetcher_cache_size', config.fetcherCacheSizeBytes);
   checkPositive('executor_registration_timeout', config.executorRegistrationTimeoutMs);
   checkPositive('executor_shutdown_grace_period', config.executorShutdownGraceMs);
+  checkPositive('usage_report_interval', config.usageReportIntervalMs);
+  checkPositive('executor_reregistration_timeout', config.executorReregistrationTimeoutMs);
+  checkPositive('http_heartbeat_interval', config.executorHeartbeatIntervalMs);
+  if (config.domain !== undefined) parseDomainFlag(config.domain);
   const headroom = config.gcDiskHeadroom;
   if (headroom !== undefined && !(Number.isFinite(headroom) && headroom >= 0 && headroom <= 1)) {
     throw badFlag('gc_disk_headroom', headroom, 'expected a fraction from 0 to 1');

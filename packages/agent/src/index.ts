@@ -24,6 +24,7 @@ export type {
   Containerizer,
   ContainerUsage,
   LaunchSpec,
+  VolumeMount,
 } from './containerizer/containerizer.js';
 export {
   type IsolatedContainerCheckpoint,

@@ -9,8 +9,9 @@
  * `run:<ms>` runs for that long then TASK_FINISHED; `fail:<ms>` ends
  * TASK_FAILED; anything else runs until killed. It reports TASK_RUNNING at
  * once, answers KILL with TASK_KILLED, echoes every framework message back as
- * `echo:<message>`, and on SHUTDOWN kills its tasks and exits 0. When the
- * connection to the agent closes it exits 1.
+ * `echo:<message>`, and on SHUTDOWN kills its tasks and exits 0. When its
+ * agent restarts it keeps its tasks running and re-subscribes (the driver does
+ * that); only when the driver gives up on the agent does it exit 1.
  */
 import { createLogger } from '@agora/common';
 import { TaskState } from '@agora/proto';

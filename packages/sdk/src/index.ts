@@ -42,6 +42,8 @@ export {
 } from './scheduler/master-address.js';
 export { offerResources, type TaskCommand, type TaskSpec, taskInfo } from './tasks/task-info.js';
 export {
+  DEFAULT_EXECUTOR_RECOVERY_TIMEOUT_MS,
+  DEFAULT_SUBSCRIPTION_BACKOFF_MAX_MS,
   EXECUTOR_PATH,
   ExecutorDriver,
   type ExecutorDriverOptions,

@@ -29,6 +29,7 @@ import {
 import { dirname, join } from 'node:path';
 import { AgoraError, type Logger, silentLogger } from '@agora/common';
 import { agora, type TaskState } from '@agora/proto';
+import type { ExecutorRunCheckpoint } from '../custom-executor/executor-task.js';
 
 export const CHECKPOINT_VERSION = 1;
 
@@ -72,11 +73,19 @@ export interface CorruptCheckpoint {
   error: string;
 }
 
+/** A custom executor's run as checkpointed by itself (`executors/<id>/executor.json`), whether or not it has tasks. */
+export interface ExecutorCheckpoint {
+  frameworkId: string;
+  run: ExecutorRunCheckpoint;
+}
+
 export interface RecoveredState {
   agent: AgentCheckpoint | undefined;
   frameworks: Map<string, agora.v1.FrameworkInfo.$Properties>;
   tasks: TaskCheckpoint[];
   corrupt: CorruptCheckpoint[];
+  /** Custom executor runs (a corrupt file is logged and left out: its container is then an orphan). */
+  executors: ExecutorCheckpoint[];
 }
 
 const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64');
@@ -121,6 +130,43 @@ export class Checkpointer {
 
   taskFile(frameworkId: string, taskId: string): string {
     return join(this.metaDir, 'frameworks', frameworkId, 'tasks', encodeURIComponent(taskId), 'task.json');
+  }
+
+  executorFile(frameworkId: string, executorId: string): string {
+    return join(this.metaDir, 'frameworks', frameworkId, 'executors', encodeURIComponent(executorId), 'executor.json');
+  }
+
+  /** Checkpoint a custom executor's run (its container, sandbox, volumes), so it is recovered even when idle. */
+  writeExecutor(frameworkId: string, run: ExecutorRunCheckpoint): void {
+    const json = {
+      version: CHECKPOINT_VERSION,
+      frameworkId,
+      executorId: run.executorInfo.executor_id.value,
+      executorInfo: b64(agora.v1.ExecutorInfo.encode(run.executorInfo).finish()),
+      containerId: run.containerId,
+      sandbox: run.sandbox,
+      container: run.container ?? null,
+      volumes: run.volumes ?? [],
+    };
+    atomicWrite(this.executorFile(frameworkId, json.executorId), `${JSON.stringify(json)}\n`);
+  }
+
+  removeExecutor(frameworkId: string, executorId: string): void {
+    rmSync(dirname(this.executorFile(frameworkId, executorId)), { recursive: true, force: true });
+    this.removeFrameworkIfEmpty(frameworkId);
+  }
+
+  /** A framework's directory goes once it checkpoints no task and no executor. */
+  private removeFrameworkIfEmpty(frameworkId: string): void {
+    const dir = join(this.metaDir, 'frameworks', frameworkId);
+    const entries = (sub: string): number => {
+      try {
+        return readdirSync(join(dir, sub)).length;
+      } catch {
+        return 0;
+      }
+    };
+    if (entries('tasks') === 0 && entries('executors') === 0) rmSync(dir, { recursive: true, force: true });
   }
 
   writeAgent(agent: AgentCheckpoint): void {
@@ -168,13 +214,7 @@ export class Checkpointer {
 
   removeTask(frameworkId: string, taskId: string): void {
     rmSync(dirname(this.taskFile(frameworkId, taskId)), { recursive: true, force: true });
-    const tasksDir = join(this.metaDir, 'frameworks', frameworkId, 'tasks');
-    try {
-      if (readdirSync(tasksDir).length === 0)
-        rmSync(join(this.metaDir, 'frameworks', frameworkId), { recursive: true, force: true });
-    } catch {
-      // already gone
-    }
+    this.removeFrameworkIfEmpty(frameworkId);
   }
 
   /** Forget all frameworks and tasks (a new agent after a reboot); keeps nothing but the directory. */
@@ -184,7 +224,7 @@ export class Checkpointer {
 
   /** Read everything. Corrupt task files are listed in `corrupt` (and logged), never thrown. */
   read(): RecoveredState {
-    const state: RecoveredState = { agent: undefined, frameworks: new Map(), tasks: [], corrupt: [] };
+    const state: RecoveredState = { agent: undefined, frameworks: new Map(), tasks: [], corrupt: [], executors: [] };
     try {
       state.agent = this.readAgent();
     } catch (err) {
@@ -208,6 +248,7 @@ export class Checkpointer {
         );
         state.frameworks.set(frameworkId, { id: { value: frameworkId }, name: '', user: '' });
       }
+      this.readExecutors(frameworkId, state.executors);
       let taskDirs: string[] = [];
       try {
         taskDirs = readdirSync(join(root, frameworkId, 'tasks'));
@@ -230,6 +271,36 @@ export class Checkpointer {
       }
     }
     return state;
+  }
+
+  private readExecutors(frameworkId: string, into: ExecutorCheckpoint[]): void {
+    let dirs: string[] = [];
+    try {
+      dirs = readdirSync(join(this.metaDir, 'frameworks', frameworkId, 'executors'));
+    } catch {
+      return;
+    }
+    for (const dir of dirs) {
+      const file = this.executorFile(frameworkId, decodeURIComponent(dir));
+      try {
+        const j = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+        if (typeof j['containerId'] !== 'string' || typeof j['sandbox'] !== 'string') {
+          throw new Error('containerId or sandbox missing');
+        }
+        const run: ExecutorRunCheckpoint = {
+          kind: 'agora-executor/1',
+          executorInfo: agora.v1.ExecutorInfo.decode(unb64(j['executorInfo'])),
+          containerId: j['containerId'],
+          sandbox: j['sandbox'],
+          container: j['container'] ?? undefined,
+          volumes: Array.isArray(j['volumes']) ? (j['volumes'] as ExecutorRunCheckpoint['volumes']) : [],
+        };
+        into.push({ frameworkId, run });
+      } catch (err) {
+        const error = err instanceof Error ? err.message : String(err);
+        this.logger.error({ frameworkId, file, error }, 'executor checkpoint is corrupt; its container is an orphan');
+      }
+    }
   }
 
   private decodeTask(file: string, frameworkId: string, taskId: string): TaskCheckpoint {

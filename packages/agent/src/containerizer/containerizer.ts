@@ -8,6 +8,9 @@
  * implement the same interface.
  */
 import type { agora } from '@agora/proto';
+import type { VolumeMount } from './volume-mounts.js';
+
+export type { VolumeMount } from './volume-mounts.js';
 
 export interface LaunchSpec {
   /** Unique per run (a UUID). */
@@ -19,6 +22,11 @@ export interface LaunchSpec {
   env: Record<string, string>;
   /** The task's resources: cpus, mem and disk become the container's limits. */
   resources?: readonly agora.v1.Resource.$Properties[] | null | undefined;
+  /**
+   * Host directories (persistent volumes) to appear at `<sandbox>/<containerPath>`: bind-mounted in the
+   * container's own mount namespace (read-only for `readOnly`) where it has one, else symlinked.
+   */
+  volumes?: readonly VolumeMount[] | undefined;
 }
 
 /** A limit the container hit (the containerizer killed it for that). */
@@ -72,6 +80,18 @@ export interface Container {
   usage?(): Promise<ContainerUsage>;
   /** What a restarted agent needs to re-attach (checkpointed). */
   checkpoint?(): unknown;
+  /**
+   * How to run a helper command (a COMMAND check) inside this container, so it
+   * sees what the task sees and its cost is charged to the task: the program to
+   * spawn instead of `file args` (it joins the container's cgroups and pid
+   * namespace, then runs `file args`). Undefined once the container has ended.
+   */
+  enter?(file: string, args: readonly string[]): { file: string; args: string[] } | undefined;
+  /**
+   * Put more volumes into the running container (a custom executor's new task), as `LaunchSpec.volumes` does at
+   * launch: bind mounts in its mount namespace, or symlinks. Throws (AgoraError) when it cannot.
+   */
+  addVolumes?(volumes: readonly VolumeMount[]): void;
 }
 
 export interface Containerizer {
@@ -88,6 +108,11 @@ export interface Containerizer {
    * not yet checkpointed when the agent died). Resolves whether or not anything was there.
    */
   destroy?(containerId: string): Promise<void>;
+  /**
+   * At recovery: destroy every container of this agent that no readable checkpoint
+   * names (`known`); resolves with the ids of those that were still there.
+   */
+  destroyOrphans?(known: ReadonlySet<string>): Promise<string[]>;
 }
 
 /** `Command exited with status N` / `Command terminated with signal SIGX` (the command executor's messages). */

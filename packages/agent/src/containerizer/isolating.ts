@@ -5,9 +5,15 @@
  *
  * ```
  * agent ─spawn(detached)─▶ sh supervisor ── joins the container's cgroups, records the exit status
- *                            └─▶ unshare --pid --fork --kill-child ─▶ sh init (pid 1; forwards SIGTERM to the namespace)
- *                                                                      └─▶ the task's command
+ *                            └─▶ unshare --pid --mount --fork --kill-child ─▶ sh init (pid 1; mounts the volumes,
+ *                                                                               forwards SIGTERM to the namespace)
+ *                                                                   └─▶ the task's command
  * ```
+ *
+ * With the pid namespace the container also gets a private mount namespace,
+ * where its volumes are bind-mounted into the sandbox (read-only for RO;
+ * `volume-mounts.ts`); they vanish with the container. Without it (posix),
+ * volumes are symlinks and RO is not enforced.
  *
  * The supervisor is detached (its own session), so `kill -9` of the agent
  * leaves the container running; it writes the command's exit status to
@@ -21,10 +27,9 @@
  * or cgroups (posix), a process that leaves the process group (setsid)
  * escapes: that is the documented limit of the fallback.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
-import { constants } from 'node:os';
 import { AgoraError, type Clock, type Disposable, type Logger, silentLogger, systemClock } from '@agora/common';
 import type { agora } from '@agora/proto';
 import {
@@ -40,7 +45,7 @@ import {
   signalPids,
 } from '../isolation/cgroups.js';
 import type { IsolationPlan } from '../isolation/isolation.js';
-import { isProcessAlive, processGroupUsage, processStartTime } from '../monitor/proc.js';
+import { isProcessAlive, namespaceInitBelow, processGroupUsage, processStartTime } from '../monitor/proc.js';
 import type {
   Container,
   ContainerExit,
@@ -49,7 +54,12 @@ import type {
   ContainerUsage,
   LaunchSpec,
 } from './containerizer.js';
+import { destroyOrphanContainers } from './orphans.js';
 import { programFor } from './process.js';
+import { diskUsageBytes, exitFromStatus, readStatusFile, shellQuote, supervisorScript } from './supervisor.js';
+import { createMountPoints, linkVolumes, mountCommands, type VolumeMount } from './volume-mounts.js';
+
+export { diskUsageBytes, exitFromStatus, shellQuote, supervisorScript } from './supervisor.js';
 
 /** How long a new supervisor may take to join its cgroups. */
 const JOIN_TIMEOUT_MS = 10_000;
@@ -76,6 +86,10 @@ export interface IsolatingContainerizerOptions {
   recoverPollMs?: number;
   /** @default 'unshare' */
   unshare?: string;
+  /** @default 'nsenter' */
+  nsenter?: string;
+  /** The agent's sandboxes root (`<work_dir>/agents/`), to tell its orphan containers from other agents'. */
+  sandboxRoot?: string;
   clock?: Clock;
   logger?: Logger;
 }
@@ -92,43 +106,9 @@ export interface IsolatedContainerCheckpoint {
   statusFile: string;
   cgroups: ContainerCgroups | undefined;
   pidNamespace: boolean;
+  /** The container has its own mount namespace (with the pid namespace), where its volumes are mounted. */
+  mountNamespace?: boolean | undefined;
   limits: { cpus?: number | undefined; memBytes?: number | undefined; diskBytes?: number | undefined };
-}
-
-/** Quote for /bin/sh: single quotes, with embedded quotes closed and escaped. */
-export function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-/** The pid namespace's init: runs the command, forwards SIGTERM/SIGINT to the whole namespace, exits with its status. */
-const NS_INIT = [
-  '"$@" &',
-  'c=$!',
-  "trap 'kill -TERM -1 2>/dev/null' TERM INT",
-  'while :; do wait "$c"; rc=$?; kill -0 "$c" 2>/dev/null || break; done',
-  // A wait interrupted by the trap returns 128+signal; if the command ended meanwhile, the shell
-  // has its real status: ask once more (127 means the status was already collected above).
-  'wait "$c" 2>/dev/null; last=$?; [ "$last" -ne 127 ] && rc=$last',
-  'exit $rc',
-].join('\n');
-
-/** The supervisor script: join the cgroups, run the command (in a pid namespace or not), record its status. */
-export function supervisorScript(opts: {
-  procsFiles: string[];
-  pidNamespace: boolean;
-  unshare: string;
-  statusFile: string;
-}): string {
-  const join_ =
-    opts.procsFiles.length === 0
-      ? ''
-      : `for f in ${opts.procsFiles.map(shellQuote).join(' ')}; do echo $$ > "$f" || { echo "agora: cannot join cgroup $f" >&2; exit 125; }; done\n`;
-  const run = opts.pidNamespace
-    ? `${shellQuote(opts.unshare)} --pid --fork --kill-child /bin/sh -c ${shellQuote(NS_INIT)} agora-init "$@"`
-    : '"$@"';
-  const status = shellQuote(opts.statusFile);
-  const tmp = shellQuote(`${opts.statusFile}.tmp`);
-  return `trap : TERM INT\n${join_}${run}\nrc=$?\necho "$rc" > ${tmp} && mv -f ${tmp} ${status}\nexit $rc\n`;
 }
 
 function scalar(
@@ -142,35 +122,6 @@ function scalar(
     }
   }
   return total;
-}
-
-const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(
-  Object.entries(constants.signals).map(([name, n]) => [n, name as NodeJS.Signals]),
-);
-
-/** A shell exit status: above 128 means the command was killed by signal (status − 128). */
-export function exitFromStatus(rc: number): ContainerExit {
-  const signal = rc > 128 ? SIGNAL_NAMES.get(rc - 128) : undefined;
-  return signal === undefined ? { code: rc, signal: null } : { code: null, signal };
-}
-
-function readStatusFile(file: string): number | undefined {
-  try {
-    const n = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(n) ? n : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Sandbox disk usage in bytes (`du -sk`, as Mesos' disk/du isolator). */
-export function diskUsageBytes(dir: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    execFile('du', ['-sk', dir], { timeout: 60_000 }, (err, stdout) => {
-      if (err) reject(err);
-      else resolve(Number(stdout.split(/\s+/)[0] ?? 0) * 1024);
-    });
-  });
 }
 
 export class IsolatingContainerizer implements Containerizer {
@@ -204,6 +155,10 @@ export class IsolatingContainerizer implements Containerizer {
     try {
       mkdirSync(spec.sandbox, { recursive: true });
       mkdirSync(runtime, { recursive: true });
+      const volumes = spec.volumes ?? [];
+      // filesystem/linux: bind mounts in the container's mount namespace; filesystem/posix: symlinks.
+      if (plan.pidNamespace) createMountPoints(spec.sandbox, volumes);
+      else linkVolumes(spec.sandbox, volumes);
       if (plan.cgroups !== undefined) {
         cgroups = createContainerCgroups(plan.cgroups, spec.containerId, {
           cpus: limits.cpus,
@@ -216,6 +171,7 @@ export class IsolatingContainerizer implements Containerizer {
         pidNamespace: plan.pidNamespace,
         unshare: this.options.unshare ?? 'unshare',
         statusFile,
+        mounts: mountCommands(spec.sandbox, volumes),
       });
       out = openSync(join(spec.sandbox, 'stdout'), 'a');
       err = openSync(join(spec.sandbox, 'stderr'), 'a');
@@ -258,6 +214,7 @@ export class IsolatingContainerizer implements Containerizer {
       statusFile,
       cgroups,
       pidNamespace: plan.pidNamespace,
+      mountNamespace: plan.pidNamespace,
       limits,
     };
     this.logger.debug({ containerId: spec.containerId, pid, isolation: plan.mode, limits }, 'container launched');
@@ -287,6 +244,16 @@ export class IsolatingContainerizer implements Containerizer {
     if (!Object.values(paths).some((p) => existsSync(p))) return;
     this.logger.warn({ containerId }, 'destroying an orphan container');
     await destroyContainerCgroups(cg);
+  }
+
+  destroyOrphans(known: ReadonlySet<string>): Promise<string[]> {
+    return destroyOrphanContainers({
+      runtimeDir: this.options.runtimeDir,
+      sandboxRoot: this.options.sandboxRoot,
+      cgroups: this.options.plan.cgroups,
+      known,
+      logger: this.logger,
+    });
   }
 
   recover(raw: unknown): Container {
@@ -373,6 +340,8 @@ class IsolatedContainer implements Container {
   }
 
   kill(gracePeriodMs: number): Promise<ContainerExit> {
+    // Whoever kills waits for the exit: a detached (unref'd) supervisor must keep the process alive until it comes.
+    this.child?.ref();
     if (this.exit === undefined && !this.killing) {
       this.killing = true;
       if (gracePeriodMs <= 0) {
@@ -392,6 +361,52 @@ class IsolatedContainer implements Container {
   detach(): void {
     this.stopTimers();
     this.child?.unref();
+  }
+
+  enter(file: string, args: readonly string[]): { file: string; args: string[] } | undefined {
+    if (this.mainEnded || !isProcessAlive(this.pid, this.cp.startTime)) return undefined;
+    const files = this.cp.cgroups === undefined ? [] : procsFiles(this.cp.cgroups);
+    let run = 'exec "$@"';
+    if (this.cp.pidNamespace) {
+      const init = namespaceInitBelow(this.pid);
+      if (init === undefined) return undefined;
+      // nsenter forks after entering the pid namespace: the command runs as a process of the namespace.
+      // Entering a mount namespace moves to its root: go back to the caller's working directory by path, inside
+      // the namespace (a directory opened outside it, as `nsenter --wd` does, would not show the container's mounts).
+      const cd = `/bin/sh -c 'cd "$0" && exec "$@"' "$(pwd)"`;
+      const mount = this.cp.mountNamespace === true ? ` --mount -- ${cd}` : ' --';
+      run = `exec ${shellQuote(this.options.nsenter ?? 'nsenter')} --target ${init} --pid${mount} "$@"`;
+    }
+    const joinCgroups =
+      files.length === 0
+        ? ''
+        : `for f in ${files.map(shellQuote).join(' ')}; do echo $$ > "$f" || { echo "agora: cannot join cgroup $f" >&2; exit 125; }; done\n`;
+    return { file: '/bin/sh', args: ['-c', `${joinCgroups}${run}`, 'agora-enter', file, ...args] };
+  }
+
+  addVolumes(volumes: readonly VolumeMount[]): void {
+    if (volumes.length === 0) return;
+    if (this.cp.mountNamespace !== true) {
+      linkVolumes(this.cp.sandbox, volumes);
+      return;
+    }
+    const init = this.mainEnded ? undefined : namespaceInitBelow(this.pid);
+    if (init === undefined) throw new AgoraError('AGORA_ERR_LAUNCH_FAILED', 'the container has ended');
+    createMountPoints(this.cp.sandbox, volumes);
+    const script = mountCommands(this.cp.sandbox, volumes);
+    const nsenter = this.options.nsenter ?? 'nsenter';
+    const r = spawnSync(nsenter, ['--target', String(init), '--mount', '--', '/bin/sh', '-c', script], {
+      stdio: 'pipe',
+      timeout: 10_000,
+    });
+    if (r.error !== undefined || r.status !== 0) {
+      const why = r.error?.message ?? r.stderr.toString().trim();
+      throw new AgoraError('AGORA_ERR_LAUNCH_FAILED', `cannot mount the volumes in the container: ${why}`);
+    }
+    this.logger.info(
+      { containerId: this.containerId, volumes: volumes.map((v) => v.containerPath) },
+      'volumes mounted',
+    );
   }
 
   async usage(): Promise<ContainerUsage> {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { AgoraError, type Clock, type Disposable, type Logger, silentLogger, systemClock } from '@agora/common';
 import type { agora } from '@agora/proto';
 import type { Container, ContainerExit, Containerizer, LaunchSpec } from './containerizer.js';
+import { linkVolumes } from './volume-mounts.js';
 
 export interface ProcessContainerizerOptions {
   /** @default systemClock */
@@ -57,6 +58,7 @@ export class ProcessContainerizer implements Containerizer {
     let child: ChildProcess;
     try {
       mkdirSync(spec.sandbox, { recursive: true });
+      linkVolumes(spec.sandbox, spec.volumes ?? []); // no mount namespace: symlinks, RO not enforced
       out = openSync(join(spec.sandbox, 'stdout'), 'a');
       err = openSync(join(spec.sandbox, 'stderr'), 'a');
       child = spawn(program.file, program.args, {

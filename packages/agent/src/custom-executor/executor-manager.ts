@@ -11,354 +11,57 @@
  * An executor that does not subscribe within `registrationTimeoutMs` (Mesos'
  * `--executor_registration_timeout`, 1 min) is killed and its tasks fail
  * (REASON_EXECUTOR_REGISTRATION_TIMEOUT); when an executor exits, its tasks
- * that are not terminal fail (REASON_EXECUTOR_TERMINATED).
+ * that are not terminal fail (REASON_EXECUTOR_TERMINATED). Subscribed
+ * executors get a HEARTBEAT every `heartbeatIntervalMs` (30 s).
+ *
+ * Recovery: a task on an executor is checkpointed with the executor's run
+ * (`ExecutorRunCheckpoint`: its container, sandbox, ExecutorInfo). After an
+ * agent restart the run is re-attached to its container and waits
+ * `reregistrationTimeoutMs` (Mesos' `--executor_reregistration_timeout`, 2 s)
+ * for the executor to SUBSCRIBE again (with its unacknowledged tasks and
+ * updates); otherwise the executor is killed and its tasks are reported
+ * TASK_LOST (TASK_GONE for partition-aware frameworks) with
+ * REASON_EXECUTOR_REREGISTRATION_TIMEOUT. SUBSCRIBEs that arrive before the
+ * agent has recovered wait until it has.
  */
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { basename } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { type Clock, type Disposable, type Logger, newUuid, silentLogger, systemClock } from '@agora/common';
-import { agora, isTerminalState, TaskState, TaskStatusReason, TaskStatusSource } from '@agora/proto';
+import { type Logger, silentLogger } from '@agora/common';
+import { agora, type TaskState } from '@agora/proto';
 import { type FrameChannel, wrapSocket } from '@agora/transport';
 import { WebSocketServer } from 'ws';
-import { latestRunLink, sandboxDir } from '../checkpoint/paths.js';
-import { type Container, type Containerizer, describeExit } from '../containerizer/containerizer.js';
-import { buildTaskEnvironment } from '../containerizer/environment.js';
+import type { Container, VolumeMount } from '../containerizer/containerizer.js';
+import { EXECUTOR_PATH, type ExecutorManagerOptions } from './executor-options.js';
+import { type EventProps, type ExecutorCall, ExecutorRun } from './executor-run.js';
+import type { CustomExecutorTask, ExecutorRunCheckpoint } from './executor-task.js';
 
-/** The agent's WebSocket path for executors. */
-export const EXECUTOR_PATH = '/agora/v1/executor';
-/** Mesos' `--executor_registration_timeout`. */
-export const DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS = 60_000;
-/** Mesos' `--executor_shutdown_grace_period`. */
-export const DEFAULT_EXECUTOR_SHUTDOWN_GRACE_MS = 5_000;
+export {
+  DEFAULT_EXECUTOR_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
+  DEFAULT_EXECUTOR_REREGISTRATION_TIMEOUT_MS,
+  DEFAULT_EXECUTOR_SHUTDOWN_GRACE_MS,
+  EXECUTOR_PATH,
+  type ExecutorManagerOptions,
+} from './executor-options.js';
+export {
+  containerCheckpointOf,
+  CustomExecutorTask,
+  type ExecutorRunCheckpoint,
+  isExecutorRunCheckpoint,
+} from './executor-task.js';
 
 type TaskInfo = agora.v1.TaskInfo.$Properties;
 type FrameworkInfo = agora.v1.FrameworkInfo.$Properties;
 type TaskStatus = agora.v1.TaskStatus.$Properties;
-type ExecutorCall = agora.v1.executor.ExecutorCall;
-type EventProps = agora.v1.executor.ExecutorEvent.$Properties;
 const EventType = agora.v1.executor.ExecutorEvent.Type;
-
-export interface ExecutorManagerOptions {
-  workDir: string;
-  agentId: () => string | undefined;
-  agentEndpoint: () => string;
-  hostname: string;
-  containerizer: Containerizer;
-  /** Forward an executor's message to the master. */
-  sendToMaster: (message: agora.v1.agent.AgentToMaster.$Properties) => boolean;
-  baseEnv?: Readonly<Record<string, string | undefined>>;
-  clock?: Clock;
-  logger?: Logger;
-  /** @default DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS */
-  registrationTimeoutMs?: number;
-  /** @default DEFAULT_EXECUTOR_SHUTDOWN_GRACE_MS */
-  shutdownGraceMs?: number;
-}
-
-/** One task on a custom executor, as the task manager drives it. */
-export class CustomExecutorTask {
-  private currentState: TaskState = TaskState.TASK_STAGING;
-  private resolveDone!: () => void;
-  readonly done: Promise<void> = new Promise((resolve) => {
-    this.resolveDone = resolve;
-  });
-  /** Sent to the executor (LAUNCH). */
-  sent = false;
-
-  constructor(
-    readonly task: TaskInfo,
-    private readonly run: ExecutorRun,
-    private readonly onStatus: (status: TaskStatus) => void,
-  ) {}
-
-  get taskId(): string {
-    return this.task.task_id.value;
-  }
-  get state(): TaskState {
-    return this.currentState;
-  }
-  get isTerminal(): boolean {
-    return isTerminalState(this.currentState);
-  }
-  get pid(): number | undefined {
-    return this.run.pid;
-  }
-  get sandbox(): string {
-    return this.run.sandbox;
-  }
-
-  launch(): void {
-    this.run.launchTask(this);
-  }
-
-  kill(gracePeriodMs: number): Promise<void> {
-    if (!this.isTerminal) this.run.killTask(this, gracePeriodMs);
-    return this.done;
-  }
-
-  /** A status from the executor or the agent. */
-  report(status: TaskStatus): void {
-    if (this.isTerminal) return;
-    this.currentState = status.state;
-    this.onStatus(status);
-    if (this.isTerminal) this.resolveDone();
-  }
-
-  /** The agent ends the task (the executor failed, was never reached, ...). */
-  fail(state: TaskState, reason: TaskStatusReason, message: string): void {
-    this.report({
-      task_id: { value: this.taskId },
-      state,
-      reason,
-      message,
-      source: TaskStatusSource.SOURCE_AGENT,
-      agent_id: { value: this.run.agentId },
-      executor_id: { value: this.run.executorId },
-    });
-  }
-}
-
-/** One running executor (a container) and its tasks. */
-class ExecutorRun {
-  readonly containerId = newUuid();
-  readonly sandbox: string;
-  private container: Container | undefined;
-  private channel: FrameChannel<ExecutorCall, EventProps> | undefined;
-  private readonly tasks = new Map<string, CustomExecutorTask>();
-  private registrationTimer: Disposable | undefined;
-  private terminated = false;
-  private subscribed = false;
-  readonly exited: Promise<void>;
-  private resolveExited!: () => void;
-
-  constructor(
-    private readonly manager: ExecutorManager,
-    private readonly options: ExecutorManagerOptions,
-    readonly info: agora.v1.ExecutorInfo.$Properties,
-    readonly framework: FrameworkInfo,
-    readonly frameworkId: string,
-    readonly agentId: string,
-    private readonly logger: Logger,
-  ) {
-    this.exited = new Promise((resolve) => {
-      this.resolveExited = resolve;
-    });
-    this.sandbox = sandboxDir(options.workDir, agentId, frameworkId, this.executorId, this.containerId);
-  }
-
-  get executorId(): string {
-    return this.info.executor_id.value;
-  }
-  get pid(): number | undefined {
-    return this.container?.pid;
-  }
-  get isTerminated(): boolean {
-    return this.terminated;
-  }
-
-  addTask(task: TaskInfo, onStatus: (status: TaskStatus) => void): CustomExecutorTask {
-    const runner = new CustomExecutorTask(task, this, onStatus);
-    this.tasks.set(runner.taskId, runner);
-    return runner;
-  }
-
-  async start(firstTask: TaskInfo): Promise<void> {
-    const clock = this.options.clock ?? systemClock;
-    try {
-      mkdirSync(this.sandbox, { recursive: true });
-      const latest = latestRunLink(this.options.workDir, this.agentId, this.frameworkId, this.executorId);
-      rmSync(latest, { force: true });
-      symlinkSync(basename(this.sandbox), latest);
-      const env = buildTaskEnvironment({
-        taskId: firstTask.task_id.value,
-        frameworkId: this.frameworkId,
-        executorId: this.executorId,
-        sandbox: this.sandbox,
-        agentEndpoint: this.options.agentEndpoint(),
-        hostname: this.options.hostname,
-        resources: this.info.resources ?? [],
-        environment: this.info.command?.environment,
-        base: this.options.baseEnv ?? process.env,
-      });
-      delete env['MESOS_TASK_ID']; // an executor runs many tasks
-      env['MESOS_AGENT_ID'] = this.agentId;
-      env['AGORA_EXECUTOR_ENDPOINT'] = `ws://${this.options.agentEndpoint()}${EXECUTOR_PATH}`;
-      this.registrationTimer = clock.setTimeout(
-        () => this.registrationTimedOut(),
-        this.options.registrationTimeoutMs ?? DEFAULT_EXECUTOR_REGISTRATION_TIMEOUT_MS,
-      );
-      this.container = await this.options.containerizer.launch({
-        containerId: this.containerId,
-        sandbox: this.sandbox,
-        command: this.info.command ?? {},
-        env,
-        resources: this.info.resources ?? [],
-      });
-    } catch (err) {
-      this.logger.warn({ err }, 'cannot launch the executor');
-      this.terminate(
-        TaskStatusReason.REASON_CONTAINER_LAUNCH_FAILED,
-        `Failed to launch the executor: ${(err as Error).message}`,
-      );
-      return;
-    }
-    this.logger.info({ pid: this.container.pid, sandbox: this.sandbox }, 'executor started');
-    void this.container.exited.then((exit) =>
-      this.terminate(TaskStatusReason.REASON_EXECUTOR_TERMINATED, `Executor terminated: ${describeExit(exit)}`),
-    );
-  }
-
-  /** The executor subscribed on `channel`. */
-  attach(channel: FrameChannel<ExecutorCall, EventProps>, call: ExecutorCall): void {
-    if (this.terminated) {
-      channel.send({ type: EventType.ERROR, error: { message: 'this executor has terminated' } });
-      channel.close(4403, 'executor terminated');
-      return;
-    }
-    this.channel?.close(4409, 'replaced by a new subscription');
-    this.channel = channel;
-    this.subscribed = true;
-    this.registrationTimer?.dispose();
-    channel.onDidClose(() => {
-      if (this.channel === channel) this.channel = undefined;
-    });
-    channel.onDidReceive((next) => this.onCall(next));
-    channel.send({
-      type: EventType.SUBSCRIBED,
-      subscribed: {
-        executor_info: this.info,
-        framework_info: this.framework,
-        agent_id: { value: this.agentId },
-        container_id: this.containerId,
-      },
-    });
-    // Updates the executor still holds from before a reconnect.
-    for (const update of call.subscribe?.unacknowledged_updates ?? []) this.onUpdate(update.status);
-    const known = new Set((call.subscribe?.unacknowledged_tasks ?? []).map((t) => t.task_id.value));
-    for (const task of this.tasks.values()) {
-      if (!task.isTerminal && (!task.sent || !known.has(task.taskId))) this.sendLaunch(task);
-    }
-  }
-
-  launchTask(task: CustomExecutorTask): void {
-    if (this.channel !== undefined && this.subscribed) this.sendLaunch(task);
-  }
-
-  killTask(task: CustomExecutorTask, gracePeriodMs: number): void {
-    if (!task.sent || this.channel === undefined) {
-      this.tasks.delete(task.taskId);
-      task.fail(
-        TaskState.TASK_KILLED,
-        TaskStatusReason.REASON_TASK_KILLED_DURING_LAUNCH,
-        'Task killed before the executor received it',
-      );
-      return;
-    }
-    this.channel.send({
-      type: EventType.KILL,
-      kill: {
-        task_id: { value: task.taskId },
-        kill_policy: { grace_period: { nanoseconds: gracePeriodMs * 1e6 } },
-      },
-    });
-  }
-
-  message(data: Uint8Array): boolean {
-    if (this.channel === undefined) return false;
-    this.channel.send({ type: EventType.MESSAGE, message: { data } });
-    return true;
-  }
-
-  /** SHUTDOWN, then kill the container after the shutdown grace period. */
-  async shutdown(): Promise<void> {
-    if (this.terminated) return;
-    this.channel?.trySend({ type: EventType.SHUTDOWN });
-    const graceMs = this.options.shutdownGraceMs ?? DEFAULT_EXECUTOR_SHUTDOWN_GRACE_MS;
-    if (this.container !== undefined) await this.container.kill(graceMs);
-    await this.exited;
-  }
-
-  detach(): void {
-    this.registrationTimer?.dispose();
-    this.container?.detach();
-  }
-
-  private sendLaunch(task: CustomExecutorTask): void {
-    task.sent = true;
-    this.channel?.send({ type: EventType.LAUNCH, launch: { task: task.task } });
-  }
-
-  private onCall(call: ExecutorCall): void {
-    if (call.update) this.onUpdate(call.update.status);
-    else if (call.message) {
-      this.options.sendToMaster({
-        executor_message: {
-          framework_id: { value: this.frameworkId },
-          executor_id: { value: this.executorId },
-          data: call.message.data,
-        },
-      });
-    } else if (call.subscribe) {
-      this.logger.warn('a second SUBSCRIBE on one connection ignored');
-    }
-  }
-
-  private onUpdate(status: agora.v1.TaskStatus): void {
-    const task = this.tasks.get(status.task_id.value);
-    const uuid = status.uuid;
-    if (task === undefined) {
-      this.logger.warn({ taskId: status.task_id.value }, 'update for a task this executor does not run ignored');
-    } else {
-      const forwarded: TaskStatus = {
-        task_id: { value: status.task_id.value },
-        state: status.state,
-        source: TaskStatusSource.SOURCE_EXECUTOR,
-        agent_id: { value: this.agentId },
-        executor_id: { value: this.executorId },
-      };
-      if (uuid !== null && uuid.length > 0) forwarded.uuid = uuid;
-      if (status.message !== null) forwarded.message = status.message;
-      if (status.reason !== null) forwarded.reason = status.reason;
-      if (status.data !== null) forwarded.data = status.data;
-      if (status.healthy !== null) forwarded.healthy = status.healthy;
-      if (status.labels !== null) forwarded.labels = status.labels;
-      task.report(forwarded);
-      if (task.isTerminal) this.tasks.delete(task.taskId);
-    }
-    if (uuid !== null && uuid.length > 0) {
-      this.channel?.trySend({ type: EventType.ACKNOWLEDGED, acknowledged: { task_id: status.task_id, uuid } });
-    }
-  }
-
-  private registrationTimedOut(): void {
-    if (this.subscribed || this.terminated) return;
-    this.logger.warn('the executor did not subscribe in time; killing it');
-    const message = 'Executor did not register within the registration timeout';
-    for (const task of this.tasks.values()) {
-      task.fail(TaskState.TASK_FAILED, TaskStatusReason.REASON_EXECUTOR_REGISTRATION_TIMEOUT, message);
-    }
-    this.tasks.clear();
-    void this.container?.kill(0);
-  }
-
-  private terminate(reason: TaskStatusReason, message: string): void {
-    if (this.terminated) return;
-    this.terminated = true;
-    this.registrationTimer?.dispose();
-    this.channel?.close(1000, 'executor terminated');
-    for (const task of this.tasks.values()) task.fail(TaskState.TASK_FAILED, reason, message);
-    this.tasks.clear();
-    this.manager.forget(this);
-    this.logger.info({ reason: TaskStatusReason[reason], message }, 'executor terminated');
-    this.resolveExited();
-  }
-}
 
 export class ExecutorManager {
   private readonly runs = new Map<string, ExecutorRun>();
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   private readonly logger: Logger;
+  /** Recovery is over (`recovered()`): until then SUBSCRIBEs wait in `waiting`. */
+  private ready = false;
+  private readonly waiting: Array<[FrameChannel<ExecutorCall, EventProps>, ExecutorCall]> = [];
 
   constructor(private readonly options: ExecutorManagerOptions) {
     this.logger = options.logger ?? silentLogger();
@@ -384,13 +87,15 @@ export class ExecutorManager {
     agentId: string,
     task: TaskInfo,
     onStatus: (status: TaskStatus) => void,
+    persist?: () => void,
+    volumes: readonly VolumeMount[] = [],
   ): CustomExecutorTask {
     const info = task.executor as agora.v1.ExecutorInfo.$Properties;
     const key = `${frameworkId}/${info.executor_id.value}`;
     let run = this.runs.get(key);
     if (run === undefined || run.isTerminated) {
       run = new ExecutorRun(
-        this,
+        (r) => this.forget(r),
         this.options,
         info,
         framework,
@@ -399,11 +104,86 @@ export class ExecutorManager {
         this.logger.child({ executorId: info.executor_id.value, frameworkId }),
       );
       this.runs.set(key, run);
-      const runner = run.addTask(task, onStatus);
-      void run.start(task);
+      const runner = run.addTask(task, onStatus, persist, volumes);
+      void run.start();
       return runner;
     }
-    return run.addTask(task, onStatus);
+    return run.addTask(task, onStatus, persist, volumes);
+  }
+
+  /**
+   * After an agent restart: a checkpointed task on a custom executor. Its run is
+   * re-attached to the executor's container (once per executor), and waits for
+   * the executor to re-subscribe. Undefined when the container cannot be recovered.
+   */
+  recoverTask(
+    framework: FrameworkInfo,
+    frameworkId: string,
+    agentId: string,
+    task: TaskInfo,
+    state: TaskState,
+    cp: ExecutorRunCheckpoint,
+    onStatus: (status: TaskStatus) => void,
+    persist: () => void,
+  ): CustomExecutorTask | undefined {
+    const run = this.recoverRun(framework, frameworkId, agentId, cp);
+    if (run === undefined) return undefined;
+    const runner = run.addTask(task, onStatus, persist);
+    runner.restore(state);
+    return runner;
+  }
+
+  /**
+   * After an agent restart: an executor run checkpointed by itself (`executor.json`), recovered even when no
+   * task names it (an idle executor), so it can re-subscribe and be given new tasks. False when its container
+   * cannot be recovered, or another run of the executor was recovered (its container is then an orphan).
+   */
+  recoverExecutor(framework: FrameworkInfo, frameworkId: string, agentId: string, cp: ExecutorRunCheckpoint): boolean {
+    return this.recoverRun(framework, frameworkId, agentId, cp) !== undefined;
+  }
+
+  /** The recovered run of `cp`: the one already recovered (same container), or a new one re-attached to it. */
+  private recoverRun(
+    framework: FrameworkInfo,
+    frameworkId: string,
+    agentId: string,
+    cp: ExecutorRunCheckpoint,
+  ): ExecutorRun | undefined {
+    const executorId = cp.executorInfo.executor_id.value;
+    const key = `${frameworkId}/${executorId}`;
+    let run = this.runs.get(key);
+    if (run !== undefined && run.containerId !== cp.containerId) return undefined;
+    if (run === undefined) {
+      let container: Container;
+      try {
+        if (this.options.containerizer.recover === undefined) return undefined;
+        container = this.options.containerizer.recover(cp.container);
+      } catch (err) {
+        this.logger.error({ err, executorId }, 'cannot recover an executor');
+        return undefined;
+      }
+      run = new ExecutorRun(
+        (r) => this.forget(r),
+        this.options,
+        cp.executorInfo,
+        framework,
+        frameworkId,
+        agentId,
+        this.logger.child({ executorId, frameworkId }),
+        { containerId: cp.containerId, sandbox: cp.sandbox, volumes: cp.volumes },
+      );
+      this.runs.set(key, run);
+      run.recoverContainer(container);
+    }
+    run.knowVolumes(cp.volumes);
+    return run;
+  }
+
+  /** Recovery is over: serve the SUBSCRIBEs that arrived meanwhile. */
+  recovered(): void {
+    if (this.ready) return;
+    this.ready = true;
+    for (const [channel, call] of this.waiting.splice(0)) if (channel.isOpen) this.onFirstCall(channel, call);
   }
 
   /** A framework message from the master for an executor. */
@@ -442,13 +222,17 @@ export class ExecutorManager {
     this.wss.close();
   }
 
-  /** @internal an executor run ended. */
-  forget(run: ExecutorRun): void {
+  /** An executor run ended. */
+  private forget(run: ExecutorRun): void {
     const key = `${run.frameworkId}/${run.executorId}`;
     if (this.runs.get(key) === run) this.runs.delete(key);
   }
 
   private onFirstCall(channel: FrameChannel<ExecutorCall, EventProps>, call: ExecutorCall): void {
+    if (!this.ready) {
+      this.waiting.push([channel, call]);
+      return;
+    }
     const key = `${call.framework_id.value}/${call.executor_id.value}`;
     const run = this.runs.get(key);
     if (call.subscribe === null || run === undefined) {

@@ -14,7 +14,10 @@ import {
   type ContainerExit,
   type Containerizer,
   describeExit,
+  type VolumeMount,
 } from '../containerizer/containerizer.js';
+import type { CheckHooks } from '../checks/checker.js';
+import { type CheckStatusInfo, checkConfig, emptyCheckStatus } from '../checks/policy.js';
 
 /** Mesos' default kill grace period. */
 export const DEFAULT_KILL_GRACE_PERIOD_MS = 3000;
@@ -28,6 +31,8 @@ export interface CommandExecutorOptions {
   sandbox: string;
   env: Record<string, string>;
   containerizer: Containerizer;
+  /** The task's persistent volumes, for the containerizer to put in the sandbox. */
+  volumes?: readonly VolumeMount[] | undefined;
   /** Receives every status this executor produces, in order (without uuid and timestamp). */
   onStatus: (status: agora.v1.TaskStatus.$Properties) => void;
   logger?: Logger;
@@ -40,7 +45,13 @@ export interface CommandExecutorOptions {
    * Starts health checking once the task runs (see `health/`); the hooks report
    * health changes (TASK_RUNNING with `healthy`) and kill the task.
    */
-  healthCheck?: ((hooks: HealthHooks) => Disposable) | undefined;
+  healthCheck?: ((hooks: HealthHooks, container: Container) => Disposable) | undefined;
+  /**
+   * Starts the task's generalized check (`TaskInfo.check`) once it runs (see
+   * `checks/`); each new result is reported as TASK_RUNNING with `check_status`
+   * and REASON_TASK_CHECK_STATUS_UPDATED. Checks never kill the task.
+   */
+  check?: ((hooks: CheckHooks, container: Container) => Disposable) | undefined;
 }
 
 /** How a health checker talks back to the executor. */
@@ -65,6 +76,9 @@ export class CommandExecutor {
   private killGraceMs: number | undefined;
   private launched = false;
   private health: Disposable | undefined;
+  private checker: Disposable | undefined;
+  /** The last check status reported; every later update carries it (as Mesos' executors do). */
+  private checkStatus: CheckStatusInfo | undefined;
   /** Set when health checks killed the task: the TASK_KILLED message, with healthy=false. */
   private healthKillMessage: string | undefined;
   private resolveDone!: () => void;
@@ -147,6 +161,7 @@ export class CommandExecutor {
         command,
         env: this.options.env,
         resources: task.resources,
+        volumes: this.options.volumes,
       });
     } catch (err) {
       const error = toAgoraError(err, 'AGORA_ERR_LAUNCH_FAILED');
@@ -172,6 +187,8 @@ export class CommandExecutor {
       // Killed while launching: go straight to the kill, no RUNNING.
       void container.kill(this.killGraceMs);
     } else {
+      // With a check, TASK_RUNNING carries its type and no result yet (Mesos).
+      if (task.check) this.checkStatus = emptyCheckStatusOf(task.check);
       this.report(TaskState.TASK_RUNNING);
       this.startHealthChecks();
     }
@@ -219,29 +236,45 @@ export class CommandExecutor {
   /** Leave the process running and stop holding the agent's process open for it. */
   detach(): void {
     this.health?.dispose();
+    this.checker?.dispose();
     this.container?.detach();
   }
 
   private startHealthChecks(): void {
+    if (this.container === undefined) return;
+    this.checker = this.options.check?.(
+      {
+        onCheckStatus: (checkStatus, message) => {
+          if (this.currentState !== TaskState.TASK_RUNNING || this.killGraceMs !== undefined) return;
+          this.checkStatus = checkStatus;
+          this.report(TaskState.TASK_RUNNING, message, TaskStatusReason.REASON_TASK_CHECK_STATUS_UPDATED);
+        },
+      },
+      this.container,
+    );
     if (this.options.healthCheck === undefined) return;
-    this.health = this.options.healthCheck({
-      onHealthChange: (healthy, message) => {
-        if (this.currentState !== TaskState.TASK_RUNNING || this.killGraceMs !== undefined) return;
-        this.report(TaskState.TASK_RUNNING, message, TaskStatusReason.REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, {
-          healthy,
-        });
+    this.health = this.options.healthCheck(
+      {
+        onHealthChange: (healthy, message) => {
+          if (this.currentState !== TaskState.TASK_RUNNING || this.killGraceMs !== undefined) return;
+          this.report(TaskState.TASK_RUNNING, message, TaskStatusReason.REASON_TASK_HEALTH_CHECK_STATUS_UPDATED, {
+            healthy,
+          });
+        },
+        onKill: (message) => {
+          if (this.isTerminal || this.killGraceMs !== undefined) return;
+          this.healthKillMessage = message;
+          this.logger.warn({ message }, 'killing an unhealthy task');
+          void this.kill(killGracePeriodMs(this.options.task));
+        },
       },
-      onKill: (message) => {
-        if (this.isTerminal || this.killGraceMs !== undefined) return;
-        this.healthKillMessage = message;
-        this.logger.warn({ message }, 'killing an unhealthy task');
-        void this.kill(killGracePeriodMs(this.options.task));
-      },
-    });
+      this.container,
+    );
   }
 
   private onExit(exit: ContainerExit): void {
     this.health?.dispose();
+    this.checker?.dispose();
     if (this.healthKillMessage !== undefined && exit.limitation === undefined) {
       const reason = TaskStatusReason.REASON_TASK_HEALTH_CHECK_STATUS_UPDATED;
       this.report(TaskState.TASK_KILLED, this.healthKillMessage, reason, { healthy: false });
@@ -290,7 +323,16 @@ export class CommandExecutor {
     if (message !== undefined) status.message = message;
     if (reason !== undefined) status.reason = reason;
     if (extra?.healthy !== undefined && extra.healthy !== null) status.healthy = extra.healthy;
+    if (this.checkStatus !== undefined) status.check_status = this.checkStatus;
     this.options.onStatus(status);
     if (isTerminalState(state)) this.resolveDone();
+  }
+}
+
+function emptyCheckStatusOf(check: agora.v1.CheckInfo.$Properties): CheckStatusInfo | undefined {
+  try {
+    return emptyCheckStatus(checkConfig(check).kind);
+  } catch {
+    return undefined; // invalid checks are refused before launch
   }
 }

@@ -1,7 +1,9 @@
 /**
  * COMMAND health probe: runs the check's command in the task's sandbox with
- * the task's environment (plus the check's own); exit 0 is healthy. A command
- * still running at the timeout is killed with its whole process group.
+ * the task's environment (plus the check's own); exit 0 is healthy. With
+ * `enter` (the task's container) it runs inside the container: in the task's
+ * cgroups and pid namespace. A command still running at the timeout is killed
+ * with its whole process group.
  */
 import { spawn } from 'node:child_process';
 import { type agora, isShellCommand } from '@agora/proto';
@@ -11,7 +13,11 @@ export interface CommandProbeOptions {
   command: agora.v1.CommandInfo.$Properties;
   cwd: string;
   env: Record<string, string>;
+  /** Wraps the command so it runs inside the task's container (`Container.enter`); undefined = the container ended. */
+  enter?: EnterContainer | undefined;
 }
+
+export type EnterContainer = (file: string, args: readonly string[]) => { file: string; args: string[] } | undefined;
 
 export function commandProbe(options: CommandProbeOptions): Probe {
   const { command } = options;
@@ -25,7 +31,12 @@ export function commandProbe(options: CommandProbeOptions): Probe {
   return (timeoutMs) =>
     new Promise<ProbeResult>((resolve) => {
       let done = false;
-      const child = spawn(file, args, { cwd: options.cwd, env, detached: true, stdio: 'ignore' });
+      const target = options.enter === undefined ? { file, args } : options.enter(file, args);
+      if (target === undefined) {
+        resolve({ ok: false, message: `command '${shown}' not run: the task's container has ended` });
+        return;
+      }
+      const child = spawn(target.file, target.args, { cwd: options.cwd, env, detached: true, stdio: 'ignore' });
       const killGroup = () => {
         try {
           if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
@@ -48,11 +59,12 @@ export function commandProbe(options: CommandProbeOptions): Probe {
       );
       child.once('exit', (code, signal) => {
         killGroup(); // anything the check left behind
-        if (code === 0) finish({ ok: true, message: `command '${shown}' exited with status 0` });
+        if (code === 0) finish({ ok: true, message: `command '${shown}' exited with status 0`, exitCode: 0 });
         else
           finish({
             ok: false,
             message: `command '${shown}' ${signal ? `terminated with signal ${signal}` : `exited with status ${code}`}`,
+            ...(code === null ? {} : { exitCode: code }),
           });
       });
     });

@@ -7,7 +7,7 @@
  */
 import { AgoraError, type Clock, type Disposable, type Logger, silentLogger } from '@agora/common';
 import { agora } from '@agora/proto';
-import { commandProbe } from './command.js';
+import { commandProbe, type EnterContainer } from './command.js';
 import { httpProbe } from './http.js';
 import { httpsProbe } from './https.js';
 import {
@@ -37,6 +37,8 @@ export interface HealthProbeContext {
   env: Record<string, string>;
   /** Where HTTP/TCP checks connect. @default '127.0.0.1' */
   host?: string;
+  /** Runs COMMAND checks inside the task's container (its cgroups and pid namespace). */
+  enter?: EnterContainer | undefined;
 }
 
 /** The check's kind: `type`, else inferred from the one of http/tcp/command that is set. */
@@ -75,7 +77,7 @@ export function probeFor(check: HealthCheck, ctx: HealthProbeContext): Probe {
   const host = ctx.host ?? '127.0.0.1';
   if (kind === 'tcp') return tcpProbe({ port: check.tcp?.port ?? 0, host });
   if (kind === 'command') {
-    return commandProbe({ command: check.command ?? {}, cwd: ctx.sandbox, env: ctx.env });
+    return commandProbe({ command: check.command ?? {}, cwd: ctx.sandbox, env: ctx.env, enter: ctx.enter });
   }
   const options = { port: check.http?.port ?? 0, host, statuses: check.http?.statuses ?? [] };
   const withPath = check.http?.path ? { ...options, path: check.http.path } : options;

@@ -46,11 +46,11 @@ export function requestProbe(scheme: 'http' | 'https', options: HttpProbeOptions
       const req = (scheme === 'https' ? httpsRequest : httpRequest)(url, reqOptions, (res) => {
         const status = res.statusCode ?? 0;
         res.resume();
-        finish(
-          isHealthyStatus(status, options.statuses)
-            ? { ok: true, message: `${url} returned ${status}` }
-            : { ok: false, message: `${url} returned ${status}` },
-        );
+        finish({
+          ok: isHealthyStatus(status, options.statuses),
+          message: `${url} returned ${status}`,
+          statusCode: status,
+        });
       });
       const timer = setTimeout(
         () => finish({ ok: false, message: `${url} timed out after ${timeoutMs} ms` }),

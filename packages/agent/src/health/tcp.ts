@@ -17,7 +17,7 @@ export function tcpProbe(options: { port: number; host?: string }): Probe {
         resolve(result);
       };
       const timer = setTimeout(
-        () => finish({ ok: false, message: `${where} timed out after ${timeoutMs} ms` }),
+        () => finish({ ok: false, message: `${where} timed out after ${timeoutMs} ms`, timedOut: true }),
         timeoutMs,
       );
       socket.once('connect', () => finish({ ok: true, message: `connected to ${where}` }));

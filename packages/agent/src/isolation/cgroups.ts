@@ -1,37 +1,68 @@
 /**
  * cgroups for containers, v2 (unified) or v1 (one hierarchy per controller),
- * detected at start. Each container gets its own cgroup below an `agora`
- * parent: on v2 `/sys/fs/cgroup/agora/<container>`; on v1, per controller
+ * detected at start (or forced with `--cgroups_version`). Each container gets
+ * its own cgroup below a parent named by `--cgroups_root`: on v2
+ * `<cgroup2 mount>/agora/<container>` (the mount is `/sys/fs/cgroup` on a v2
+ * host, `/sys/fs/cgroup/unified` on a hybrid one); on v1, per controller
  * (cpu, cpuacct, memory, freezer), below the agent's own cgroup of that
  * controller (`<mount>/<agent's cgroup>/agora/<container>`), so a container
  * never escapes limits the agent itself runs under.
  *
- * Limits (Mesos' rules): cpu shares = max(2, 1024 × cpus); v2 has no shares,
- * so cpu.weight = 1 + (shares − 2) × 9999 / 262142 (the kernel's and runc's
- * mapping from the [2, 262144] shares range onto [1, 10000]). With CFS:
- * period 100 ms, quota = max(1 ms, cpus × 100 ms) (cpu.cfs_quota_us or
- * cpu.max). Memory: max(32 MB, mem) in memory.limit_in_bytes (plus
- * memory.memsw.limit_in_bytes, no swap beyond it) or memory.max (and
- * memory.swap.max 0). An OOM kill shows in memory.oom_control (v1) or
- * memory.events (v2) as `oom_kill N`.
+ * v2 has a core that needs no controller — the container's cgroup, its
+ * cgroup.procs, cgroup.events (`populated`), cgroup.kill, cpu.stat — and one
+ * part per controller: cpu (cpu.weight, cpu.max) and memory (memory.max,
+ * memory.swap.max, memory.events). Only the controllers the hierarchy offers
+ * are enabled and written; the limits of a missing one are the posix
+ * fallback (`planIsolation` says so). Values and parsing: `cgroup-values.ts`.
+ * v1: memory.limit_in_bytes (plus memory.memsw.limit_in_bytes, no swap
+ * beyond it), cpu.shares, cpu.cfs_*; an OOM kill shows in
+ * memory.oom_control (v1) or memory.events (v2) as `oom_kill N`.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readProcStat } from '../monitor/proc.js';
+import {
+  CFS_PERIOD_US,
+  type CgroupsVersionChoice,
+  cfsQuotaUs,
+  chooseCgroups,
+  cpuShares,
+  oomKillsIn,
+  parseCgroupMounts,
+  parseFlatKeyed,
+  parseControllers,
+  parseCpuMax,
+  populatedIn,
+  type V2LimitController,
+  v2LimitWrites,
+} from './cgroup-values.js';
 
-export const CPU_SHARES_PER_CPU = 1024;
-export const MIN_CPU_SHARES = 2;
-export const CFS_PERIOD_US = 100_000;
-export const MIN_CFS_QUOTA_US = 1000;
-/** Mesos' MIN_MEMORY: a container never gets less. */
-export const MIN_MEMORY_BYTES = 32 * 1024 * 1024;
-/** v1 hierarchies the agent needs. */
-export const V1_CONTROLLERS = ['cpu', 'cpuacct', 'memory', 'freezer'] as const;
-const CGROUP_ROOT = '/sys/fs/cgroup';
+export {
+  CFS_PERIOD_US,
+  CPU_SHARES_PER_CPU,
+  cfsQuotaUs,
+  cpuShares,
+  MIN_CFS_QUOTA_US,
+  MIN_CPU_SHARES,
+  MIN_MEMORY_BYTES,
+  memoryLimitBytes,
+  sharesToWeight,
+  V1_CONTROLLERS,
+} from './cgroup-values.js';
+
+const PAGE_SIZE = 4096;
 
 export interface CgroupsHost {
   version: 1 | 2;
   /** The `agora` parent: v2 `{ unified: dir }`, v1 one dir per controller. */
   bases: Record<string, string>;
+  /**
+   * v2: the controllers containers get, of cpu and memory (those the hierarchy offers); absent means both.
+   * A limit whose controller is missing is not enforced (posix fallback).
+   */
+  controllers?: readonly V2LimitController[] | undefined;
+  /** v2: the hierarchy's whole `cgroup.controllers` (for the fallback message). */
+  available?: readonly string[] | undefined;
 }
 
 /** One container's cgroups (checkpointed, so a restarted agent finds them again). */
@@ -61,22 +92,9 @@ export interface CgroupStats {
   oomKills: number;
 }
 
-export function cpuShares(cpus: number): number {
-  return Math.max(MIN_CPU_SHARES, Math.floor(cpus * CPU_SHARES_PER_CPU));
-}
-
-/** cgroup v2 cpu.weight for a v1 shares value. */
-export function sharesToWeight(shares: number): number {
-  const s = Math.min(262_144, Math.max(MIN_CPU_SHARES, shares));
-  return 1 + Math.floor(((s - 2) * 9999) / 262_142);
-}
-
-export function cfsQuotaUs(cpus: number): number {
-  return Math.max(MIN_CFS_QUOTA_US, Math.floor(cpus * CFS_PERIOD_US));
-}
-
-export function memoryLimitBytes(memMb: number): number {
-  return Math.max(MIN_MEMORY_BYTES, Math.floor(memMb * 1024 * 1024));
+/** The v2 limit controllers a host's containers get (all of cpu and memory when the host does not say). */
+export function v2Controllers(host: CgroupsHost): readonly V2LimitController[] {
+  return host.controllers ?? ['cpu', 'memory'];
 }
 
 function read(file: string): string {
@@ -91,15 +109,6 @@ function tryRead(file: string): string | undefined {
   }
 }
 
-function keyed(text: string | undefined, key: string): number | undefined {
-  if (text === undefined) return undefined;
-  for (const line of text.split('\n')) {
-    const [k, v] = line.trim().split(/\s+/);
-    if (k === key && v !== undefined) return Number(v);
-  }
-  return undefined;
-}
-
 /** The agent's own cgroup per v1 controller, from /proc/self/cgroup. */
 function ownV1Paths(): Map<string, string> {
   const map = new Map<string, string>();
@@ -111,40 +120,49 @@ function ownV1Paths(): Map<string, string> {
   return map;
 }
 
-/** v1 controller → mount point, from /proc/self/mounts. */
-function v1Mounts(): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const line of read('/proc/self/mounts').split('\n')) {
-    const [, dir, type, opts] = line.split(' ');
-    if (type !== 'cgroup' || dir === undefined || opts === undefined) continue;
-    for (const o of opts.split(',')) if (!map.has(o)) map.set(o, dir);
+/**
+ * Enable the limit controllers for containers: in `cgroup.subtree_control` of
+ * the hierarchy's root and of every level down to the `agora` parent (a
+ * controller reaches a cgroup only when its parent enables it). Nothing to
+ * write when the hierarchy offers none (the v2 core needs no controller).
+ */
+function enableV2Controllers(mount: string, root: string, controllers: readonly string[]): void {
+  let dir = mount;
+  const levels = [mount];
+  for (const part of root.split('/').filter((p) => p !== '')) {
+    dir = join(dir, part);
+    mkdirSync(dir, { recursive: true });
+    levels.push(dir);
   }
-  return map;
+  if (controllers.length === 0) return;
+  const enable = controllers.map((c) => `+${c}`).join(' ');
+  for (const level of levels) writeFileSync(join(level, 'cgroup.subtree_control'), enable);
 }
 
-/** Find usable cgroups: v2 when the unified hierarchy has cpu and memory, else v1. Creates the `agora` parent. */
-export function detectCgroups(root: string): { host?: CgroupsHost; why?: string } {
+/**
+ * Find usable cgroups (`chooseCgroups` decides: `auto` prefers a v2
+ * hierarchy with cpu and memory, then v1, then v2 with what it offers;
+ * `v1`/`v2` force one). Creates the `agora` parent.
+ */
+export function detectCgroups(root: string, want: CgroupsVersionChoice = 'auto'): { host?: CgroupsHost; why?: string } {
   if (process.platform !== 'linux') return { why: 'not Linux' };
   if (process.getuid?.() !== 0) return { why: 'the agent is not running as root' };
   try {
-    const controllers = tryRead(join(CGROUP_ROOT, 'cgroup.controllers'));
-    if (controllers !== undefined) {
-      const have = controllers.trim().split(/\s+/);
-      if (!have.includes('cpu') || !have.includes('memory')) {
-        return { why: `cgroup v2 without the cpu and memory controllers (has: ${controllers.trim()})` };
-      }
-      const base = join(CGROUP_ROOT, root);
-      writeFileSync(join(CGROUP_ROOT, 'cgroup.subtree_control'), '+cpu +memory');
-      mkdirSync(base, { recursive: true });
-      writeFileSync(join(base, 'cgroup.subtree_control'), '+cpu +memory');
-      return { host: { version: 2, bases: { unified: base } } };
+    const mounts = parseCgroupMounts(read('/proc/self/mounts'));
+    const unifiedControllers =
+      mounts.unified === undefined ? [] : parseControllers(tryRead(join(mounts.unified, 'cgroup.controllers')));
+    const { choice, why } = chooseCgroups(mounts, unifiedControllers, want);
+    if (choice === undefined) return { why };
+    if (choice.version === 2) {
+      enableV2Controllers(choice.mount, root, choice.controllers);
+      const base = join(choice.mount, root);
+      return {
+        host: { version: 2, bases: { unified: base }, controllers: choice.controllers, available: choice.available },
+      };
     }
-    const mounts = v1Mounts();
     const own = ownV1Paths();
     const bases: Record<string, string> = {};
-    for (const c of V1_CONTROLLERS) {
-      const mount = mounts.get(c);
-      if (mount === undefined) return { why: `cgroup v1 controller ${c} is not mounted` };
+    for (const [c, mount] of Object.entries(choice.mounts)) {
       const base = join(mount, own.get(c) ?? '/', root);
       mkdirSync(base, { recursive: true });
       bases[c] = base;
@@ -164,14 +182,11 @@ export function createContainerCgroups(host: CgroupsHost, containerId: string, l
   }
   const cg: ContainerCgroups = { version: host.version, paths };
   if (host.version === 2) {
+    // Only the controllers the host enabled are written; the plan asks for no limit of a missing one.
     const dir = paths['unified'] as string;
-    if (limits.cpus !== undefined) {
-      writeFileSync(join(dir, 'cpu.weight'), String(sharesToWeight(cpuShares(limits.cpus))));
-      if (limits.cfs) writeFileSync(join(dir, 'cpu.max'), `${cfsQuotaUs(limits.cpus)} ${CFS_PERIOD_US}`);
-    }
-    if (limits.memBytes !== undefined) {
-      writeFileSync(join(dir, 'memory.max'), String(limits.memBytes));
-      if (existsSync(join(dir, 'memory.swap.max'))) writeFileSync(join(dir, 'memory.swap.max'), '0');
+    for (const w of v2LimitWrites(limits, v2Controllers(host)).writes) {
+      if (w.ifPresent === true && !existsSync(join(dir, w.file))) continue;
+      writeFileSync(join(dir, w.file), w.value);
     }
   } else {
     const cpu = paths['cpu'] as string;
@@ -214,6 +229,20 @@ export function containerPids(cg: ContainerCgroups): number[] {
     .map(Number);
 }
 
+/**
+ * Whether the container holds no live process: on v2 from its cgroup.events
+ * (`populated 0`; a killed process counts as gone even before its parent
+ * reaps it), on v1 from the freezer cgroup's cgroup.procs. A cgroup that
+ * does not exist is empty.
+ */
+export function isContainerEmpty(cg: ContainerCgroups): boolean {
+  if (cg.version === 2) {
+    const populated = populatedIn(tryRead(join(listingDir(cg), 'cgroup.events')));
+    if (populated !== undefined) return !populated;
+  }
+  return containerPids(cg).length === 0;
+}
+
 export function signalPids(pids: readonly number[], signal: NodeJS.Signals): void {
   for (const pid of pids) {
     try {
@@ -236,8 +265,8 @@ function sleepMs(ms: number): Promise<void> {
 export async function killContainerCgroups(cg: ContainerCgroups): Promise<boolean> {
   const dir = listingDir(cg);
   for (let attempt = 0; attempt < 50; attempt++) {
+    if (isContainerEmpty(cg)) return true;
     const pids = containerPids(cg);
-    if (pids.length === 0) return true;
     if (cg.version === 2 && existsSync(join(dir, 'cgroup.kill'))) {
       try {
         writeFileSync(join(dir, 'cgroup.kill'), '1');
@@ -262,7 +291,7 @@ export async function killContainerCgroups(cg: ContainerCgroups): Promise<boolea
     }
     await sleepMs(attempt < 10 ? 10 : 50);
   }
-  return containerPids(cg).length === 0;
+  return isContainerEmpty(cg);
 }
 
 /** Kill what is left and remove the container's cgroups. */
@@ -281,47 +310,70 @@ export async function destroyContainerCgroups(cg: ContainerCgroups): Promise<voi
 }
 
 export function oomKills(cg: ContainerCgroups): number {
-  if (cg.version === 2) return keyed(tryRead(join(cg.paths['unified'] as string, 'memory.events')), 'oom_kill') ?? 0;
-  return keyed(tryRead(join(cg.paths['memory'] as string, 'memory.oom_control')), 'oom_kill') ?? 0;
+  if (cg.version === 2) return oomKillsIn(tryRead(join(cg.paths['unified'] as string, 'memory.events')));
+  return oomKillsIn(tryRead(join(cg.paths['memory'] as string, 'memory.oom_control')));
 }
 
 function lines(text: string | undefined): number {
   return text === undefined ? 0 : text.split('\n').filter((l) => l.trim() !== '').length;
 }
 
+/** Resident memory of the container's processes from /proc (v2 without the memory controller). */
+function procRssBytes(cg: ContainerCgroups): number {
+  let bytes = 0;
+  for (const pid of containerPids(cg)) bytes += (readProcStat(pid)?.rssPages ?? 0) * PAGE_SIZE;
+  return bytes;
+}
+
+/**
+ * v2 usage. cpu.stat, cgroup.procs and cgroup.threads are the core (there
+ * without the cpu controller); the memory files exist only with the memory
+ * controller: without it, memory is the RSS of the container's processes
+ * from /proc (as the posix fallback measures it).
+ */
+function v2Stats(dir: string, cg: ContainerCgroups): CgroupStats {
+  const cpuStat = parseFlatKeyed(tryRead(join(dir, 'cpu.stat')));
+  const current = tryRead(join(dir, 'memory.current'));
+  const max = tryRead(join(dir, 'memory.max'))?.trim();
+  const cpuMax = parseCpuMax(tryRead(join(dir, 'cpu.max')));
+  let memRssBytes: number;
+  let memTotalBytes: number;
+  if (current === undefined) {
+    memRssBytes = procRssBytes(cg);
+    memTotalBytes = memRssBytes;
+  } else {
+    memRssBytes = parseFlatKeyed(tryRead(join(dir, 'memory.stat'))).get('anon') ?? 0;
+    memTotalBytes = Number(current);
+  }
+  return {
+    cpusUserTimeSecs: (cpuStat.get('user_usec') ?? 0) / 1e6,
+    cpusSystemTimeSecs: (cpuStat.get('system_usec') ?? 0) / 1e6,
+    memRssBytes,
+    memTotalBytes,
+    memLimitBytes: max === undefined || max === 'max' ? undefined : Number(max),
+    processes: lines(tryRead(join(dir, 'cgroup.procs'))),
+    threads: lines(tryRead(join(dir, 'cgroup.threads'))),
+    cfsQuotaUs: cpuMax.quotaUs,
+    cfsPeriodUs: cpuMax.quotaUs === undefined ? undefined : cpuMax.periodUs,
+    oomKills: oomKills(cg),
+  };
+}
+
 /** Usage from the container's cgroups. */
 export function cgroupStats(cg: ContainerCgroups): CgroupStats {
   const USER_HZ = 100;
-  if (cg.version === 2) {
-    const dir = cg.paths['unified'] as string;
-    const cpuStat = tryRead(join(dir, 'cpu.stat'));
-    const memStat = tryRead(join(dir, 'memory.stat'));
-    const max = tryRead(join(dir, 'memory.max'))?.trim();
-    const cpuMax = tryRead(join(dir, 'cpu.max'))?.trim().split(/\s+/);
-    return {
-      cpusUserTimeSecs: (keyed(cpuStat, 'user_usec') ?? 0) / 1e6,
-      cpusSystemTimeSecs: (keyed(cpuStat, 'system_usec') ?? 0) / 1e6,
-      memRssBytes: keyed(memStat, 'anon') ?? 0,
-      memTotalBytes: Number(tryRead(join(dir, 'memory.current')) ?? 0),
-      memLimitBytes: max === undefined || max === 'max' ? undefined : Number(max),
-      processes: lines(tryRead(join(dir, 'cgroup.procs'))),
-      threads: lines(tryRead(join(dir, 'cgroup.threads'))),
-      cfsQuotaUs: cpuMax?.[0] === undefined || cpuMax[0] === 'max' ? undefined : Number(cpuMax[0]),
-      cfsPeriodUs: cpuMax?.[1] === undefined ? undefined : Number(cpuMax[1]),
-      oomKills: oomKills(cg),
-    };
-  }
-  const acct = tryRead(join(cg.paths['cpuacct'] as string, 'cpuacct.stat'));
+  if (cg.version === 2) return v2Stats(cg.paths['unified'] as string, cg);
+  const acct = parseFlatKeyed(tryRead(join(cg.paths['cpuacct'] as string, 'cpuacct.stat')));
   const mem = cg.paths['memory'] as string;
-  const memStat = tryRead(join(mem, 'memory.stat'));
+  const memStat = parseFlatKeyed(tryRead(join(mem, 'memory.stat')));
   const limit = Number(tryRead(join(mem, 'memory.limit_in_bytes')) ?? Number.NaN);
   const quota = Number(tryRead(join(cg.paths['cpu'] as string, 'cpu.cfs_quota_us')) ?? -1);
   const period = Number(tryRead(join(cg.paths['cpu'] as string, 'cpu.cfs_period_us')) ?? Number.NaN);
   const freezer = cg.paths['freezer'] as string;
   return {
-    cpusUserTimeSecs: (keyed(acct, 'user') ?? 0) / USER_HZ,
-    cpusSystemTimeSecs: (keyed(acct, 'system') ?? 0) / USER_HZ,
-    memRssBytes: keyed(memStat, 'total_rss') ?? keyed(memStat, 'rss') ?? 0,
+    cpusUserTimeSecs: (acct.get('user') ?? 0) / USER_HZ,
+    cpusSystemTimeSecs: (acct.get('system') ?? 0) / USER_HZ,
+    memRssBytes: memStat.get('total_rss') ?? memStat.get('rss') ?? 0,
     memTotalBytes: Number(tryRead(join(mem, 'memory.usage_in_bytes')) ?? 0),
     memLimitBytes: Number.isFinite(limit) && limit < 2 ** 62 ? limit : undefined,
     processes: lines(tryRead(join(freezer, 'cgroup.procs'))),

@@ -8,11 +8,15 @@
  * `posix/cpu`, `posix/mem` (no isolation: a process group, usage from /proc).
  * Without a flag the agent uses what the host supports; when cgroups or the
  * pid namespace are not available it says so and runs with the posix
- * fallback. An unknown isolator, or one the host cannot provide, is an error.
+ * fallback. On cgroup v2 each controller's part is separate: containers
+ * always get their cgroup (process tracking, cgroup.kill), and a limit whose
+ * controller the hierarchy lacks (cpu, memory) is a stated posix fallback.
+ * An unknown isolator, or one the host cannot provide, is an error.
  */
 import { spawnSync } from 'node:child_process';
 import { AgoraError } from '@agora/common';
-import { type CgroupsHost, detectCgroups } from './cgroups.js';
+import type { CgroupsVersionChoice, V2LimitController } from './cgroup-values.js';
+import { type CgroupsHost, detectCgroups, v2Controllers } from './cgroups.js';
 
 export const KNOWN_ISOLATORS = [
   'cgroups/cpu',
@@ -54,21 +58,25 @@ export interface DetectOptions {
   cgroupsRoot?: string;
   /** The unshare binary. @default 'unshare' */
   unshare?: string;
+  /** Which cgroup hierarchy (`--cgroups_version`): detected, or forced to v1 or v2. @default 'auto' */
+  cgroupsVersion?: CgroupsVersionChoice;
 }
 
 let cachedPidNs: { ok: boolean; why: string | undefined } | undefined;
 
 function probePidNamespace(unshare: string): { ok: boolean; why: string | undefined } {
   if (process.platform !== 'linux') return { ok: false, why: 'not Linux' };
-  const r = spawnSync(unshare, ['--pid', '--fork', '--kill-child', '/bin/true'], { stdio: 'pipe', timeout: 5000 });
+  // The pid namespace comes with a private mount namespace (the container's volume mounts live there).
+  const args = ['--pid', '--mount', '--propagation', 'private', '--fork', '--kill-child', '/bin/true'];
+  const r = spawnSync(unshare, args, { stdio: 'pipe', timeout: 5000 });
   if (r.error) return { ok: false, why: `${unshare}: ${r.error.message}` };
-  if (r.status !== 0) return { ok: false, why: `${unshare} --pid failed: ${r.stderr.toString().trim()}` };
+  if (r.status !== 0) return { ok: false, why: `${unshare} --pid --mount failed: ${r.stderr.toString().trim()}` };
   return { ok: true, why: undefined };
 }
 
-/** Detect cgroups (v2, else v1) and the pid namespace, the way the agent does at start. */
+/** Detect cgroups (`chooseCgroups`: v2 with cpu+memory, else v1, else v2; or forced) and the pid namespace, as the agent does at start. */
 export function detectHostIsolation(options: DetectOptions = {}): HostIsolation {
-  const cg = detectCgroups(options.cgroupsRoot ?? 'agora');
+  const cg = detectCgroups(options.cgroupsRoot ?? 'agora', options.cgroupsVersion ?? 'auto');
   cachedPidNs ??= probePidNamespace(options.unshare ?? 'unshare');
   return {
     cgroups: cg.host,
@@ -76,6 +84,22 @@ export function detectHostIsolation(options: DetectOptions = {}): HostIsolation 
     pidNamespace: cachedPidNs.ok,
     pidNamespaceUnavailable: cachedPidNs.why,
   };
+}
+
+const CONTROLLER_LIMITS: Record<V2LimitController, string> = {
+  cpu: 'cpu shares and the CFS quota are not enforced',
+  memory: 'no memory limit and no OOM detection',
+};
+
+/** Whether the host's cgroups are v2 without `controller` (its limits then fall back to posix). */
+function v2Lacks(host: HostIsolation, controller: V2LimitController): boolean {
+  return host.cgroups?.version === 2 && !v2Controllers(host.cgroups).includes(controller);
+}
+
+function missingController(host: HostIsolation, controller: V2LimitController): string {
+  const available = host.cgroups?.available ?? [];
+  const listed = available.length === 0 ? 'is empty' : `lists: ${available.join(' ')}`;
+  return `cgroup v2 has no ${controller} controller (its cgroup.controllers ${listed})`;
 }
 
 function badIsolation(value: string, why: string): AgoraError {
@@ -94,8 +118,19 @@ export function planIsolation(flag: string | undefined, host: HostIsolation): Is
   let names: IsolatorName[];
   if (flag === undefined || flag.trim() === '') {
     names = [];
-    if (host.cgroups !== undefined) names.push('cgroups/cpu', 'cgroups/mem');
-    else {
+    if (host.cgroups !== undefined) {
+      // v2 gives each controller's limits only where the hierarchy has that controller.
+      for (const [controller, isolator, posix] of [
+        ['cpu', 'cgroups/cpu', 'posix/cpu'],
+        ['memory', 'cgroups/mem', 'posix/mem'],
+      ] as const) {
+        if (!v2Lacks(host, controller)) names.push(isolator);
+        else {
+          names.push(posix);
+          fallbacks.push(`${missingController(host, controller)}: ${CONTROLLER_LIMITS[controller]}`);
+        }
+      }
+    } else {
       names.push('posix/cpu', 'posix/mem');
       fallbacks.push(`cgroups unavailable (${host.cgroupsUnavailable ?? 'unknown'})`);
     }
@@ -115,13 +150,27 @@ export function planIsolation(flag: string | undefined, host: HostIsolation): Is
     if (names.some((n) => n.startsWith('cgroups/')) && host.cgroups === undefined) {
       throw badIsolation(flag, `cgroups are not available on this host: ${host.cgroupsUnavailable ?? 'unknown'}`);
     }
+    for (const [controller, isolator] of [
+      ['cpu', 'cgroups/cpu'],
+      ['memory', 'cgroups/mem'],
+    ] as const) {
+      if (names.includes(isolator) && v2Lacks(host, controller)) {
+        throw badIsolation(
+          flag,
+          `${isolator} needs the ${controller} controller: ${missingController(host, controller)}`,
+        );
+      }
+    }
     if (names.includes('namespaces/pid') && !host.pidNamespace) {
       throw badIsolation(flag, `the pid namespace is not available: ${host.pidNamespaceUnavailable ?? 'unknown'}`);
     }
   }
   const cpu = names.includes('cgroups/cpu');
   const mem = names.includes('cgroups/mem');
-  const cgroups = cpu || mem ? host.cgroups : undefined;
+  // Without a flag, a v2 host's containers get their cgroup (tracking, cgroup.kill, cpu usage) even when
+  // neither limit controller is there.
+  const noFlag = flag === undefined || flag.trim() === '';
+  const cgroups = cpu || mem || noFlag ? host.cgroups : undefined;
   return {
     isolators: names,
     cgroups,

@@ -3,7 +3,7 @@
  * those in its process group (the launcher's pid). Also a process's start
  * time, which tells a recovered pid from a reused one.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 /** Kernel clock ticks per second (USER_HZ; 100 on every Linux ABI Node runs on). */
 const USER_HZ = 100;
@@ -85,6 +85,46 @@ export function processGroupUsage(pgid: number): ProcUsage {
     usage.threads += stat.threads;
   }
   return usage;
+}
+
+/** The pid namespace a process is in (`pid:[4026532201]`), or undefined when it is gone. */
+export function pidNamespaceOf(pid: number | 'self'): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/pid`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The first process below `root` (breadth-first, live processes only) that is
+ * in another pid namespace than the agent: the init of a container's pid
+ * namespace (supervisor → unshare → init). Undefined when there is none.
+ */
+export function namespaceInitBelow(root: number): number | undefined {
+  const own = pidNamespaceOf('self');
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  const children = new Map<number, number[]>();
+  for (const name of entries) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = readProcStat(Number(name));
+    if (stat === undefined || stat.state === 'Z' || stat.state === 'X') continue;
+    const list = children.get(stat.ppid) ?? [];
+    list.push(stat.pid);
+    children.set(stat.ppid, list);
+  }
+  const queue = [...(children.get(root) ?? [])];
+  for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
+    const ns = pidNamespaceOf(pid);
+    if (ns !== undefined && ns !== own) return pid;
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return undefined;
 }
 
 /** The host's boot id; a different one means the host rebooted. */

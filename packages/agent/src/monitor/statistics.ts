@@ -15,14 +15,24 @@
 import type { Router } from '@koa/router';
 import type { TaskUsage } from '../tasks/task-manager.js';
 
+/** One entry per executor: a command task's own, or a custom executor's (once, whatever its number of tasks). */
 export function statisticsJson(usages: readonly TaskUsage[]): Record<string, unknown>[] {
-  return usages.map((u) => ({
-    executor_id: u.taskId,
-    executor_name: u.executorName,
-    framework_id: u.frameworkId,
-    source: u.taskId,
-    statistics: u.usage,
-  }));
+  const seen = new Set<string>();
+  const out: Record<string, unknown>[] = [];
+  for (const u of usages) {
+    const executorId = u.executorId ?? u.taskId;
+    const key = `${u.frameworkId}/${executorId}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({
+      executor_id: executorId,
+      executor_name: u.executorName,
+      framework_id: u.frameworkId,
+      source: u.executorId === undefined ? u.taskId : executorId,
+      statistics: u.usage,
+    });
+  }
+  return out;
 }
 
 export function mountMonitorRoutes(router: Router, usage: () => Promise<TaskUsage[]>): void {

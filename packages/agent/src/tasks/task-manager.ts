@@ -4,21 +4,28 @@
  * change into the status update manager, and keeps what the agent reports
  * (re-registration, `/state`). A task stays "live" until its terminal update
  * is acknowledged; then it moves to the bounded list of completed tasks.
+ *
+ * The parts: `task-launch.ts` (sandbox, command executor, custom executor),
+ * `task-recovery.ts` (after an agent restart), `task-reports.ts`
+ * (Reregister, `/state`, usage); `task-context.ts` holds what they share.
  */
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
-import { basename } from 'node:path';
-import { type Clock, type Logger, newUuid, silentLogger, systemClock } from '@agora/common';
-import { agora, isTerminalState, TaskState, TaskStatusReason, TaskStatusSource } from '@agora/proto';
-import { latestRunLink, sandboxDir } from '../checkpoint/paths.js';
-import type { Containerizer } from '../containerizer/containerizer.js';
-import { buildTaskEnvironment } from '../containerizer/environment.js';
-import { CommandExecutor, killGracePeriodMs } from '../executor/command-executor.js';
-import type { CustomExecutorTask, ExecutorManager } from '../custom-executor/executor-manager.js';
-import type { Fetcher } from '../fetcher/fetcher.js';
-import { HealthChecker, healthCheckKind } from '../health/health-checker.js';
-import type { StatusUpdateManager } from '../status-updates/status-update-manager.js';
-import type { Checkpointer, TaskCheckpoint } from '../checkpoint/checkpoint.js';
-import type { Container, ContainerUsage } from '../containerizer/containerizer.js';
+import { type Logger, newUuid, silentLogger } from '@agora/common';
+import { type agora, isTerminalState, TaskState, TaskStatusReason, TaskStatusSource } from '@agora/proto';
+import type { TaskCheckpoint } from '../checkpoint/checkpoint.js';
+import type { Container } from '../containerizer/containerizer.js';
+import { validateTaskChecks } from '../checks/task-checks.js';
+import { killGracePeriodMs } from '../executor/command-executor.js';
+import type { FrameworkSnapshot, TaskUsage } from './snapshots.js';
+import type { TaskContext, TaskManagerOptions, TaskRecord } from './task-context.js';
+import { commandExecutorFor, createCommandSandbox, runOnCustomExecutor } from './task-launch.js';
+import { recoverLostTask, recoverTask } from './task-recovery.js';
+import {
+  frameworksForReregistration,
+  isPartitionAware,
+  snapshotTasks,
+  tasksForReregistration,
+  tasksUsage,
+} from './task-reports.js';
 
 /** Completed tasks kept for `/state` (Mesos keeps a bounded history too). @default 1000 */
 export const DEFAULT_MAX_COMPLETED_TASKS = 1000;
@@ -27,69 +34,11 @@ type TaskInfo = agora.v1.TaskInfo.$Properties;
 type FrameworkInfo = agora.v1.FrameworkInfo.$Properties;
 type TaskStatus = agora.v1.TaskStatus.$Properties;
 
-export interface TaskManagerOptions {
-  workDir: string;
-  /** The agent id (tasks only arrive once registered). */
-  agentId: () => string | undefined;
-  /** The agent's HTTP `host:port`, for MESOS_AGENT_ENDPOINT. */
-  agentEndpoint: () => string;
-  /** The agent's advertised hostname, for HOST. */
-  hostname: string;
-  containerizer: Containerizer;
-  statusUpdates: StatusUpdateManager;
-  logger?: Logger;
-  /** The environment tasks inherit. @default process.env */
-  baseEnv?: Readonly<Record<string, string | undefined>>;
-  /** @default DEFAULT_MAX_COMPLETED_TASKS */
-  maxCompletedTasks?: number;
-  /** Fetches CommandInfo.uris into the sandbox before the task starts; without it URIs are refused. */
-  fetcher?: Fetcher | undefined;
-  /** For health-check timers. @default systemClock */
-  clock?: Clock | undefined;
-  /** Runs tasks whose TaskInfo has an `executor` (custom executors); without it such tasks are refused. */
-  executors?: ExecutorManager | undefined;
-  /** Checkpoints every task change (recovery after an agent restart); none when undefined. */
-  checkpointer?: Checkpointer | undefined;
-}
-
-/** One container's usage, for `/monitor/statistics`. */
-export interface TaskUsage {
-  frameworkId: string;
-  taskId: string;
-  executorName: string;
-  usage: ContainerUsage;
-}
-
-/** One task as the agent knows it. */
-export interface TaskSnapshot {
-  frameworkId: string;
-  info: TaskInfo;
-  state: TaskState;
-  /** Every status sent for the task, oldest first. */
-  statuses: readonly TaskStatus[];
-  containerId: string;
-  sandbox: string | undefined;
-  pid: number | undefined;
-}
-
-export interface FrameworkSnapshot {
-  id: string;
-  info: FrameworkInfo;
-  /** Tasks not yet terminal, or terminal but not yet acknowledged. */
-  live: TaskSnapshot[];
-  completed: TaskSnapshot[];
-}
-
-interface TaskRecord extends TaskSnapshot {
-  statuses: TaskStatus[];
-  executor: CommandExecutor | undefined;
-  /** Set instead of `executor` for a task on a custom executor. */
-  custom?: CustomExecutorTask | undefined;
-  /** The container checkpoint of a recovered task without an executor. */
-  container?: unknown;
-}
+export type { FrameworkSnapshot, TaskSnapshot, TaskUsage } from './snapshots.js';
+export type { TaskManagerOptions } from './task-context.js';
 
 export class TaskManager {
+  private readonly ctx: TaskContext;
   private readonly live = new Map<string, TaskRecord>();
   private readonly completed: TaskRecord[] = [];
   private readonly frameworks = new Map<string, FrameworkInfo>();
@@ -99,6 +48,15 @@ export class TaskManager {
   constructor(private readonly options: TaskManagerOptions) {
     this.logger = options.logger ?? silentLogger();
     this.maxCompleted = options.maxCompletedTasks ?? DEFAULT_MAX_COMPLETED_TASKS;
+    this.ctx = {
+      options,
+      logger: this.logger,
+      live: this.live,
+      completed: this.completed,
+      frameworks: this.frameworks,
+      report: (record, status) => this.report(record, status),
+      persist: (record) => this.persist(record),
+    };
     options.statusUpdates.onDidEndStream(({ taskId }) => this.onStreamEnded(taskId));
   }
 
@@ -122,145 +80,50 @@ export class TaskManager {
     }
     this.frameworks.set(frameworkId, framework);
     this.persistFramework(framework);
-    const containerId = newUuid();
     const record: TaskRecord = {
       frameworkId,
       info: task,
       state: TaskState.TASK_STAGING,
       statuses: [],
-      containerId,
+      containerId: newUuid(),
       sandbox: undefined,
       pid: undefined,
       executor: undefined,
     };
     this.live.set(taskId, record);
     if (task.executor) {
-      this.runOnCustomExecutor(record, framework, frameworkId, agentId, task);
+      runOnCustomExecutor(this.ctx, record, framework, agentId);
       return;
     }
-    let sandbox: string;
-    try {
-      sandbox = sandboxDir(this.options.workDir, agentId, frameworkId, taskId, containerId);
-      mkdirSync(sandbox, { recursive: true });
-      const latest = latestRunLink(this.options.workDir, agentId, frameworkId, taskId);
-      rmSync(latest, { force: true });
-      symlinkSync(basename(sandbox), latest);
-    } catch (err) {
-      this.logger.warn({ taskId, err }, 'cannot create the sandbox');
+    const fail = (state: TaskState, reason: TaskStatusReason, message: string): void =>
       this.report(record, {
         task_id: { value: taskId },
-        state: TaskState.TASK_FAILED,
-        message: `Cannot create the sandbox: ${(err as Error).message}`,
-        reason: TaskStatusReason.REASON_CONTAINER_LAUNCH_FAILED,
+        state,
+        message,
+        reason,
         source: TaskStatusSource.SOURCE_AGENT,
         agent_id: { value: agentId },
       });
+    try {
+      record.sandbox = createCommandSandbox(this.ctx, agentId, record);
+    } catch (err) {
+      this.logger.warn({ taskId, err }, 'cannot create the sandbox');
+      const message = `Cannot create the sandbox: ${(err as Error).message}`;
+      fail(TaskState.TASK_FAILED, TaskStatusReason.REASON_CONTAINER_LAUNCH_FAILED, message);
       return;
     }
-    record.sandbox = sandbox;
-    if (task.health_check) {
+    if (task.health_check || task.check) {
       try {
-        healthCheckKind(task.health_check);
+        validateTaskChecks(task);
       } catch (err) {
-        this.report(record, {
-          task_id: { value: taskId },
-          state: TaskState.TASK_ERROR,
-          message: (err as Error).message,
-          reason: TaskStatusReason.REASON_TASK_INVALID,
-          source: TaskStatusSource.SOURCE_AGENT,
-          agent_id: { value: agentId },
-        });
+        fail(TaskState.TASK_ERROR, TaskStatusReason.REASON_TASK_INVALID, (err as Error).message);
         return;
       }
     }
-    const env = buildTaskEnvironment({
-      taskId,
-      frameworkId,
-      executorId: taskId,
-      sandbox,
-      agentEndpoint: this.options.agentEndpoint(),
-      hostname: this.options.hostname,
-      resources: task.resources ?? [],
-      environment: task.command?.environment,
-      base: this.options.baseEnv ?? process.env,
-    });
-    const executor = new CommandExecutor({
-      task,
-      framework,
-      frameworkId,
-      agentId,
-      containerId,
-      sandbox,
-      env,
-      containerizer: this.options.containerizer,
-      logger: this.logger,
-      prepare: this.fetchStep(task, sandbox),
-      healthCheck: task.health_check
-        ? (hooks) =>
-            HealthChecker.start(
-              task.health_check as agora.v1.HealthCheck.$Properties,
-              { sandbox, env },
-              this.options.clock ?? systemClock,
-              hooks,
-              this.logger.child({ taskId }),
-            )
-        : undefined,
-      onStatus: (status) => {
-        record.pid = executor.pid;
-        this.report(record, status);
-      },
-    });
+    const executor = commandExecutorFor(this.ctx, record, framework, agentId, record.sandbox, false);
     record.executor = executor;
-    this.logger.info({ taskId, frameworkId, sandbox }, 'launching task');
+    this.logger.info({ taskId, frameworkId, sandbox: record.sandbox }, 'launching task');
     void executor.launch();
-  }
-
-  /** The fetch before launch, when the task has URIs. */
-  private fetchStep(task: TaskInfo, sandbox: string): (() => Promise<void>) | undefined {
-    const uris = task.command?.uris ?? [];
-    if (uris.length === 0) return undefined;
-    const fetcher = this.options.fetcher;
-    if (fetcher === undefined) {
-      return () => Promise.reject(new Error('this agent has no fetcher: CommandInfo.uris cannot be fetched'));
-    }
-    return () => fetcher.fetchAll(uris, sandbox);
-  }
-
-  /** A task with an ExecutorInfo: hand it to its custom executor (started if needed). */
-  private runOnCustomExecutor(
-    record: TaskRecord,
-    framework: FrameworkInfo,
-    frameworkId: string,
-    agentId: string,
-    task: TaskInfo,
-  ): void {
-    const taskId = task.task_id.value;
-    const refuse = (message: string): void =>
-      this.report(record, {
-        task_id: { value: taskId },
-        state: TaskState.TASK_ERROR,
-        message,
-        reason: TaskStatusReason.REASON_TASK_INVALID,
-        source: TaskStatusSource.SOURCE_AGENT,
-        agent_id: { value: agentId },
-      });
-    let problem: string | undefined;
-    if (this.options.executors === undefined) problem = 'This agent runs no custom executors';
-    else if (!task.executor?.command?.value) problem = "The task's ExecutorInfo has no command";
-    else if (task.command) problem = 'A task has either a command or an executor, not both';
-    if (problem !== undefined || this.options.executors === undefined) {
-      refuse(problem ?? 'This agent runs no custom executors');
-      return;
-    }
-    const custom = this.options.executors.createTask(framework, frameworkId, agentId, task, (status) => {
-      record.pid = custom.pid;
-      this.report(record, status);
-    });
-    record.custom = custom;
-    record.sandbox = custom.sandbox;
-    const executorId = task.executor?.executor_id.value;
-    this.logger.info({ taskId, frameworkId, executorId }, 'task sent to its executor');
-    custom.launch();
   }
 
   /** KillTask from the master. An unknown task gets TASK_LOST (TASK_DROPPED for partition-aware frameworks). */
@@ -296,54 +159,17 @@ export class TaskManager {
 
   /** The tasks to report in Reregister: live tasks with their latest state. */
   tasksForReregistration(agentId: string): agora.v1.Task.$Properties[] {
-    return [...this.live.values()].map((record) => {
-      const head = this.options.statusUpdates.pending(record.info.task_id.value)[0];
-      const last = head ?? record.statuses[record.statuses.length - 1];
-      const task: agora.v1.Task.$Properties = {
-        name: record.info.name,
-        task_id: { value: record.info.task_id.value },
-        framework_id: { value: record.frameworkId },
-        executor_id: { value: record.info.task_id.value },
-        agent_id: { value: agentId },
-        state: record.state,
-        resources: record.info.resources ?? [],
-        statuses: record.statuses,
-      };
-      if (last !== undefined) {
-        task.status_update_state = last.state;
-        if (last.uuid !== undefined && last.uuid !== null) task.status_update_uuid = last.uuid;
-      }
-      if (record.info.labels) task.labels = record.info.labels;
-      if (record.info.health_check) task.health_check = record.info.health_check;
-      return task;
-    });
+    return tasksForReregistration(this.ctx, agentId);
   }
 
   /** The frameworks of the live tasks, for Reregister. */
   frameworksForReregistration(): agora.v1.agent.FrameworkRecord.$Properties[] {
-    const ids = new Set([...this.live.values()].map((r) => r.frameworkId));
-    return [...ids].flatMap((id) => {
-      const info = this.frameworks.get(id);
-      return info === undefined ? [] : [{ framework_info: info }];
-    });
+    return frameworksForReregistration(this.ctx);
   }
 
   /** Frameworks with their live and completed tasks, for `/state`. */
   snapshot(): FrameworkSnapshot[] {
-    const byFramework = new Map<string, FrameworkSnapshot>();
-    const entry = (id: string): FrameworkSnapshot | undefined => {
-      const info = this.frameworks.get(id);
-      if (info === undefined) return undefined;
-      let fw = byFramework.get(id);
-      if (fw === undefined) {
-        fw = { id, info, live: [], completed: [] };
-        byFramework.set(id, fw);
-      }
-      return fw;
-    };
-    for (const r of this.live.values()) entry(r.frameworkId)?.live.push(snapshotOf(r));
-    for (const r of this.completed) entry(r.frameworkId)?.completed.push(snapshotOf(r));
-    return [...byFramework.values()];
+    return snapshotTasks(this.ctx);
   }
 
   /** Live tasks that have not reached a terminal state. */
@@ -384,131 +210,17 @@ export class TaskManager {
     saved: TaskCheckpoint,
     recoverContainer: (checkpoint: unknown) => Container | undefined,
   ): void {
-    const taskId = saved.info.task_id.value;
-    const agentId = this.options.agentId();
-    this.frameworks.set(saved.frameworkId, framework);
-    const record: TaskRecord = {
-      frameworkId: saved.frameworkId,
-      info: saved.info,
-      state: saved.state,
-      statuses: saved.statuses.slice(),
-      containerId: saved.containerId,
-      sandbox: saved.sandbox,
-      pid: undefined,
-      executor: undefined,
-      container: saved.container,
-    };
-    this.live.set(taskId, record);
-    for (const status of saved.pending) this.options.statusUpdates.update(saved.frameworkId, status);
-    if (isTerminalState(saved.state) || saved.state === TaskState.TASK_LOST) {
-      this.persist(record);
-      return;
-    }
-    const container =
-      saved.container === undefined || saved.sandbox === undefined ? undefined : recoverContainer(saved.container);
-    if (container === undefined || saved.sandbox === undefined || agentId === undefined) {
-      this.logger.warn({ taskId }, 'the task had no recoverable container');
-      this.report(record, {
-        task_id: { value: taskId },
-        state: TaskState.TASK_FAILED,
-        message: saved.info.executor
-          ? 'The agent restarted: tasks of custom executors are not recovered'
-          : 'The agent restarted while the task was launching',
-        reason: TaskStatusReason.REASON_AGENT_RESTARTED,
-        source: TaskStatusSource.SOURCE_AGENT,
-        ...(agentId === undefined ? {} : { agent_id: { value: agentId } }),
-      });
-      return;
-    }
-    const sandbox = saved.sandbox;
-    const env = buildTaskEnvironment({
-      taskId,
-      frameworkId: saved.frameworkId,
-      executorId: taskId,
-      sandbox,
-      agentEndpoint: this.options.agentEndpoint(),
-      hostname: this.options.hostname,
-      resources: saved.info.resources ?? [],
-      environment: saved.info.command?.environment,
-      base: this.options.baseEnv ?? process.env,
-    });
-    const healthCheck = saved.info.health_check;
-    const executor = new CommandExecutor({
-      task: saved.info,
-      framework,
-      frameworkId: saved.frameworkId,
-      agentId,
-      containerId: saved.containerId,
-      sandbox,
-      env,
-      containerizer: this.options.containerizer,
-      logger: this.logger,
-      healthCheck: healthCheck
-        ? (hooks) =>
-            HealthChecker.start(
-              healthCheck,
-              { sandbox, env },
-              this.options.clock ?? systemClock,
-              hooks,
-              this.logger.child({ taskId }),
-            )
-        : undefined,
-      onStatus: (status) => {
-        record.pid = executor.pid;
-        this.report(record, status);
-      },
-    });
-    record.executor = executor;
-    record.pid = container.pid;
-    this.logger.info({ taskId, pid: container.pid, state: TaskState[saved.state] }, 'task recovered');
-    executor.recover(container, saved.state);
+    recoverTask(this.ctx, framework, saved, recoverContainer);
   }
 
   /** A task whose checkpoint is corrupt: reported TASK_LOST (its container cannot be found). */
   recoverLostTask(framework: FrameworkInfo, taskId: string, message: string): void {
-    const frameworkId = framework.id?.value ?? '';
-    const agentId = this.options.agentId();
-    this.frameworks.set(frameworkId, framework);
-    const record: TaskRecord = {
-      frameworkId,
-      info: { name: taskId, task_id: { value: taskId }, agent_id: { value: agentId ?? '' } },
-      state: TaskState.TASK_STAGING,
-      statuses: [],
-      containerId: '',
-      sandbox: undefined,
-      pid: undefined,
-      executor: undefined,
-    };
-    this.live.set(taskId, record);
-    this.report(record, {
-      task_id: { value: taskId },
-      state: TaskState.TASK_LOST,
-      message,
-      reason: TaskStatusReason.REASON_AGENT_RESTARTED,
-      source: TaskStatusSource.SOURCE_AGENT,
-      ...(agentId === undefined ? {} : { agent_id: { value: agentId } }),
-    });
+    recoverLostTask(this.ctx, framework, taskId, message);
   }
 
   /** Usage of every running container that can report it. */
-  async usage(): Promise<TaskUsage[]> {
-    const out: TaskUsage[] = [];
-    for (const record of this.live.values()) {
-      const container = record.executor?.containerHandle;
-      if (container?.usage === undefined || isTerminalState(record.state)) continue;
-      try {
-        const taskId = record.info.task_id.value;
-        out.push({
-          frameworkId: record.frameworkId,
-          taskId,
-          executorName: `Command Executor (Task: ${taskId}) (Command: sh -c '${record.info.command?.value ?? ''}')`,
-          usage: await container.usage(),
-        });
-      } catch (err) {
-        this.logger.debug({ err, taskId: record.info.task_id.value }, 'usage unavailable');
-      }
-    }
-    return out;
+  usage(): Promise<TaskUsage[]> {
+    return tasksUsage(this.ctx);
   }
 
   private persistFramework(framework: FrameworkInfo): void {
@@ -531,7 +243,7 @@ export class TaskManager {
         sandbox: record.sandbox,
         statuses: record.statuses,
         pending: this.options.statusUpdates.pending(record.info.task_id.value).slice(),
-        container: record.executor?.containerHandle?.checkpoint?.() ?? record.container,
+        container: record.executor?.containerHandle?.checkpoint?.() ?? record.custom?.checkpoint() ?? record.container,
       });
     } catch (err) {
       this.logger.error({ err, taskId: record.info.task_id.value }, 'cannot checkpoint the task');
@@ -550,12 +262,9 @@ export class TaskManager {
   }
 
   private reportUnknownTask(frameworkId: string, taskId: string): void {
-    const partitionAware = (this.frameworks.get(frameworkId)?.capabilities ?? []).some(
-      (c) => c.type === agora.v1.FrameworkInfo.Capability.Type.PARTITION_AWARE,
-    );
     const status: TaskStatus = {
       task_id: { value: taskId },
-      state: partitionAware ? TaskState.TASK_DROPPED : TaskState.TASK_LOST,
+      state: isPartitionAware(this.ctx, frameworkId) ? TaskState.TASK_DROPPED : TaskState.TASK_LOST,
       message: 'Cannot kill the task: it is unknown to this agent',
       reason: TaskStatusReason.REASON_TASK_UNKNOWN,
       source: TaskStatusSource.SOURCE_AGENT,
@@ -581,16 +290,4 @@ export class TaskManager {
     const inUse = new Set([...this.live.values(), ...this.completed].map((r) => r.frameworkId));
     for (const id of [...this.frameworks.keys()]) if (!inUse.has(id)) this.frameworks.delete(id);
   }
-}
-
-function snapshotOf(record: TaskRecord): TaskSnapshot {
-  return {
-    frameworkId: record.frameworkId,
-    info: record.info,
-    state: record.state,
-    statuses: record.statuses.slice(),
-    containerId: record.containerId,
-    sandbox: record.sandbox,
-    pid: record.pid,
-  };
 }

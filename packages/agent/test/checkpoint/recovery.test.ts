@@ -218,7 +218,7 @@ test('kill -9, restart: same agent id, task still running, unacked update resent
   await kill9(second);
 });
 
-test('a corrupt task checkpoint: that task is reported TASK_LOST, the others recover', async () => {
+test('a corrupt task checkpoint: that task is reported TASK_LOST and its container destroyed, the others recover', async () => {
   const peer = await MasterPeer.start();
   cleanups.push(() => peer.close());
   const workDir = join(root, 'corrupt');
@@ -241,6 +241,10 @@ test('a corrupt task checkpoint: that task is reported TASK_LOST, the others rec
   const lost = await peer.update('bad', TaskState.TASK_LOST);
   assert.match(lost.status.message ?? '', /checkpoint is corrupt/);
   assert.match(second.output(), /task checkpoint is corrupt/);
+  // Its container is named by no readable checkpoint: an orphan, destroyed at recovery; the good one runs on.
+  await waitFor(() => !isAlive(badPid), 'the corrupt task’s container destroyed', 20_000);
+  assert.match(second.output(), /destroyed an orphan container/);
+  assert.ok(isAlive(goodPid), 'the recovered task still runs');
   peer.ack(lost);
   peer.send({ kill_task: { framework_id: { value: 'F1' }, task_id: { value: 'good' } } });
   await peer.update('good', TaskState.TASK_KILLED);

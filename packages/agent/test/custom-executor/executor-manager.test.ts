@@ -7,6 +7,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { uuidBytes } from '@agora/common';
 import { agora, TaskState, TaskStatusReason } from '@agora/proto';
 import { connectChannel } from '@agora/transport';
 import { suite } from 'uvu';
@@ -26,7 +27,12 @@ let agent: Agent;
 test.before(async () => {
   setup = await startPeerAgent({
     prefix: 'agora-custom-exec-',
-    config: { reconnectInitialMs: 50, executorRegistrationTimeoutMs: 500, executorShutdownGraceMs: 200 },
+    config: {
+      reconnectInitialMs: 50,
+      executorRegistrationTimeoutMs: 500,
+      executorShutdownGraceMs: 200,
+      executorHeartbeatIntervalMs: 100,
+    },
     deps: { containerizer: new ProcessContainerizer() },
   });
   ({ root, peer, agent } = setup);
@@ -121,6 +127,74 @@ test('a SUBSCRIBE for an executor this agent does not run gets ERROR and is clos
     },
     (err: Error) => assert.match(err.message, /cannot connect/),
   );
+});
+
+test('a subscribed executor gets HEARTBEAT events every --http_heartbeat_interval', async () => {
+  run('t-beat', { executor: executor('beat', 'exec sleep 30') });
+  const url = `ws://127.0.0.1:${agent.port}/agora/v1/executor`;
+  const channel = await connectChannel(url, agora.v1.executor.ExecutorEvent, agora.v1.executor.ExecutorCall);
+  const events: agora.v1.executor.ExecutorEvent[] = [];
+  channel.onDidReceive((e) => events.push(e));
+  channel.send({
+    framework_id: { value: 'F1' },
+    executor_id: { value: 'beat' },
+    type: agora.v1.executor.ExecutorCall.Type.SUBSCRIBE,
+    subscribe: {},
+  });
+  const Type = agora.v1.executor.ExecutorEvent.Type;
+  await waitFor(() => events.filter((e) => e.type === Type.HEARTBEAT).length >= 3, 'three heartbeats');
+  assert.is(events[0]?.type, Type.SUBSCRIBED);
+  assert.ok(events.some((e) => e.launch?.task.task_id.value === 't-beat'));
+  channel.send({
+    framework_id: { value: 'F1' },
+    executor_id: { value: 'beat' },
+    type: agora.v1.executor.ExecutorCall.Type.UPDATE,
+    update: { status: { task_id: { value: 't-beat' }, state: TaskState.TASK_FINISHED, uuid: uuidBytes() } },
+  });
+  await reach('t-beat', TaskState.TASK_FINISHED);
+  channel.close(1000, 'done');
+});
+
+test('a kill while the executor is reconnecting waits for it and is sent when it subscribes again', async () => {
+  run('t-away', { executor: executor('away', 'exec sleep 30') });
+  const url = `ws://127.0.0.1:${agent.port}/agora/v1/executor`;
+  const Call = agora.v1.executor.ExecutorCall.Type;
+  const ids = { framework_id: { value: 'F1' }, executor_id: { value: 'away' } };
+  const first = await connectChannel(url, agora.v1.executor.ExecutorEvent, agora.v1.executor.ExecutorCall);
+  const firstEvents: agora.v1.executor.ExecutorEvent[] = [];
+  first.onDidReceive((e) => firstEvents.push(e));
+  first.send({ ...ids, type: Call.SUBSCRIBE, subscribe: {} });
+  const task = await waitFor(() => firstEvents.find((e) => e.launch)?.launch?.task, 'LAUNCH');
+  first.send({
+    ...ids,
+    type: Call.UPDATE,
+    update: { status: { task_id: { value: 't-away' }, state: TaskState.TASK_RUNNING, uuid: uuidBytes() } },
+  });
+  await reach('t-away', TaskState.TASK_RUNNING);
+  first.close(1000, 'connection lost');
+  await new Promise((r) => setTimeout(r, 100));
+  peer.send({ kill_task: { framework_id: { value: 'F1' }, task_id: { value: 't-away' } } });
+  await new Promise((r) => setTimeout(r, 200));
+  assert.not.ok(
+    peer.updates('t-away').some((u) => u.status.state === TaskState.TASK_KILLED),
+    'not reported killed while the executor still runs it',
+  );
+  const second = await connectChannel(url, agora.v1.executor.ExecutorEvent, agora.v1.executor.ExecutorCall);
+  const events: agora.v1.executor.ExecutorEvent[] = [];
+  second.onDidReceive((e) => events.push(e));
+  second.send({ ...ids, type: Call.SUBSCRIBE, subscribe: { unacknowledged_tasks: [task] } });
+  await waitFor(() => events.find((e) => e.kill?.task_id.value === 't-away'), 'the KILL on the new connection');
+  assert.not.ok(
+    events.some((e) => e.launch),
+    'a task the executor lists is not launched again',
+  );
+  second.send({
+    ...ids,
+    type: Call.UPDATE,
+    update: { status: { task_id: { value: 't-away' }, state: TaskState.TASK_KILLED, uuid: uuidBytes() } },
+  });
+  await reach('t-away', TaskState.TASK_KILLED);
+  second.close(1000, 'done');
 });
 
 test.run();

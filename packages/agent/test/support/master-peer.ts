@@ -103,6 +103,11 @@ export class MasterPeer {
     });
   }
 
+  /** Drop the agent's connection (it reconnects and re-registers). */
+  disconnect(): void {
+    for (const ws of this.server.clients) ws.terminate();
+  }
+
   async close(): Promise<void> {
     for (const ws of this.server.clients) ws.terminate();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));

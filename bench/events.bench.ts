@@ -15,13 +15,22 @@
  *                    subscribers (what the scheduler pays).
  *  - 1 hanging:      bus + queues with one of the 10 subscribers never answering:
  *                    throughput to the other 9.
+ *  - durable log:    the same through `MarathonEvents` on a real Redis (and on
+ *                    the file store): every event is first appended to the
+ *                    durable event log (batched), delivered from it, and each
+ *                    subscriber's cursor is saved after deliveries (coalesced).
  *
  * Run: node --conditions=development --import tsx bench/events.bench.ts
  */
 import { createServer, Agent, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { availableParallelism, cpus } from 'node:os';
-import { EventBus, HttpCallbacks } from '@agora/marathon';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger, systemClock } from '@agora/common';
+import { EventBus, FileStore, HttpCallbacks, MarathonEvents, type MarathonStore, RedisStore } from '@agora/marathon';
+import { type RedisServer, startRedis } from '@agora/testkit';
 
 const SUBSCRIBERS = 10;
 const N = Number(process.env['EVENTS'] ?? 3000);
@@ -99,6 +108,54 @@ async function viaBus(hanging: number): Promise<{ seconds: number; publishUs: nu
   return { seconds, publishUs, delivered: healthy.length * N };
 }
 
+let redis: RedisServer | undefined;
+let round = 0;
+
+/** Through MarathonEvents with a store: durable log, delivery from it, cursors saved. */
+async function viaDurableLog(
+  kind: 'redis' | 'file',
+): Promise<{ seconds: number; publishUs: number; delivered: number; cursorsSaved: boolean }> {
+  const sinks = await Promise.all(Array.from({ length: SUBSCRIBERS }, () => sink()));
+  const dir = kind === 'file' ? await mkdtemp(join(tmpdir(), 'agora-events-bench-')) : '';
+  const store: MarathonStore =
+    kind === 'redis' ? new RedisStore({ url: redis!.url, prefix: `bench${round++}:` }) : new FileStore(dir);
+  await store.open();
+  const events = new MarathonEvents({
+    clock: systemClock,
+    logger: silentLogger(),
+    repository: store.eventSubscriptions,
+    config: { subscriberQueueSize: N + 10, callbackTimeoutMs: 60_000 },
+    httpEndpoints: sinks.map((s) => s.url),
+  });
+  await events.start();
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    events.bus.publish({
+      slaveId: 'agent-1',
+      executorId: 'e',
+      message: String(i),
+      eventType: 'framework_message_event',
+    });
+  }
+  const publishUs = ((performance.now() - t0) * 1000) / N;
+  await until(() => sinks.every((s) => s.count === N));
+  const seconds = (performance.now() - t0) / 1000;
+  if (sinks.some((s) => s.outOfOrder > 0)) throw new Error('events out of order');
+  // The cursors reach the last event shortly after (one coalesced write per round trip).
+  const last = events.bus.lastId;
+  let cursorsSaved = false;
+  for (let i = 0; i < 500 && !cursorsSaved; i++) {
+    const c = await store.eventSubscriptions!.log!.cursors();
+    cursorsSaved = sinks.every((s) => c[s.url] === last);
+    if (!cursorsSaved) await new Promise((r) => setTimeout(r, 10));
+  }
+  events.dispose();
+  await store.close();
+  await closeSinks(sinks);
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+  return { seconds, publishUs, delivered: SUBSCRIBERS * N, cursorsSaved };
+}
+
 function post(agent: Agent, url: string, body: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const req = request(
@@ -139,13 +196,25 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 async function main(): Promise<void> {
   console.log(`# events bench: ${SUBSCRIBERS} subscribers, ${N} events, median of ${REPS} (after 1 warm-up)`);
   console.log(`# ${cpus()[0]?.model ?? '?'} ×${availableParallelism()}, Node ${process.version}`);
+  redis = await startRedis();
   await viaBus(0);
   await baseline();
+  await viaDurableLog('redis');
   const bus: number[] = [];
   const pub: number[] = [];
   const base: number[] = [];
   const hang: number[] = [];
+  const durable: number[] = [];
+  const durablePub: number[] = [];
+  const file: number[] = [];
   for (let r = 0; r < REPS; r++) {
+    const d = await viaDurableLog('redis');
+    if (!d.cursorsSaved) throw new Error('cursors not saved');
+    durable.push(d.delivered / d.seconds);
+    durablePub.push(d.publishUs);
+    const f = await viaDurableLog('file');
+    if (!f.cursorsSaved) throw new Error('cursors not saved (file)');
+    file.push(f.delivered / f.seconds);
     const a = await viaBus(0);
     bus.push(a.delivered / a.seconds);
     pub.push(a.publishUs);
@@ -160,8 +229,14 @@ async function main(): Promise<void> {
   row('bus + per-subscriber queues, 10 subscribers', median(bus));
   row('baseline: bare sequential POST loop per subscriber, 10 subscribers', median(base));
   row('bus + queues, 9 healthy + 1 hanging subscriber (to the 9)', median(hang));
+  row('durable log on Redis (MarathonEvents), 10 subscribers', median(durable));
+  row('durable log on the file store (MarathonEvents), 10 subscribers', median(file));
   console.log(`ratio bus/baseline: ${(median(bus) / median(base)).toFixed(2)}`);
+  console.log(`ratio durable Redis/baseline: ${(median(durable) / median(base)).toFixed(2)}`);
+  console.log(`ratio durable file/baseline: ${(median(file) / median(base)).toFixed(2)}`);
   console.log(`publish() cost with 10 subscribers: ${median(pub).toFixed(2)} µs per event`);
+  console.log(`publish() cost with the durable log (Redis): ${median(durablePub).toFixed(2)} µs per event`);
+  await redis.stop();
 }
 
 main().catch((err: unknown) => {

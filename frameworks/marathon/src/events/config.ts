@@ -1,5 +1,6 @@
 /** Options of the event system (`MarathonConfig.events`), checked at `createMarathon` (AGORA_ERR_BAD_FLAG). */
 import { AgoraError } from '@agora/common';
+import { DEFAULT_EVENT_LOG_OPTIONS } from './event-log.js';
 import { DEFAULT_HTTP_CALLBACK_OPTIONS, validateCallbackUrl } from './http-callbacks.js';
 import { DEFAULT_EVENT_STREAM_OPTIONS } from './sse.js';
 
@@ -18,6 +19,11 @@ export interface MarathonEventsConfig {
   streamMaxOutstandingMessages?: number;
   /** Recent events kept for SSE `Last-Event-ID` replay. @default 1000 */
   streamReplayBufferSize?: number;
+  /**
+   * Events kept in the durable event log (Redis stream or file, with a store): how far a callback subscriber
+   * can fall behind, or stay unreachable, before it misses events. @default 100000
+   */
+  eventLogSize?: number;
 }
 
 export type ResolvedEventsConfig = Required<MarathonEventsConfig>;
@@ -40,6 +46,7 @@ export function resolveEventsConfig(
     streamHeartbeatMs: e.streamHeartbeatMs ?? DEFAULT_EVENT_STREAM_OPTIONS.heartbeatMs,
     streamMaxOutstandingMessages: e.streamMaxOutstandingMessages ?? DEFAULT_EVENT_STREAM_OPTIONS.maxOutstandingMessages,
     streamReplayBufferSize: e.streamReplayBufferSize ?? DEFAULT_EVENT_STREAM_OPTIONS.replayBufferSize,
+    eventLogSize: e.eventLogSize ?? DEFAULT_EVENT_LOG_OPTIONS.maxEntries,
   };
   for (const [name, value] of Object.entries(c)) {
     if (!Number.isInteger(value) || value < 1) throw bad(`events.${name}`, `must be a positive integer, got ${value}`);

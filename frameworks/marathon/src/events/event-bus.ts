@@ -12,6 +12,9 @@
  * event, so ids keep increasing across restarts (unless a process published
  * more than 1000 events per millisecond of its life) and a reconnecting SSE
  * client's `Last-Event-ID` from before a restart is recognised as older.
+ * With a durable event log, `continueAfter` makes ids continue after the
+ * newest logged one instead, so they stay consecutive across restarts and
+ * failovers.
  */
 import { type Clock, type Disposable, type Event, type Logger, silentLogger, systemClock } from '@agora/common';
 import type { EventPublisher, MarathonEvent, MarathonEventInput, PublishedEvent } from './types.js';
@@ -50,6 +53,14 @@ export class EventBus implements EventPublisher, Disposable {
   /** The id of the newest event (firstId - 1 before any). */
   get lastId(): number {
     return this.next - 1;
+  }
+
+  /**
+   * Number the next event `lastId + 1` (the durable event log continues its ids
+   * across restarts and failovers). Only before anything is published.
+   */
+  continueAfter(lastId: number): void {
+    this.next = lastId + 1;
   }
 
   /** Stamp, number and serialize the event, then deliver it to every listener. */

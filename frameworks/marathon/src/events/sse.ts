@@ -12,11 +12,16 @@
  * When `Last-Event-ID` is older than the buffer reaches, the replay starts
  * with an `events_dropped_event` (reason `replay_buffer_exceeded`) counting
  * the events that cannot be replayed (null when they were published before a
- * restart).
+ * restart and are not in the durable log either).
+ *
+ * Streams are fed from the event log: with a store, an event is sent only once
+ * it is stored, and at start the replay buffer is filled from the durable log,
+ * so `Last-Event-ID` replay works across a restart or failover.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Clock, type Disposable, type Logger, silentLogger, systemClock } from '@agora/common';
 import type { EventBus } from './event-bus.js';
+import { EventLog } from './event-log.js';
 import type { DropReason, EventsDroppedEvent, PublishedEvent } from './types.js';
 
 export interface EventStreamOptions {
@@ -36,6 +41,9 @@ export const DEFAULT_EVENT_STREAM_OPTIONS: Required<EventStreamOptions> = {
   replayBufferSize: 1000,
   closeGraceMs: 5000,
 };
+
+/** How long a new stream waits for earlier events to be stored before it starts anyway. */
+const FLUSH_WAIT_MS = 5000;
 
 export interface AttachOptions {
   /** Only these event types (undefined: all). Markers are always sent. */
@@ -105,6 +113,8 @@ class StreamConnection {
 
 export interface EventStreamsDeps {
   bus: EventBus;
+  /** Where events come from; absent: a pass-through log of the bus, owned by this. */
+  log?: EventLog | undefined;
   clock?: Clock;
   logger?: Logger;
 }
@@ -119,6 +129,9 @@ export class EventStreams implements Disposable {
   private readonly disposables: Disposable[] = [];
   private cutOffCount = 0;
   private peak = 0;
+  private readonly log: EventLog;
+  /** The oldest id whose successors are all known (stored or published by this process). */
+  private knownFrom: number;
 
   constructor(
     private readonly deps: EventStreamsDeps,
@@ -128,8 +141,11 @@ export class EventStreams implements Disposable {
     for (const [k, v] of Object.entries(options)) if (v !== undefined) (this.o as Record<string, number>)[k] = v;
     this.clock = deps.clock ?? systemClock;
     this.logger = deps.logger ?? silentLogger();
+    this.log = deps.log ?? new EventLog(deps.bus, undefined);
+    if (deps.log === undefined) this.disposables.push(this.log);
+    this.knownFrom = deps.bus.firstId;
     this.disposables.push(
-      deps.bus.onDidPublish((e) => {
+      this.log.onDidAppend((e) => {
         this.recent.push(e);
         if (this.recent.length > this.o.replayBufferSize) this.recent.shift();
         for (const c of this.connections) c.send(e);
@@ -159,8 +175,39 @@ export class EventStreams implements Disposable {
     return this.cutOffCount;
   }
 
-  /** Take over the response: headers, replay, then live events; publishes event_stream_attached/detached. */
+  /** Fill the replay buffer with events read back from the durable log at start; `oldestId`: the oldest it holds. */
+  seed(recent: readonly PublishedEvent[], oldestId: number | undefined): void {
+    const newer = this.recent.splice(0);
+    this.recent.push(
+      ...recent.slice(-this.o.replayBufferSize),
+      ...newer.filter((e) => e.id > (recent.at(-1)?.id ?? -1)),
+    );
+    if (this.recent.length > this.o.replayBufferSize)
+      this.recent.splice(0, this.recent.length - this.o.replayBufferSize);
+    if (oldestId !== undefined) this.knownFrom = oldestId;
+  }
+
+  /**
+   * Take over the response: headers, replay, then live events; publishes event_stream_attached/detached.
+   * With a durable log, events published before the call are first stored, so they are replayed, not lost.
+   */
   attach(req: IncomingMessage, res: ServerResponse, options: AttachOptions = {}): void {
+    if (this.log.durable && this.log.lastId < this.deps.bus.lastId) {
+      // Wait (at most FLUSH_WAIT_MS: the store may be down) until what was published before is stored.
+      let timer: Disposable | undefined;
+      const waited = new Promise<void>((resolve) => {
+        timer = this.clock.setTimeout(resolve, FLUSH_WAIT_MS);
+      });
+      void Promise.race([this.log.flushed(this.deps.bus.lastId), waited]).then(() => {
+        timer?.dispose();
+        if (!res.destroyed && !res.writableEnded) this.attachNow(req, res, options);
+      });
+      return;
+    }
+    this.attachNow(req, res, options);
+  }
+
+  private attachNow(req: IncomingMessage, res: ServerResponse, options: AttachOptions): void {
     const remoteAddress = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -206,11 +253,11 @@ export class EventStreams implements Disposable {
   }
 
   private replay(c: StreamConnection, lastEventId: number): void {
-    const bus = this.deps.bus;
-    if (lastEventId >= bus.lastId) return;
-    const oldest = this.recent[0]?.id ?? bus.lastId + 1;
+    const lastId = this.log.lastId;
+    if (lastEventId >= lastId) return;
+    const oldest = this.recent[0]?.id ?? lastId + 1;
     if (oldest > lastEventId + 1) {
-      const known = lastEventId >= bus.firstId - 1;
+      const known = lastEventId >= this.knownFrom - 1;
       c.write(this.marker(known ? oldest - lastEventId - 1 : null, 'replay_buffer_exceeded'));
     }
     for (const e of this.recent) if (e.id > lastEventId) c.send(e);

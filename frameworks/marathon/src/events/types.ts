@@ -242,8 +242,12 @@ export interface EventPublisher {
   publish(event: MarathonEventInput): void;
 }
 
-/** Why a subscriber missed events. */
-export type DropReason = 'subscriber_queue_overflow' | 'replay_buffer_exceeded' | 'slow_reader';
+/**
+ * Why a reader missed events: its queue overflowed (no store), the SSE replay buffer does not reach back far
+ * enough, an SSE reader was too slow, or (with a store) the events were gone from the bounded durable log before
+ * this subscriber got them (`event_log_exceeded`).
+ */
+export type DropReason = 'subscriber_queue_overflow' | 'replay_buffer_exceeded' | 'slow_reader' | 'event_log_exceeded';
 
 /**
  * Our addition: sent to one subscriber only (not on the bus), before the next event it receives, saying how

@@ -18,6 +18,8 @@ export interface ReceivedEvent {
 
 export class Subscriber {
   readonly received: ReceivedEvent[] = [];
+  /** The `Agora-Event-Id` header of each received POST (undefined for markers), parallel to `received`. */
+  readonly ids: Array<number | undefined> = [];
   mode: SubscriberMode = 'ok';
   /** POSTs answered with an error status or not answered. */
   refused = 0;
@@ -96,6 +98,8 @@ export class Subscriber {
         return;
       }
       this.received.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as ReceivedEvent);
+      const id = req.headers['agora-event-id'];
+      this.ids.push(typeof id === 'string' ? Number(id) : undefined);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   }

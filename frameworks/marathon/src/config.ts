@@ -44,7 +44,19 @@ export interface MarathonConfig {
   httpEndpoints?: readonly string[];
   /** Event delivery tuning (queues, retries, SSE); see docs/events.md. */
   events?: MarathonEventsConfig;
+  /** ZooKeeper session timeout for the leader election (`--zk_session_timeout`), ms. @default 10000 */
+  zkSessionTimeoutMs?: number;
+  /** Optional features (`--enable_features`): `secrets` allows `secrets` and secret references in `env`. */
+  enableFeatures?: readonly string[];
+  /**
+   * Where secret values come from (`--secrets_dir`): a secret with `{"source": "db/password"}` is the
+   * content of the file `<secretsDir>/db/password`. Needed to launch apps that use secrets.
+   */
+  secretsDir?: string;
 }
+
+/** Marathon's optional features (`--enable_features`). */
+export const MARATHON_FEATURES = ['secrets', 'gpu_resources', 'external_volumes', 'vips', 'task_killing'] as const;
 
 export const DEFAULT_MARATHON_CONFIG = {
   port: 8080,
@@ -60,10 +72,14 @@ export const DEFAULT_MARATHON_CONFIG = {
   reconciliationIntervalMs: 600_000,
   httpEndpoints: [] as readonly string[],
   events: {} as MarathonEventsConfig,
+  zkSessionTimeoutMs: 10_000,
+  enableFeatures: [] as readonly string[],
 } as const;
 
-export type ResolvedMarathonConfig = Required<Omit<MarathonConfig, 'redis' | 'stateDir' | 'zk' | 'user' | 'hostname'>> &
-  Pick<MarathonConfig, 'redis' | 'stateDir' | 'zk' | 'user'> & { hostname: string };
+export type ResolvedMarathonConfig = Required<
+  Omit<MarathonConfig, 'redis' | 'stateDir' | 'zk' | 'user' | 'hostname' | 'secretsDir'>
+> &
+  Pick<MarathonConfig, 'redis' | 'stateDir' | 'zk' | 'user' | 'secretsDir'> & { hostname: string };
 
 function bad(flag: string, why: string): AgoraError {
   return new AgoraError('AGORA_ERR_BAD_FLAG', `marathon option '${flag}' ${why}`, { data: { flag } });
@@ -99,6 +115,15 @@ export function resolveMarathonConfig(config: MarathonConfig): ResolvedMarathonC
   if (!(c.declineRefuseSeconds >= 0)) throw bad('declineRefuseSeconds', 'must be a non-negative number');
   if (!(c.reconciliationIntervalMs > 0)) throw bad('reconciliationIntervalMs', 'must be a positive number of ms');
   if (c.role === '') throw bad('role', 'must not be empty');
+  if (!Number.isInteger(c.zkSessionTimeoutMs) || c.zkSessionTimeoutMs <= 0) {
+    throw bad('zkSessionTimeoutMs', `must be a positive number of ms, got ${c.zkSessionTimeoutMs}`);
+  }
+  for (const f of c.enableFeatures) {
+    if (!(MARATHON_FEATURES as readonly string[]).includes(f)) {
+      throw bad('enableFeatures', `names an unknown feature '${f}' (known: ${MARATHON_FEATURES.join(', ')})`);
+    }
+  }
+  if (c.secretsDir === '') throw bad('secretsDir', 'must not be empty');
   const hostname = c.hostname ?? (c.host === '0.0.0.0' || c.host === '::' ? 'localhost' : c.host);
   return { ...c, master: c.master, hostname };
 }

@@ -22,8 +22,11 @@ import type { JsonObject } from './model/app-definition.js';
 import { HealthMonitor } from './health/health-monitor.js';
 import { LEADER_HEADER, proxyToLeader } from './leadership/leader-proxy.js';
 import { Leadership } from './leadership/leadership.js';
+import { LogLevels } from './logging/log-levels.js';
 import { ReadinessMonitor } from './readiness/readiness-monitor.js';
 import { MarathonScheduler } from './scheduler/marathon-scheduler.js';
+import { FileSecretSource } from './secrets/file-secrets.js';
+import { ReservationTracker } from './scheduler/resident-tracker.js';
 import { TaskTracker } from './scheduler/task-tracker.js';
 import { LaunchQueue } from './scheduling/launch-queue.js';
 import { FileStore } from './storage/file/file-store.js';
@@ -72,22 +75,25 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
   const c = resolveMarathonConfig(config);
   const clock = deps.clock ?? systemClock;
   const logger = deps.logger ?? createLogger({ component: 'marathon' });
+  const logLevels = new LogLevels(logger, clock);
   const store = deps.store ?? storeFor(c);
-  const deployments = new DeploymentTracker(store.deployments, logger.child({ part: 'deployments' }));
+  const deployments = new DeploymentTracker(store.deployments, logLevels.child('deployments'));
   const events = new MarathonEvents({
     clock,
-    logger: logger.child({ part: 'events' }),
+    logger: logLevels.child('events'),
     repository: store.eventSubscriptions,
     config: c.events,
     httpEndpoints: c.httpEndpoints,
   });
   events.wireDeployments(deployments);
-  const apps = new AppManager(store, deployments, clock, logger.child({ part: 'apps' }), {
+  const apps = new AppManager(store, deployments, clock, logLevels.child('apps'), {
     defaultRole: c.role,
     servicePorts: { min: c.localPortMin, max: c.localPortMax },
     events: events.bus,
+    enabledFeatures: c.enableFeatures,
   });
   const tasks = new TaskTracker(store.tasks);
+  const reservations = store.reservations === undefined ? undefined : new ReservationTracker(store.reservations);
   let killUnhealthy: (taskId: string) => void = () => {};
   const health = new HealthMonitor({
     app: (id) => apps.get(id),
@@ -95,7 +101,7 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
     tasks: () => tasks.all(),
     kill: (taskId) => killUnhealthy(taskId),
     clock,
-    logger: logger.child({ part: 'health' }),
+    logger: logLevels.child('health'),
     events: events.bus,
   });
   tasks.setHealthView({
@@ -114,7 +120,7 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
           .map((a) => [a.action.app, a.deployment.createdAt] as const),
       ),
     clock,
-    logger: logger.child({ part: 'readiness' }),
+    logger: logLevels.child('readiness'),
   });
   const launchQueue = new LaunchQueue();
   let port = c.port;
@@ -130,8 +136,10 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
       health,
       readiness,
       events: events.bus,
+      ...(reservations === undefined ? {} : { reservations }),
+      ...(c.secretsDir === undefined ? {} : { secrets: new FileSecretSource(c.secretsDir) }),
       clock,
-      logger: logger.child({ part: 'scheduler' }),
+      logger: logLevels.child('scheduler'),
     },
     {
       master: c.master,
@@ -164,7 +172,7 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
       mesos_user: c.user ?? null,
       checkpoint: true,
       executor: '//cmd',
-      features: [],
+      features: [...c.enableFeatures],
       ha: c.zk !== undefined,
       local_port_min: c.localPortMin,
       local_port_max: c.localPortMax,
@@ -177,18 +185,20 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
     zookeeper_config: {
       zk: c.zk ?? null,
       zk_timeout: 10_000,
-      zk_session_timeout: 10_000,
+      zk_session_timeout: c.zkSessionTimeoutMs,
       zk_max_versions: 50,
     },
     http_config: { http_port: port },
   });
 
-  const services: ApiServices = { apps, tasks, deployments, info, logger: logger.child({ part: 'api' }) };
+  const services: ApiServices = { apps, tasks, deployments, info, logger: logLevels.child('api') };
   services.killTasks = (ids) => scheduler.killTasks(ids);
+  services.wipeTasks = (ids) => scheduler.wipeTasks(ids);
   services.launchQueue = launchQueue;
   services.now = () => clock.now();
-  const groups = new GroupManager(apps, store, deployments, clock, logger.child({ part: 'groups' }));
+  const groups = new GroupManager(apps, store, deployments, clock, logLevels.child('groups'));
   services.groups = groups;
+  services.logLevels = logLevels;
   services.events = { callbacks: events.callbacks, streams: events.streams };
   const koa = createApiApp(services);
   const handler = koa.callback();
@@ -233,6 +243,7 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
     await events.start();
     const loaded = await tasks.load();
     logger.info({ tasks: loaded, store: store.kind }, 'tasks loaded');
+    if (reservations !== undefined) logger.info({ reservations: await reservations.load() }, 'reservations loaded');
     if (server === undefined) await listen();
     await scheduler.start();
     active = true;
@@ -260,6 +271,7 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
     await scheduler.close();
     health.close();
     readiness.close();
+    logLevels.dispose();
     events.dispose();
     const s = server;
     server = undefined;
@@ -290,7 +302,8 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
           const l = new Leadership({
             zk: c.zk,
             self: { url: url(), leader: `${c.hostname}:${port}` },
-            logger: logger.child({ part: 'leadership' }),
+            sessionTimeoutMs: c.zkSessionTimeoutMs,
+            logger: logLevels.child('leadership'),
           });
           leadership = l;
           services.abdicate = () => l.abdicate();

@@ -48,6 +48,18 @@ export function parseDuration(flag: string, value: string | undefined, fallbackM
   return Number(m[1]) * unit;
 }
 
+const BYTE_UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
+
+/** A Mesos byte size (`512MB`, `2GB`, `100B`) in bytes; must be positive. */
+export function parseBytes(flag: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const m = /^(\d+(?:\.\d+)?)(B|KB|MB|GB|TB)$/.exec(value.trim());
+  const unit = m?.[2] === undefined ? undefined : BYTE_UNITS[m[2]];
+  const bytes = m === null || unit === undefined ? Number.NaN : Math.floor(Number(m[1]) * unit);
+  if (!(bytes > 0)) throw badFlag(flag, `must be a size such as 100MB or 2GB, got '${value}'`);
+  return bytes;
+}
+
 /** `--zk zk://host:2181,host2:2181/agora`; undefined stays undefined. */
 export function parseZkFlag(flag: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;

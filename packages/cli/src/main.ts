@@ -53,6 +53,12 @@ export function buildProgram(): Command {
       'most agents that may be marked unreachable after a failover; beyond it the master fails over',
       '100%',
     )
+    .option(
+      '--agent_removal_rate_limit <rate>',
+      'most agents removed after failing health checks, as <removals>/<duration> (e.g. 1/10mins); default unlimited',
+    )
+    .option('--filter_gpu_resources <bool>', 'offer agents with gpus only to GPU_RESOURCES frameworks', 'true')
+    .option('--fair_sharing_excluded_resource_names <names>', 'resources left out of DRF shares (comma list)', 'gpus')
     .action((flags) =>
       serve(() =>
         runMaster(flags, (reason) => {
@@ -78,12 +84,25 @@ export function buildProgram(): Command {
     )
     .option('--cgroups_enable_cfs', 'hard-cap each task at its cpus (CFS quota)')
     .option('--cgroups_root <name>', 'cgroup below which task containers go', 'agora')
+    .option('--cgroups_version <auto|v1|v2>', 'cgroup hierarchy for containers (auto: v2 with cpu+memory, else v1)')
     .option('--enforce_container_disk_quota', "kill a task whose sandbox outgrows its 'disk'")
     .option('--container_disk_watch_interval <duration>', 'how often sandbox disk usage is measured', '15secs')
     .option('--gc_delay <duration>', 'remove a finished sandbox this long after its last change', '1weeks')
     .option('--gc_disk_headroom <fraction>', 'free-disk fraction to keep: a fuller disk shortens gc_delay', '0.1')
     .option('--disk_watch_interval <duration>', 'how often the disk is checked and sandboxes collected', '1mins')
     .option('--fetcher_stall_timeout <duration>', 'fail a URI download that receives nothing for this long', '1mins')
+    .option('--fetcher_cache_size <bytes>', 'size limit of the fetcher cache (least recently used evicted)', '2GB')
+    .option('--usage_report_interval <duration>', "how often the running tasks' usage is sent to the master", '10secs')
+    .option(
+      '--executor_reregistration_timeout <duration>',
+      'after a restart, how long a recovered custom executor has to re-subscribe',
+      '2secs',
+    )
+    .option('--http_heartbeat_interval <duration>', 'how often custom executors get a HEARTBEAT', '30secs')
+    .option(
+      '--domain <json|file>',
+      'fault domain: \'{"fault_domain":{"region":{"name":"r1"},"zone":{"name":"z1"}}}\' or a JSON file path',
+    )
     .option('--simulate', 'run simulated agents: the real protocol, tasks run virtually (for scale tests)')
     .option('--count <n>', 'with --simulate: how many agents in this process (ports --port, --port+1, …)', '1')
     .option(
@@ -108,10 +127,18 @@ export function buildProgram(): Command {
     .option('--framework_name <name>', 'framework name', 'marathon')
     .option('--mesos_role <role>', 'role to register with')
     .option('--http_endpoints <urls>', 'comma list of event callback URLs subscribed at start (kept in the store)')
+    .option('--zk_session_timeout <ms>', 'ZooKeeper session timeout of the leader election, ms', '10000')
+    .option('--enable_features <list>', 'comma list of optional features (secrets, gpu_resources, …)')
+    .option('--secrets_dir <dir>', 'directory secret sources are read from (secret "db/pw" = file <dir>/db/pw)')
     .option(
       '--event_subscriber_queue_size <n>',
       'events waiting per callback subscriber before the oldest drop',
       '10000',
+    )
+    .option(
+      '--event_log_size <n>',
+      'events kept in the durable event log (how far behind a callback subscriber may be and still catch up)',
+      '100000',
     )
     .option(
       '--event_stream_max_outstanding_messages <n>',

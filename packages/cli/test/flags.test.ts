@@ -2,6 +2,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   machineSlices,
+  parseBytes,
   parseDuration,
   parseMasterFlag,
   parsePort,
@@ -38,6 +39,16 @@ flags('Mesos durations', () => {
   assert.is(parseDuration('allocation_interval', undefined, 7), 7);
   throwsFlag(() => parseDuration('allocation_interval', '1s', 0), 'allocation_interval');
   throwsFlag(() => parseDuration('allocation_interval', 'soon', 0), 'allocation_interval');
+});
+
+flags('Mesos byte sizes', () => {
+  assert.is(parseBytes('fetcher_cache_size', '2GB', 0), 2 * 1024 ** 3);
+  assert.is(parseBytes('fetcher_cache_size', '512MB', 0), 512 * 1024 ** 2);
+  assert.is(parseBytes('fetcher_cache_size', '100B', 0), 100);
+  assert.is(parseBytes('fetcher_cache_size', undefined, 7), 7);
+  throwsFlag(() => parseBytes('fetcher_cache_size', '0MB', 0), 'fetcher_cache_size');
+  throwsFlag(() => parseBytes('fetcher_cache_size', '2G', 0), 'fetcher_cache_size');
+  throwsFlag(() => parseBytes('fetcher_cache_size', 'lots', 0), 'fetcher_cache_size');
 });
 
 flags('masters and zk urls', () => {

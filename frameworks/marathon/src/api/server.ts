@@ -8,6 +8,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { httpAnswerFor } from './http-errors.js';
+import { registerLoggingRoutes } from './logging.js';
 import { ApiMetrics, metricsMiddleware, registerMetricsRoutes } from './metrics.js';
 import { registerPingRoute } from './ping.js';
 import { registerAppExtraRoutes } from './v2/app-extras.js';
@@ -72,6 +73,7 @@ export function createApiApp(services: ApiServices): Koa {
   registerMetricsRoutes(router, services);
   registerGroupRoutes(router, services);
   registerDeploymentRoutes(router, services);
+  if (services.logLevels !== undefined) registerLoggingRoutes(router, services.logLevels);
   if (services.events !== undefined) registerEventSubscriptionRoutes(router, services.events.callbacks);
   if (services.events !== undefined) registerEventStreamRoutes(router, services.events.streams);
   app.use(router.routes());

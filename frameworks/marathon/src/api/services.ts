@@ -8,6 +8,7 @@ import { taskToJson } from '../model/task.js';
 import type { TaskTracker } from '../scheduler/task-tracker.js';
 import type { LaunchQueue } from '../scheduling/launch-queue.js';
 import type { GroupManager } from '../apps/group-manager.js';
+import type { LogLevels } from '../logging/log-levels.js';
 import type { ApiMetrics } from './api-metrics.js';
 import type { HttpCallbacks } from '../events/http-callbacks.js';
 import type { EventStreams } from '../events/sse.js';
@@ -23,6 +24,8 @@ export interface ApiServices {
   logger: Logger;
   /** Kill tasks now (the scheduler); absent: task kills answer 503. */
   killTasks?: (taskIds: readonly string[]) => Promise<void>;
+  /** Kill tasks and give up their instances' reservations and volumes (`wipe=true`, resident apps). */
+  wipeTasks?: (taskIds: readonly string[]) => Promise<void>;
   /** The launch queue and the current time (for `/v2/queue`); absent: the queue is empty. */
   launchQueue?: LaunchQueue;
   now?: () => number;
@@ -34,6 +37,8 @@ export interface ApiServices {
   metrics?: ApiMetrics;
   /** Groups (`/v2/groups`); absent: those routes are not served. */
   groups?: GroupManager;
+  /** Runtime log levels (`/logging`); absent: not served. */
+  logLevels?: LogLevels;
 }
 
 export interface AppInfoEmbed {

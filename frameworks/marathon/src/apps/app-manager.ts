@@ -1,22 +1,30 @@
 /**
  * The apps: create, update (scale or restart), delete, with Marathon's
  * rules (409 when the id exists, 404 when it does not, 409 when a deployment
- * holds the app unless `force`). Every change is validated first, then
- * written to the store, and only then applied in memory and announced, so a
- * bad body or a store failure changes nothing. Changes run one at a time.
+ * holds the app unless `force`). Every change — one app, a bulk change or a
+ * group change — is a batch of operations: validated in full first
+ * (`app-batch.ts`), planned as ONE deployment (`deployment-plan.ts`), then
+ * written to the store in one atomic write together with that deployment
+ * (and the root group version, for group changes), and only then applied in
+ * memory and announced. A bad body or a store failure changes nothing.
+ * Changes run one at a time.
  */
 import { AgoraError, type Clock, Emitter, type Event, type Logger, newUuid } from '@agora/common';
-import type { Deployment, DeploymentAction, DeploymentTracker } from '../deployments/deployment-tracker.js';
-import type { AppDefinition, AppSpec, JsonObject, JsonValue } from '../model/app-definition.js';
-import { isUpgrade, nextVersion } from '../model/app-json.js';
-import { isObject } from '../model/app-reads.js';
-import { type AppParseResult, mergeAppUpdate, parseAppDefinition } from '../model/app-parser.js';
-import { canonicalPathId, canonicalSegments } from '../model/path-id.js';
-import type { MarathonStore } from '../storage/repositories.js';
+import { type DeploymentStep, planDeployment } from '../deployments/deployment-plan.js';
+import type { DeploymentRecord, DeploymentTracker } from '../deployments/deployment-tracker.js';
 import { publishApiPost, publishDeploymentStarted, type RequestOrigin } from '../events/publishers.js';
 import type { EventPublisher } from '../events/types.js';
+import type { AppDefinition } from '../model/app-definition.js';
+import { nextVersion } from '../model/app-json.js';
+import { type ParseAppOptions, parseAppDefinition } from '../model/app-parser.js';
+import { canonicalPathId } from '../model/path-id.js';
+import type { MarathonStore, RootGroupRecord } from '../storage/repositories.js';
+import { commitChange } from '../storage/store-change.js';
 import { SerialQueue } from '../util/serial-queue.js';
-import { assignServicePorts, DEFAULT_SERVICE_PORT_RANGE, type ServicePortRange } from './service-ports.js';
+import { type AppOp, type AppOpOutcome, appInvalid, appNotFound, planBatch } from './app-batch.js';
+import { DEFAULT_SERVICE_PORT_RANGE, type ServicePortRange } from './service-ports.js';
+
+export type { AppOp, AppOpOutcome } from './app-batch.js';
 
 export interface AppManagerOptions {
   /** Role of apps that name none. @default '*' */
@@ -25,6 +33,8 @@ export interface AppManagerOptions {
   servicePorts?: ServicePortRange;
   /** Where Marathon events are published (api_post_event, deployment_info, …). */
   events?: EventPublisher;
+  /** `--enable_features` (e.g. `secrets`), for validation. */
+  enabledFeatures?: readonly string[];
 }
 
 export interface AppChange {
@@ -36,16 +46,26 @@ export interface AppChange {
 
 export interface AppChangeResult {
   app: AppDefinition;
-  deployment: Deployment;
+  deployment: DeploymentRecord;
   created: boolean;
   unknownFields: string[];
 }
 
-function invalid(result: Extract<AppParseResult, { ok: false }>): AgoraError {
-  const message = result.kind === 'json' ? 'Invalid JSON' : 'Object is not valid';
-  return new AgoraError('AGORA_ERR_APP_INVALID', message, {
-    data: { kind: result.kind, violations: result.violations, unknownFields: result.unknownFields },
-  });
+export interface BatchOptions {
+  /** Override the locks of running deployments (they are superseded). */
+  force?: boolean;
+  /** Publish `api_post_event` for each put app (single-app POST/PUT/PATCH, as Marathon). */
+  origin?: RequestOrigin;
+  /** The root group version to store in the same write, given the apps after the change. */
+  root?: (apps: readonly AppDefinition[], version: string) => RootGroupRecord;
+}
+
+export interface BatchResult {
+  /** The change's version (the newest app version it wrote). */
+  version: string;
+  /** The one deployment of the change; undefined when nothing changed (an empty change starts none). */
+  deployment: DeploymentRecord | undefined;
+  outcomes: AppOpOutcome[];
 }
 
 export class AppManager {
@@ -66,6 +86,11 @@ export class AppManager {
   ) {
     this.defaultRole = options.defaultRole ?? '*';
     this.servicePorts = options.servicePorts ?? DEFAULT_SERVICE_PORT_RANGE;
+  }
+
+  /** How app definitions are parsed here (default role, enabled features); bulk and group parsing use it too. */
+  get parseOptions(): ParseAppOptions {
+    return { defaultRole: this.defaultRole, enabledFeatures: this.options.enabledFeatures ?? [] };
   }
 
   /** Read every app from the store (at start). */
@@ -99,66 +124,21 @@ export class AppManager {
   }
 
   /** POST /v2/apps */
-  create(body: unknown, _options: { force?: boolean; origin?: RequestOrigin } = {}): Promise<AppChangeResult> {
-    const parsed = parseAppDefinition(body, { defaultRole: this.defaultRole });
-    if (!parsed.ok) return Promise.reject(invalid(parsed));
-    return this.queue.run(async () => {
-      if (this.apps.has(parsed.spec.id)) {
-        throw new AgoraError('AGORA_ERR_APP_EXISTS', `An app with id [${parsed.spec.id}] already exists.`);
-      }
-      this.checkNamespace(parsed.spec.id);
-      const app = await this.commitNew(parsed.spec, _options.origin);
-      return { ...app, unknownFields: parsed.unknownFields };
-    });
+  async create(body: unknown, options: { force?: boolean; origin?: RequestOrigin } = {}): Promise<AppChangeResult> {
+    const parsed = parseAppDefinition(body, this.parseOptions);
+    if (!parsed.ok) throw appInvalid(parsed);
+    const id = parsed.spec.id;
+    return this.single(await this.change([{ op: 'put', id, body, partial: false, mustNotExist: true }], options));
   }
 
   /** PUT /v2/apps/{id}: update, or create when the app does not exist. */
-  update(
+  async update(
     id: string,
     body: unknown,
     options: { partial?: boolean; force?: boolean; origin?: RequestOrigin } = {},
   ): Promise<AppChangeResult> {
-    const appId = canonicalPathId(id);
-    return this.queue.run(async () => {
-      const current = this.apps.get(appId);
-      if (current === undefined) {
-        const parsed = parseAppDefinition(body, { defaultRole: this.defaultRole, id: appId });
-        if (!parsed.ok) throw invalid(parsed);
-        this.checkNamespace(parsed.spec.id);
-        const created = await this.commitNew(parsed.spec, options.origin);
-        return { ...created, unknownFields: parsed.unknownFields };
-      }
-      const partial = options.partial !== false;
-      const input: JsonValue =
-        partial && isObject(body as JsonValue) ? mergeAppUpdate(current, body as JsonObject) : (body as JsonValue);
-      const parsed = parseAppDefinition(input, { defaultRole: this.defaultRole, id: appId });
-      if (!parsed.ok) throw invalid(parsed);
-      this.checkLock(appId, options.force === true);
-      const spec = assignServicePorts(parsed.spec, this.apps.values(), this.servicePorts);
-      const restart = isUpgrade(current, spec);
-      const now = this.clock.now();
-      const version = nextVersion(now, current.version);
-      const versionInfo = restart
-        ? { lastScalingAt: version, lastConfigChangeAt: version }
-        : {
-            lastScalingAt: spec.instances !== current.instances ? version : current.versionInfo.lastScalingAt,
-            lastConfigChangeAt: current.versionInfo.lastConfigChangeAt,
-          };
-      const app: AppDefinition = { ...spec, version, versionInfo };
-      await this.store.apps.put(app);
-      this.apps.set(appId, app);
-      publishApiPost(this.options.events, options.origin, app);
-      const deployment = this.startDeployment(
-        appId,
-        restart ? 'RestartApplication' : 'ScaleApplication',
-        version,
-        current,
-      );
-      this.logger.info({ appId, version, restart, instances: app.instances }, 'app updated');
-      this.onDidChangeEmitter.fire({ appId, kind: 'updated', restart });
-      const unknownFields = isObject(body as JsonValue) ? parsed.unknownFields : [];
-      return { app, deployment, created: false, unknownFields };
-    });
+    const op: AppOp = { op: 'put', id, body, partial: options.partial !== false };
+    return this.single(await this.change([op], options));
   }
 
   /**
@@ -166,42 +146,26 @@ export class AppManager {
    * whose `lastConfigChangeAt` moves, so every task is replaced (rolling, by
    * `upgradeStrategy`).
    */
-  restart(id: string, options: { force?: boolean } = {}): Promise<AppChangeResult> {
-    const appId = canonicalPathId(id);
-    return this.queue.run(async () => {
-      const current = this.apps.get(appId);
-      if (current === undefined) throw notFound(appId);
-      this.checkLock(appId, options.force === true);
-      const version = nextVersion(this.clock.now(), current.version);
-      const app: AppDefinition = {
-        ...current,
-        version,
-        versionInfo: { lastScalingAt: version, lastConfigChangeAt: version },
-      };
-      await this.store.apps.put(app);
-      this.apps.set(appId, app);
-      const deployment = this.startDeployment(appId, 'RestartApplication', version, current);
-      this.logger.info({ appId, version }, 'app restarted');
-      this.onDidChangeEmitter.fire({ appId, kind: 'updated', restart: true });
-      return { app, deployment, created: false, unknownFields: [] };
-    });
+  async restart(id: string, options: { force?: boolean } = {}): Promise<AppChangeResult> {
+    return this.single(await this.change([{ op: 'restart', id }], options));
   }
 
   /** DELETE /v2/apps/{id} */
-  delete(id: string, options: { force?: boolean } = {}): Promise<{ version: string; deployment: Deployment }> {
-    const appId = canonicalPathId(id);
-    return this.queue.run(async () => {
-      const current = this.apps.get(appId);
-      if (current === undefined) throw notFound(appId);
-      this.checkLock(appId, options.force === true);
-      await this.store.apps.delete(appId);
-      this.apps.delete(appId);
-      const version = nextVersion(this.clock.now(), current.version);
-      const deployment = this.startDeployment(appId, 'StopApplication', version, current);
-      this.logger.info({ appId }, 'app deleted');
-      this.onDidChangeEmitter.fire({ appId, kind: 'deleted', restart: false });
-      return { version, deployment };
-    });
+  async delete(
+    id: string,
+    options: { force?: boolean } = {},
+  ): Promise<{ version: string; deployment: DeploymentRecord }> {
+    const r = await this.change([{ op: 'delete', id }], options);
+    return { version: r.version, deployment: r.deployment! };
+  }
+
+  /**
+   * Apply a batch of operations as ONE change: every operation validated,
+   * the locks checked, one deployment planned over all affected apps, and
+   * the apps, the deployment (and `root`) written in one atomic store write.
+   */
+  change(ops: readonly AppOp[], options: BatchOptions = {}): Promise<BatchResult> {
+    return this.queue.run(() => this.applyBatch(ops, options));
   }
 
   /** Wait for changes in flight (used at close). */
@@ -213,72 +177,100 @@ export class AppManager {
     this.onDidChangeEmitter.dispose();
   }
 
-  private async commitNew(parsed: AppSpec, origin?: RequestOrigin): Promise<Omit<AppChangeResult, 'unknownFields'>> {
-    const spec = assignServicePorts(parsed, this.apps.values(), this.servicePorts);
-    const version = nextVersion(this.clock.now());
-    const app: AppDefinition = {
-      ...spec,
-      version,
-      versionInfo: { lastScalingAt: version, lastConfigChangeAt: version },
-    };
-    await this.store.apps.put(app);
-    this.apps.set(app.id, app);
-    publishApiPost(this.options.events, origin, app);
-    const deployment = this.startDeployment(app.id, 'StartApplication', version);
-    this.logger.info({ appId: app.id, version, instances: app.instances }, 'app created');
-    this.onDidChangeEmitter.fire({ appId: app.id, kind: 'created', restart: false });
-    return { app, deployment, created: true };
+  private async applyBatch(ops: readonly AppOp[], options: BatchOptions): Promise<BatchResult> {
+    const now = this.clock.now();
+    const plan = planBatch(ops, {
+      current: this.apps,
+      now,
+      parse: this.parseOptions,
+      servicePorts: this.servicePorts,
+    });
+    this.checkLocks([...plan.after.keys()], options.force === true);
+    const present = (m: Map<string, AppDefinition | undefined>): Map<string, AppDefinition> =>
+      new Map([...m].filter((e): e is [string, AppDefinition] => e[1] !== undefined));
+    const steps: DeploymentStep[] = planDeployment(present(plan.before), present(plan.after), {
+      restart: plan.restarts,
+    });
+    // Every app put or restarted gets an action, even when only its version moved (Marathon deploys every change).
+    const planned = new Set(steps.flatMap((s) => s.actions.map((a) => a.app)));
+    const unplanned = [...present(plan.after).keys()].filter((id) => !planned.has(id));
+    if (unplanned.length > 0) steps.push({ actions: unplanned.map((app) => ({ action: 'ScaleApplication', app })) });
+
+    const written = [...present(plan.after).values()];
+    const deleted = [...plan.after].filter(([, a]) => a === undefined).map(([id]) => id);
+    const newest = written.map((a) => a.version).sort();
+    const latest = [...this.apps.values()].map((a) => a.version).sort();
+    const version = newest[newest.length - 1] ?? nextVersion(now, latest[latest.length - 1]);
+    const afterAll = new Map(this.apps);
+    for (const [id, app] of plan.after) {
+      if (app === undefined) afterAll.delete(id);
+      else afterAll.set(id, app);
+    }
+    const root = options.root?.([...afterAll.values()], version);
+
+    let deployment: DeploymentRecord | undefined;
+    if (steps.length > 0) {
+      const first = steps[0]!.actions[0]!;
+      const originals = Object.fromEntries([...plan.before].map(([id, app]) => [id, app ?? null]));
+      deployment = await this.deployments.startWith(
+        {
+          id: newUuid(),
+          appId: first.app,
+          action: first.action,
+          version,
+          createdAt: new Date(now).toISOString(),
+          steps,
+          originals,
+        },
+        (record, superseded) =>
+          commitChange(this.store, {
+            putApps: written,
+            deleteApps: deleted,
+            putDeployment: record,
+            deleteDeployments: [...superseded],
+            ...(root === undefined ? {} : { root }),
+          }),
+      );
+    } else if (root !== undefined) {
+      await commitChange(this.store, { root });
+    }
+
+    // Written: now memory, events, the scheduler.
+    for (const [id, app] of plan.after) {
+      if (app === undefined) this.apps.delete(id);
+      else this.apps.set(id, app);
+    }
+    for (const o of plan.outcomes) if (o.app !== undefined) publishApiPost(this.options.events, options.origin, o.app);
+    if (deployment !== undefined) publishDeploymentStarted(this.options.events, deployment);
+    for (const [id, app] of plan.after) {
+      const prior = plan.before.get(id);
+      const restart =
+        plan.restarts.has(id) ||
+        (deployment?.steps ?? []).some((s) => s.actions.some((a) => a.app === id && a.action === 'RestartApplication'));
+      const kind = app === undefined ? 'deleted' : prior === undefined ? 'created' : 'updated';
+      this.logger.info({ appId: id, version: app?.version, kind, deploymentId: deployment?.id }, `app ${kind}`);
+      this.onDidChangeEmitter.fire({ appId: id, kind, restart });
+    }
+    return { version, deployment, outcomes: plan.outcomes };
   }
 
-  /** Apps and groups share one namespace: an app may not sit under another app, nor have an app under it. */
-  private checkNamespace(appId: string): void {
-    const segments = canonicalSegments(appId);
-    for (let i = 1; i < segments.length; i++) {
-      const parent = `/${segments.slice(0, i).join('/')}`;
-      if (this.apps.has(parent)) {
-        throw new AgoraError(
-          'AGORA_ERR_APP_EXISTS',
-          `An app with id [${parent}] already exists, so [${appId}] cannot be created under it.`,
-        );
-      }
-    }
-    for (const other of this.apps.keys()) {
-      if (other.startsWith(`${appId}/`)) {
-        throw new AgoraError('AGORA_ERR_APP_EXISTS', `A group with id [${appId}] already exists.`);
-      }
-    }
+  private single(r: BatchResult): AppChangeResult {
+    const o = r.outcomes[0]!;
+    return { app: o.app!, deployment: r.deployment!, created: o.created, unknownFields: o.unknownFields };
   }
 
-  private checkLock(appId: string, force: boolean): void {
-    const running = this.deployments.forApp(appId);
-    if (running.length === 0 || force) return;
-    const first = running[0]!;
+  private checkLocks(appIds: readonly string[], force: boolean): void {
+    if (force) return;
+    const ids = [...new Set(appIds.flatMap((a) => this.deployments.forApp(a).map((d) => d.id)))];
+    if (ids.length === 0) return;
     throw new AgoraError(
       'AGORA_ERR_APP_LOCKED',
-      `App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/${first.id}'.`,
-      { data: { deployments: running.map((d) => d.id) } },
+      `App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/${ids[0]}'.`,
+      { data: { deployments: ids } },
     );
-  }
-
-  private startDeployment(
-    appId: string,
-    action: DeploymentAction,
-    version: string,
-    original?: AppDefinition,
-  ): Deployment {
-    const deployment: Deployment = {
-      id: newUuid(),
-      appId,
-      action,
-      version,
-      createdAt: new Date(this.clock.now()).toISOString(),
-      original,
-    };
-    publishDeploymentStarted(this.options.events, this.deployments.start(deployment));
-    return deployment;
   }
 }
 
 export function notFound(appId: string): AgoraError {
-  return new AgoraError('AGORA_ERR_APP_NOT_FOUND', `App '${appId}' does not exist`);
+  return appNotFound(appId);
 }

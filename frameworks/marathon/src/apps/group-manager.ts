@@ -26,8 +26,9 @@ import {
 } from '../model/group.js';
 import { canonicalPathId, canonicalSegments } from '../model/path-id.js';
 import type { MarathonStore, RootGroupRecord } from '../storage/repositories.js';
+import { commitChange } from '../storage/store-change.js';
 import { SerialQueue } from '../util/serial-queue.js';
-import type { AppManager } from './app-manager.js';
+import type { AppManager, AppOp as BatchOp } from './app-manager.js';
 
 export interface GroupChangeResult {
   version: string;
@@ -121,7 +122,7 @@ export class GroupManager {
     options: { create?: boolean; force?: boolean; dryRun?: boolean },
   ): Promise<GroupChangeResult | { steps: PlannedStep[] }> {
     return this.queue.run(async () => {
-      const parsed = parseGroupUpdate(body, canonicalPathId(basePath));
+      const parsed = parseGroupUpdate(body, canonicalPathId(basePath), this.apps.parseOptions);
       if (!parsed.ok) throw invalid(parsed);
       const u = parsed.update;
       if (u.kind === 'scale') return this.scale(u.id, u.scaleBy, options);
@@ -158,6 +159,47 @@ export class GroupManager {
       const removed = [...this.explicit.keys()].filter((g) => isUnder(g, groupId));
       const result = await this.apply(ops, [], removed, options.force === true);
       return { ...result, groupId };
+    });
+  }
+
+  /**
+   * PATCH /v2/groups/{id} (Marathon 1.9+): change `enforceRole` of a
+   * top-level group. No deployment; the new root group version is stored.
+   */
+  patch(id: string, body: unknown): Promise<void> {
+    const groupId = canonicalPathId(id);
+    return this.queue.run(async () => {
+      const invalidPatch = (path: string, error: string): AgoraError =>
+        new AgoraError('AGORA_ERR_APP_INVALID', 'Object is not valid', {
+          data: { kind: 'semantic', violations: [{ path, errors: [error] }] },
+        });
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+        throw new AgoraError('AGORA_ERR_APP_INVALID', 'Invalid JSON', {
+          data: { kind: 'json', violations: [{ path: '/', errors: ['error.expected.jsobject'] }] },
+        });
+      }
+      if (!this.exists(groupId)) throw groupNotFound(groupId);
+      if (groupId === '/' || parentOf(groupId) !== '/') {
+        throw invalidPatch('/', 'enforceRole can only be set on top-level groups');
+      }
+      const fields = body as Record<string, unknown>;
+      const extra = Object.keys(fields).filter((k) => k !== 'enforceRole' && k !== 'id');
+      if (extra.length > 0)
+        throw invalidPatch('/', `only enforceRole can be changed with PATCH, not ${extra.join(', ')}`);
+      const enforceRole = fields['enforceRole'];
+      if (typeof enforceRole !== 'boolean') throw invalidPatch('/enforceRole', 'error.expected.jsboolean');
+      const meta: GroupMeta = { ...this.meta(groupId), enforceRole };
+      const explicit = new Map(this.explicit).set(groupId, meta);
+      const newest = [this.version ?? new Date(0).toISOString(), ...this.apps.list().map((a) => a.version)].sort();
+      const record: RootGroupRecord = {
+        version: nextVersion(this.clock.now(), newest[newest.length - 1]),
+        groups: [...explicit.values()],
+        apps: Object.fromEntries(this.apps.list().map((a) => [a.id, a.version])),
+      };
+      await commitChange(this.store, { root: record });
+      this.explicit.set(groupId, meta);
+      this.version = record.version;
+      this.logger.info({ groupId, enforceRole }, 'group patched');
     });
   }
 
@@ -271,7 +313,12 @@ export class GroupManager {
     );
   }
 
-  /** Apply app changes (stops first, then in dependency order), then store the new root group version. */
+  /**
+   * Apply the app changes and the new root group version as ONE change: one
+   * deployment whose steps put stops first and then the apps in dependency
+   * order, written in the same atomic store write as the apps and the root
+   * group (see AppManager.change).
+   */
   private async apply(
     ops: readonly AppOp[],
     metas: readonly GroupMeta[],
@@ -279,40 +326,31 @@ export class GroupManager {
     force: boolean,
   ): Promise<{ version: string; deploymentId: string }> {
     this.checkLocks(ops, force);
-    const order = this.steps(ops).flatMap((s) => s.actions.map((a) => a.app));
-    const sorted = [...ops].sort((a, b) => order.indexOf(a.id) - order.indexOf(b.id));
-    let deploymentId: string | undefined;
-    for (const o of sorted) {
-      if (o.op === 'delete') {
-        const r = await this.apps.delete(o.id, { force: true });
-        deploymentId ??= r.deployment.id;
-      } else if (o.op === 'create') {
-        const r = await this.apps.update(o.id, o.body, { partial: false, force: true });
-        deploymentId ??= r.deployment.id;
-      } else {
-        const r = await this.apps.update(o.id, o.body, { partial: false, force: true });
-        deploymentId ??= r.deployment.id;
-      }
-    }
-    const previous = new Map(this.explicit);
-    for (const g of removedGroups) this.explicit.delete(g);
-    for (const m of metas) if (m.id !== '/' || m.dependencies.length > 0) this.explicit.set(m.id, m);
-    const version = nextVersion(this.clock.now(), this.currentVersion());
-    const record: RootGroupRecord = {
-      version,
-      groups: [...this.explicit.values()],
-      apps: Object.fromEntries(this.apps.list().map((a) => [a.id, a.version])),
-    };
-    try {
-      await this.store.groups?.putRoot(record);
-    } catch (err) {
-      this.explicit.clear();
-      for (const [k, v] of previous) this.explicit.set(k, v);
-      throw err;
-    }
-    this.version = version;
-    this.logger.info({ version, changes: ops.length }, 'groups changed');
-    return { version, deploymentId: deploymentId ?? newUuid() };
+    const explicit = new Map(this.explicit);
+    for (const g of removedGroups) explicit.delete(g);
+    for (const m of metas) if (m.id !== '/' || m.dependencies.length > 0) explicit.set(m.id, m);
+    let record: RootGroupRecord | undefined;
+    const batch: BatchOp[] = ops.map((o) =>
+      o.op === 'delete' ? { op: 'delete', id: o.id } : { op: 'put', id: o.id, body: o.body, partial: false },
+    );
+    const result = await this.apps.change(batch, {
+      force: true,
+      root: (apps) => {
+        const newest = [this.version ?? new Date(0).toISOString(), ...apps.map((a) => a.version)].sort();
+        record = {
+          version: nextVersion(this.clock.now(), newest[newest.length - 1]),
+          groups: [...explicit.values()],
+          apps: Object.fromEntries(apps.map((a) => [a.id, a.version])),
+        };
+        return record;
+      },
+    });
+    this.explicit.clear();
+    for (const [k, v] of explicit) this.explicit.set(k, v);
+    this.version = record?.version ?? this.version;
+    const version = record?.version ?? result.version;
+    this.logger.info({ version, changes: ops.length, deploymentId: result.deployment?.id }, 'groups changed');
+    return { version, deploymentId: result.deployment?.id ?? newUuid() };
   }
 
   private async scale(id: string, factor: number, options: { force?: boolean; dryRun?: boolean }) {

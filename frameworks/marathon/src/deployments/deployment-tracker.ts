@@ -38,6 +38,8 @@ export interface Deployment {
   readonly original?: AppDefinition | undefined;
   /** Steps, when the caller planned them; else derived from `action`. */
   readonly steps?: readonly DeploymentStep[];
+  /** Every affected app's definition before the change (null: it did not exist); else `{[appId]: original}`. */
+  readonly originals?: Readonly<Record<string, AppDefinition | null>>;
 }
 
 /** A running deployment as stored. */
@@ -101,25 +103,38 @@ export class DeploymentTracker {
 
   /** Start a deployment; running ones touching the same apps are superseded (the caller checked the lock). */
   start(deployment: Deployment): DeploymentRecord {
-    const steps = [...(deployment.steps ?? stepsForAction(deployment.action, deployment.appId))];
-    const apps = affectedApps(steps);
-    const record: DeploymentRecord = {
-      id: deployment.id,
-      version: deployment.version,
-      createdAt: deployment.createdAt,
-      affectedApps: apps,
-      steps,
-      currentStep: 0,
-      originals: { [deployment.appId]: deployment.original ?? null },
-      appId: deployment.appId,
-      action: deployment.action,
-    };
-    for (const appId of apps) {
-      for (const d of this.forApp(appId)) this.finish(d, 'superseded');
-    }
+    const record = recordOf(deployment);
+    for (const d of this.supersededBy(record)) this.finish(d, 'superseded');
     this.byId.set(record.id, record);
     this.persist(record);
     return record;
+  }
+
+  /**
+   * Start a deployment whose record is written by `write` together with the
+   * change it belongs to (one atomic store write, in order with this
+   * tracker's own writes). `write` gets the record and the ids of the
+   * running deployments it supersedes (to delete in the same write). When
+   * `write` fails, nothing changes here.
+   */
+  async startWith(
+    deployment: Deployment,
+    write: (record: DeploymentRecord, superseded: readonly string[]) => Promise<void>,
+  ): Promise<DeploymentRecord> {
+    const record = recordOf(deployment);
+    await this.writes.run(() =>
+      write(
+        structuredClone(record),
+        this.supersededBy(record).map((d) => d.id),
+      ),
+    );
+    for (const d of this.supersededBy(record)) this.finish(d, 'superseded');
+    this.byId.set(record.id, record);
+    return record;
+  }
+
+  private supersededBy(record: DeploymentRecord): DeploymentRecord[] {
+    return [...new Set(record.affectedApps.flatMap((a) => this.forApp(a)))];
   }
 
   get(id: string): DeploymentRecord | undefined {
@@ -227,6 +242,21 @@ export class DeploymentTracker {
         this.logger.error({ err: toAgoraError(err).toJSON(), deploymentId: id }, 'cannot delete a deployment'),
       );
   }
+}
+
+function recordOf(deployment: Deployment): DeploymentRecord {
+  const steps = [...(deployment.steps ?? stepsForAction(deployment.action, deployment.appId))];
+  return {
+    id: deployment.id,
+    version: deployment.version,
+    createdAt: deployment.createdAt,
+    affectedApps: affectedApps(steps),
+    steps,
+    currentStep: 0,
+    originals: { ...(deployment.originals ?? { [deployment.appId]: deployment.original ?? null }) },
+    appId: deployment.appId,
+    action: deployment.action,
+  };
 }
 
 /** Marathon's DeploymentInfo JSON (`GET /v2/deployments`); currentStep is 1-based. */

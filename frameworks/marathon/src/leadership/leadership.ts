@@ -7,7 +7,13 @@
  * Marathon, like Marathon's crash strategy: a supervisor restarts it as a
  * standby.
  */
-import { createContender, createDetector, type LeaderContender, type LeaderDetector } from '@agora/coordination';
+import {
+  createContender,
+  createDetector,
+  type LeaderContender,
+  type LeaderDetector,
+  ZkContender,
+} from '@agora/coordination';
 import { type Logger, toAgoraError } from '@agora/common';
 
 /** What each candidate publishes. */
@@ -23,6 +29,7 @@ export interface LeadershipOptions {
   zk: string;
   self: MarathonLeaderInfo;
   logger: Logger;
+  /** ZooKeeper session timeout asked for (`--zk_session_timeout`), ms. @default 10000 */
   sessionTimeoutMs?: number;
 }
 
@@ -47,6 +54,13 @@ export class Leadership {
     };
     this.contender = createContender(url, o.self, zkOptions);
     this.detector = createDetector<MarathonLeaderInfo>(url, zkOptions);
+  }
+
+  /** The session timeout the election's ZooKeeper session was given by the server (ms), once connected. */
+  get negotiatedSessionTimeoutMs(): number | undefined {
+    return this.contender instanceof ZkContender
+      ? this.contender.currentSession?.client.getSessionTimeout()
+      : undefined;
   }
 
   get isLeader(): boolean {

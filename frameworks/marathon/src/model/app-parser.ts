@@ -18,10 +18,10 @@ import {
 import { appToJson } from './app-json.js';
 import { E_OBJECT, isObject, readAppJson } from './app-reads.js';
 import { type NormalizeOptions, normalizeApp } from './normalize.js';
-import { validateAppInput, validateAppSpec } from './validate.js';
+import { type ValidateOptions, validateAppInput, validateAppSpec } from './validate.js';
 import { type Violation, Violations } from './violations.js';
 
-export interface ParseAppOptions extends NormalizeOptions {
+export interface ParseAppOptions extends NormalizeOptions, ValidateOptions {
   /** The id to use instead of the body's (PUT: the path wins). */
   id?: string;
 }
@@ -51,7 +51,7 @@ export function parseAppDefinition(raw: unknown, options: ParseAppOptions = {}):
   const out = new Violations();
   validateAppInput(input, out);
   const spec = normalizeApp(input, options);
-  validateAppSpec(spec, input, out);
+  validateAppSpec(spec, input, out, options);
   if (!out.isEmpty) return { ok: false, kind: 'semantic', violations: out.toArray(), unknownFields };
   return { ok: true, spec, unknownFields };
 }

@@ -64,7 +64,7 @@ function readNode(
   at: string,
   out: Violations,
   json: Violations,
-  defaultRole: string | undefined,
+  parseOptions: { defaultRole?: string; enabledFeatures?: readonly string[] },
 ): GroupUpdateNode {
   const node: GroupUpdateNode = { id };
   if (!isObject(raw)) {
@@ -101,7 +101,7 @@ function readNode(
               typeof d === 'string' ? resolveId(d, id) : d,
             ),
           },
-          defaultRole === undefined ? {} : { defaultRole },
+          parseOptions,
         );
         if (!result.ok) {
           for (const v of result.violations)
@@ -130,7 +130,7 @@ function readNode(
           out.add(`${p}/id`, notChildMessage(id));
           return;
         }
-        node.groups!.push(readNode(g, gid, p, out, json, defaultRole));
+        node.groups!.push(readNode(g, gid, p, out, json, parseOptions));
       });
     }
   }
@@ -144,7 +144,7 @@ function readNode(
 export function parseGroupUpdate(
   raw: unknown,
   basePath: string,
-  options: { defaultRole?: string } = {},
+  options: { defaultRole?: string; enabledFeatures?: readonly string[] } = {},
 ): GroupParseResult {
   const json = new Violations();
   const out = new Violations();
@@ -167,7 +167,7 @@ export function parseGroupUpdate(
     else if (scaleBy < 0) out.add('/scaleBy', `got ${scaleBy}, expected 0 or more`);
     else if (json.isEmpty && out.isEmpty) return { ok: true, update: { kind: 'scale', id, scaleBy } };
   }
-  const root = readNode(body, id, '', out, json, options.defaultRole);
+  const root = readNode(body, id, '', out, json, options);
   if (!json.isEmpty) return { ok: false, kind: 'json', violations: json.toArray() };
   if (!out.isEmpty) return { ok: false, kind: 'semantic', violations: out.toArray() };
   return { ok: true, update: { kind: 'tree', root } };

@@ -56,6 +56,9 @@ export interface TaskRecord {
   /** The agent's fault domain at launch. */
   region?: string;
   zone?: string;
+  /** Resident apps: the reservation (instance) the task runs on, and its volumes (model/reservation.ts). */
+  reservationId?: string;
+  localVolumes?: Array<{ containerPath: string; persistenceId: string }>;
 }
 
 /** Where a task is, as constraints see it. */
@@ -135,7 +138,7 @@ export function taskToJson(task: TaskRecord): JsonObject {
   json['servicePorts'] = [...task.servicePorts];
   json['ipAddresses'] = task.ipAddresses.map((a) => ({ ...a }));
   json['healthCheckResults'] = task.healthCheckResults ?? [];
-  json['localVolumes'] = [];
+  json['localVolumes'] = (task.localVolumes ?? []).map((v) => ({ ...v }));
   json['role'] = task.role;
   if (task.region !== undefined) json['region'] = task.region;
   if (task.zone !== undefined) json['zone'] = task.zone;

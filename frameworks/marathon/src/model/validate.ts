@@ -102,13 +102,52 @@ function validateContainer(container: JsonObject, out: Violations): void {
   }
 }
 
-function validateEnv(spec: AppSpec, out: Violations): void {
+/** Marathon's message when a feature is used without `--enable_features` (the stray ')' is Marathon's). */
+export function featureNotEnabled(feature: string): string {
+  return `Feature ${feature} is not enabled. Enable with --enable_features ${feature})`;
+}
+
+function validateEnv(spec: AppSpec, out: Violations, features: readonly string[]): void {
+  const secretsEnabled = features.includes('secrets');
+  let secretRefs = 0;
   for (const [name, value] of Object.entries(spec.env)) {
     if (name.length === 0) out.add('/env', 'environment variable name must not be empty');
     else if (name.length >= 255) out.add(childPath('/env', name), 'environment variable name must be shorter than 255');
-    if (typeof value !== 'string' && spec.secrets[value.secret] === undefined) {
+    if (typeof value === 'string') continue;
+    secretRefs++;
+    if (secretsEnabled && spec.secrets[value.secret] === undefined) {
       out.add(childPath('/env', name), `references an undefined secret named '${value.secret}'`);
     }
+  }
+  if (secretRefs > 0 && !secretsEnabled) {
+    out.add('/env', 'use of secret-references in the environment requires the secrets feature to be enabled');
+  }
+}
+
+/** A MESOS container's `docker.pullConfig` names a secret: needs the feature and an entry in `secrets`. */
+function validatePullConfig(spec: AppSpec, input: JsonObject, out: Violations, features: readonly string[]): void {
+  const container = isObject(input['container']) ? input['container'] : undefined;
+  const docker = container !== undefined && isObject(container['docker']) ? container['docker'] : undefined;
+  const pull = docker !== undefined && isObject(docker['pullConfig']) ? docker['pullConfig'] : undefined;
+  if (pull === undefined || container?.['type'] !== 'MESOS') return;
+  if (!features.includes('secrets')) {
+    out.add('/container/docker/pullConfig', 'must be empty');
+    out.add('/container/docker/pullConfig', featureNotEnabled('secrets'));
+  } else if (typeof pull['secret'] !== 'string' || spec.secrets[pull['secret']] === undefined) {
+    out.add('/container/docker/pullConfig', 'pullConfig.secret must refer to an existing secret');
+  }
+}
+
+function validateSecrets(spec: AppSpec, out: Violations, features: readonly string[]): void {
+  const names = Object.keys(spec.secrets);
+  if (names.length === 0) return;
+  if (!features.includes('secrets')) {
+    out.add('/secrets', featureNotEnabled('secrets'));
+    return;
+  }
+  for (const name of names) {
+    if (name === '') out.add('/secrets', 'secret names must not be empty');
+    else if (spec.secrets[name]!.source === '') out.add(`${childPath('/secrets', name)}/source`, 'must not be empty');
   }
 }
 
@@ -135,7 +174,18 @@ function validatePortDefinitions(spec: AppSpec, out: Violations): void {
 }
 
 /** Checks of the canonical app (`validateCanonicalAppAPI` and `AppDefinition.validAppDefinition`). */
-export function validateAppSpec(spec: AppSpec, input: JsonObject, out: Violations): void {
+export interface ValidateOptions {
+  /** `--enable_features` (e.g. `secrets`). @default none */
+  enabledFeatures?: readonly string[];
+}
+
+export function validateAppSpec(
+  spec: AppSpec,
+  input: JsonObject,
+  out: Violations,
+  options: ValidateOptions = {},
+): void {
+  const features = options.enabledFeatures ?? [];
   const idText = typeof input['id'] === 'string' ? input['id'] : spec.id;
   for (const e of pathIdErrors(idText)) out.add('/id', e);
   if (spec.id === '/') out.add('/', MSG_NOT_ROOT);
@@ -151,7 +201,9 @@ export function validateAppSpec(spec: AppSpec, input: JsonObject, out: Violation
   }
   if (spec.container !== undefined) validateContainer(spec.container, out);
 
-  validateEnv(spec, out);
+  validateEnv(spec, out, features);
+  validateSecrets(spec, out, features);
+  validatePullConfig(spec, input, out, features);
   validatePortDefinitions(spec, out);
 
   const hostNetworking = spec.networks.every((n) => n.mode === 'host');
@@ -171,6 +223,11 @@ export function validateAppSpec(spec: AppSpec, input: JsonObject, out: Violation
     if (spec.acceptedResourceRoles.length === 0) out.add('/acceptedResourceRoles', 'must not be empty');
     if (new Set(spec.acceptedResourceRoles).size !== spec.acceptedResourceRoles.length) {
       out.add('/acceptedResourceRoles', 'elements must be unique');
+    }
+    // Marathon 1.9+: only unreserved resources or those reserved for the app's own role can be used.
+    if (spec.acceptedResourceRoles.some((r) => r !== '*' && r !== spec.role)) {
+      const allowed = spec.role === '*' ? '*' : `* and ${spec.role}`;
+      out.add('/acceptedResourceRoles', `acceptedResourceRoles can only contain ${allowed}`);
     }
   }
   if (spec.unreachableStrategy !== 'disabled') {

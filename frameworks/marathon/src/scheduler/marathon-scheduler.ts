@@ -6,95 +6,36 @@
  * (with launch backoff), and reconciles with the master.
  *
  * ```
- *   driver events ──► serial queue ──► offers   : demand (planner + backoff) ─► offer cycle ─► store tasks ─► ACCEPT
- *   app changes   ──►              ──► updates  : store ─► ACK ─► review
- *   ticks         ──►              ──► review   : kills, deployments done, revive/suppress
+ *   driver events ──► serial queue ──► offers   : offer-handler.ts  (demand ─► offer cycle ─► store tasks ─► ACCEPT)
+ *   app changes   ──►              ──► updates  : status-handler.ts (store ─► ACK ─► review)
+ *   ticks         ──►              ──► review   : review.ts         (kills, deployments done, revive/suppress)
  * ```
  *
- * Invariants: a task is written to the store (TASK_STAGING, with its agent)
- * before its ACCEPT is sent, so a crash in between can never launch it twice
- * (after a restart the master reports it TASK_LOST/UNKNOWN and it is
- * replaced); a status update is acknowledged only after the store write, so
- * an update lost to a crash is resent by the agent.
+ * This file is the wiring: the driver's subscription and events, the serial
+ * queue every step runs on, reconciliation, and the API's entry points.
+ * Invariants (kept by the handlers): a task is stored before its ACCEPT; a
+ * status update is acknowledged only after its store write.
  */
 import { userInfo } from 'node:os';
-import {
-  type Clock,
-  DisposableStore,
-  hasErrorCode,
-  type Logger,
-  newUuid,
-  Resources,
-  toAgoraError,
-} from '@agora/common';
-import { agora, taskStateName, type TaskInfo } from '@agora/proto';
+import { DisposableStore, hasErrorCode, toAgoraError } from '@agora/common';
+import { agora } from '@agora/proto';
 import { SchedulerDriver, type SubscribedInfo } from '@agora/sdk';
-import type { AppManager } from '../apps/app-manager.js';
-import type { DeploymentActionRef, DeploymentTracker } from '../deployments/deployment-tracker.js';
-import type { HealthMonitor } from '../health/health-monitor.js';
-import { mesosHealthCheck } from '../health/mesos-health.js';
-import type { ReadinessMonitor } from '../readiness/readiness-monitor.js';
+import { publishRegistered } from '../events/publishers.js';
 import type { AppDefinition } from '../model/app-definition.js';
-import { appIdOfTaskId, taskIdFor } from '../model/path-id.js';
-import { publishRegistered, publishTaskUpdate, publishUnknownTerminated } from '../events/publishers.js';
-import type { EventPublisher } from '../events/types.js';
-import {
-  countsAsLaunchFailure,
-  isGoneForGood,
-  placementOfTask,
-  type TaskRecord,
-  type TaskStateName,
-} from '../model/task.js';
-import { attributeValues } from '../constraints/field-values.js';
-import { isKilling, planDeletedApp, planInstances } from '../scheduling/instance-planner.js';
-import type { LaunchQueue } from '../scheduling/launch-queue.js';
-import { type Demand, type OfferView, runOfferCycle } from '../scheduling/offer-cycle.js';
-import { buildTaskInfo } from '../scheduling/task-builder.js';
-import type { FrameworkIdRepository } from '../storage/repositories.js';
+import type { TaskRecord } from '../model/task.js';
 import { SerialQueue } from '../util/serial-queue.js';
-import type { TaskTracker } from './task-tracker.js';
+import { handleOffers } from './offer-handler.js';
+import { isHealthyAndReady, isHeld, killTask, Reviewer } from './review.js';
+import type {
+  MarathonSchedulerOptions,
+  ResolvedSchedulerOptions,
+  SchedulerContext,
+  SchedulerParts,
+} from './scheduler-context.js';
+import { wipeReservations, wipeReservationsOfApp } from './resident-offers.js';
+import { handleStatusUpdate } from './status-handler.js';
 
-export interface MarathonSchedulerOptions {
-  /** The master: 'host:port', 'http://…', or 'zk://…'. */
-  master: string;
-  frameworkName: string;
-  /** Mesos user tasks run as. */
-  user?: string;
-  role: string;
-  failoverTimeoutSeconds: number;
-  hostname: string;
-  /** Marathon's own URL (known once it listens). */
-  webuiUrl: () => string;
-  /** Refuse unused offers for this long while apps wait for resources. @default 5 */
-  declineRefuseSeconds?: number;
-  /** Refuse unused offers for this long when no app needs any. @default 120 */
-  idleDeclineRefuseSeconds?: number;
-  /** Explicit + implicit reconciliation period. @default 600000 */
-  reconcileIntervalMs?: number;
-  /** Periodic review (kills resent, backoff expiry, deployments). @default 1000 */
-  reviewIntervalMs?: number;
-  /** Resend a KILL when the task is still alive after this long. @default 30000 */
-  killRetryMs?: number;
-  /** @default 5 */
-  maxInstancesPerOffer?: number;
-  random?: () => number;
-}
-
-export interface SchedulerParts {
-  apps: AppManager;
-  tasks: TaskTracker;
-  frameworkIds: FrameworkIdRepository;
-  deployments: DeploymentTracker;
-  launchQueue: LaunchQueue;
-  /** Marathon-side health checks and Mesos-side results (healthy = running when absent). */
-  health?: HealthMonitor;
-  /** Readiness checks gating deployments. */
-  readiness?: ReadinessMonitor;
-  /** Where status_update_event, instance_changed_event, scheduler_* events go. */
-  events?: EventPublisher;
-  clock: Clock;
-  logger: Logger;
-}
+export type { MarathonSchedulerOptions, SchedulerParts } from './scheduler-context.js';
 
 const Capability = agora.v1.FrameworkInfo.Capability.Type;
 
@@ -107,23 +48,21 @@ function frameworkUser(configured: string | undefined): string {
   }
 }
 
-export class MarathonScheduler {
+export class MarathonScheduler implements SchedulerContext {
   private driver: SchedulerDriver | undefined;
   private readonly queue = new SerialQueue();
   private readonly disposables = new DisposableStore();
+  private readonly reviewer: Reviewer;
   private storedFrameworkId: string | undefined;
-  private hadDemand = false;
-  private suppressed = false;
   private closed = false;
   private reviewQueued = false;
-  private readonly o: Required<Omit<MarathonSchedulerOptions, 'user' | 'random'>> &
-    Pick<MarathonSchedulerOptions, 'user' | 'random'>;
+  readonly options: ResolvedSchedulerOptions;
 
   constructor(
-    private readonly parts: SchedulerParts,
+    readonly parts: SchedulerParts,
     options: MarathonSchedulerOptions,
   ) {
-    this.o = {
+    this.options = {
       declineRefuseSeconds: 5,
       idleDeclineRefuseSeconds: 120,
       reconcileIntervalMs: 600_000,
@@ -132,6 +71,7 @@ export class MarathonScheduler {
       maxInstancesPerOffer: 5,
       ...options,
     };
+    this.reviewer = new Reviewer(this);
   }
 
   /** The framework id (stored, or given by the master). */
@@ -150,20 +90,21 @@ export class MarathonScheduler {
    */
   async start(): Promise<void> {
     const { clock, logger, apps } = this.parts;
+    const o = this.options;
     this.storedFrameworkId = await this.parts.frameworkIds.get();
     const framework: agora.v1.FrameworkInfo.$Properties = {
-      user: frameworkUser(this.o.user),
-      name: this.o.frameworkName,
-      failover_timeout: this.o.failoverTimeoutSeconds,
+      user: frameworkUser(o.user),
+      name: o.frameworkName,
+      failover_timeout: o.failoverTimeoutSeconds,
       checkpoint: true,
-      role: this.o.role,
-      hostname: this.o.hostname,
-      webui_url: this.o.webuiUrl(),
+      role: o.role,
+      hostname: o.hostname,
+      webui_url: o.webuiUrl(),
       capabilities: [{ type: Capability.PARTITION_AWARE }, { type: Capability.TASK_KILLING_STATE }],
     };
     if (this.storedFrameworkId !== undefined) framework.id = { value: this.storedFrameworkId };
     const driver = new SchedulerDriver({
-      master: this.o.master,
+      master: o.master,
       framework,
       clock,
       logger: logger.child({ component: 'marathon-driver' }),
@@ -172,8 +113,8 @@ export class MarathonScheduler {
     this.driver = driver;
     const d = this.disposables;
     d.add(driver.onDidSubscribe((info) => this.enqueue('subscribed', () => this.subscribed(info))));
-    d.add(driver.onDidReceiveOffers((offers) => this.enqueue('offers', () => this.offersReceived(offers))));
-    d.add(driver.onDidUpdateStatus((status) => this.enqueue('status update', () => this.statusUpdated(status))));
+    d.add(driver.onDidReceiveOffers((offers) => this.enqueue('offers', () => handleOffers(this, offers))));
+    d.add(driver.onDidUpdateStatus((status) => this.enqueue('status update', () => handleStatusUpdate(this, status))));
     d.add(driver.onDidReceiveError((err) => logger.error({ err: err.toJSON() }, 'error from the master')));
     d.add(driver.onDidDisconnect(() => logger.warn('disconnected from the master; reconnecting')));
     d.add(driver.onDidDisconnect(() => this.parts.events?.publish({ eventType: 'scheduler_disconnected_event' })));
@@ -190,8 +131,8 @@ export class MarathonScheduler {
     d.add(
       apps.onDidChangeApp((change) => this.enqueue('app change', () => this.appChanged(change.appId, change.kind))),
     );
-    d.add(clock.setInterval(() => this.enqueueReview(), this.o.reviewIntervalMs));
-    d.add(clock.setInterval(() => this.enqueue('reconcile', () => this.reconcile()), this.o.reconcileIntervalMs));
+    d.add(clock.setInterval(() => this.enqueueReview(), o.reviewIntervalMs));
+    d.add(clock.setInterval(() => this.enqueue('reconcile', () => this.reconcile()), o.reconcileIntervalMs));
     driver.start().catch((err: unknown) => {
       if (!this.closed) logger.error({ err: toAgoraError(err).toJSON() }, 'the master refused the subscription');
     });
@@ -218,10 +159,64 @@ export class MarathonScheduler {
       const now = clock.now();
       for (const id of taskIds) {
         const task = tasks.get(id);
-        if (task !== undefined) this.killTask(id, apps.get(task.appId), now, reason);
+        if (task !== undefined) killTask(this, id, apps.get(task.appId), now, reason);
       }
     });
   }
+
+  /**
+   * Kill these tasks and give up their instances' reservations (`wipe=true`): each reservation is marked wiped
+   * (stored) before the kill, then destroyed and unreserved once its task is gone; the app gets a new instance.
+   */
+  wipeTasks(taskIds: readonly string[]): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return this.queue.run(async () => {
+      await wipeReservations(this, taskIds);
+      const { apps, tasks, clock } = this.parts;
+      for (const id of taskIds) {
+        const task = tasks.get(id);
+        if (task !== undefined) killTask(this, id, apps.get(task.appId), clock.now(), 'API_REQUEST_WIPE');
+      }
+    });
+  }
+
+  /** Kill a task whose health checks failed too often; it is replaced. */
+  killUnhealthy(taskId: string): void {
+    this.enqueue('health kill', () => {
+      const task = this.parts.tasks.get(taskId);
+      if (task === undefined) return;
+      killTask(this, taskId, this.parts.apps.get(task.appId), this.parts.clock.now(), 'FAILED_HEALTH_CHECKS');
+    });
+  }
+
+  // ---- SchedulerContext ----------------------------------------------------
+
+  call(what: string, fn: (driver: SchedulerDriver) => void): boolean {
+    const driver = this.driver;
+    if (driver === undefined) return false;
+    try {
+      fn(driver);
+      return true;
+    } catch (err) {
+      const level = hasErrorCode(err, 'AGORA_ERR_CLOSED') ? 'debug' : 'warn';
+      this.parts.logger[level]({ err: toAgoraError(err).toJSON(), what }, 'driver call not sent');
+      return false;
+    }
+  }
+
+  isHeld(app: AppDefinition): boolean {
+    return isHeld(this.parts, app);
+  }
+
+  isHealthyAndReady(task: TaskRecord): boolean {
+    return isHealthyAndReady(this.parts, task);
+  }
+
+  async review(): Promise<void> {
+    this.reviewer.review();
+  }
+
+  // ---- queue ---------------------------------------------------------------
 
   /** Queue a periodic review unless one is already waiting (reviews are idempotent). */
   private enqueueReview(): void {
@@ -240,26 +235,12 @@ export class MarathonScheduler {
     });
   }
 
-  /** Call the driver; false (logged) when disconnected: the work is redone after re-subscribing. */
-  private call(what: string, fn: (driver: SchedulerDriver) => void): boolean {
-    const driver = this.driver;
-    if (driver === undefined) return false;
-    try {
-      fn(driver);
-      return true;
-    } catch (err) {
-      const level = hasErrorCode(err, 'AGORA_ERR_CLOSED') ? 'debug' : 'warn';
-      this.parts.logger[level]({ err: toAgoraError(err).toJSON(), what }, 'driver call not sent');
-      return false;
-    }
-  }
-
   // ---- subscription and reconciliation ------------------------------------
 
   private async subscribed(info: SubscribedInfo): Promise<void> {
     const { logger, frameworkIds } = this.parts;
     logger.info({ frameworkId: info.frameworkId, resubscribed: info.resubscribed }, 'subscribed to the master');
-    publishRegistered(this.parts.events, info.frameworkId, this.o.master, info.resubscribed);
+    publishRegistered(this.parts.events, info.frameworkId, this.options.master, info.resubscribed);
     if (this.storedFrameworkId !== info.frameworkId) {
       try {
         await frameworkIds.put(info.frameworkId);
@@ -271,9 +252,7 @@ export class MarathonScheduler {
         );
       }
     }
-    // A (re-)SUBSCRIBE resets suppression on the master.
-    this.suppressed = false;
-    this.hadDemand = false;
+    this.reviewer.resetSuppression(); // a (re-)SUBSCRIBE resets suppression on the master
     this.reconcile();
     await this.review();
   }
@@ -285,343 +264,13 @@ export class MarathonScheduler {
     this.call('implicit reconcile', (d) => d.reconcile([]));
   }
 
-  // ---- review: kills, deployments, revive/suppress --------------------------
-
-  private appChanged(appId: string, kind: 'created' | 'updated' | 'deleted'): Promise<void> {
+  private async appChanged(appId: string, kind: 'created' | 'updated' | 'deleted'): Promise<void> {
     if (kind === 'deleted') {
       this.parts.launchQueue.reset(appId);
       this.parts.tasks.forgetApp(appId);
+      // Its reservations go once its tasks are gone; an app created again with this id gets new volumes.
+      await wipeReservationsOfApp(this, appId);
     }
     return this.review();
-  }
-
-  /** Look at every app and task: send the kills that are due, finish deployments, revive or suppress offers. */
-  private async review(): Promise<void> {
-    const { apps, tasks, deployments, launchQueue, clock } = this.parts;
-    const now = clock.now();
-    let demand = false;
-    const appIds = new Set([...apps.list().map((a) => a.id), ...tasks.appIds(), ...deployments.appIds()]);
-    this.parts.health?.sync();
-    this.parts.readiness?.sync();
-    const healthy = (t: TaskRecord): boolean => this.isHealthyAndReady(t);
-    deployments.advance((action) => this.actionDone(action)); // steps done since the last review release their apps
-    for (const appId of appIds) {
-      const app = apps.get(appId);
-      if (app !== undefined && this.isHeld(app)) continue; // waits for an earlier step or its dependencies
-      const live = tasks.byApp(appId);
-      const plan = app === undefined ? planDeletedApp(live) : planInstances(app, live, healthy);
-      for (const k of plan.kill) this.killTask(k.taskId, app, now, k.reason);
-      for (const t of live) {
-        if (t.killRequestedAt !== undefined && now - t.killRequestedAt >= this.o.killRetryMs) {
-          this.killTask(t.id, app, now, 'RETRY');
-        }
-      }
-      if (app !== undefined && plan.launch > 0 && launchQueue.launchAllowedAt(app, now) <= now) demand = true;
-    }
-    deployments.advance((action) => this.actionDone(action));
-    if (demand && (!this.hadDemand || this.suppressed)) {
-      if (this.call('revive', (d) => d.revive())) {
-        this.suppressed = false;
-        this.hadDemand = true;
-      }
-    } else if (!demand && !this.suppressed) {
-      if (this.call('suppress', (d) => d.suppress())) {
-        this.suppressed = true;
-        this.hadDemand = false;
-      }
-    }
-  }
-
-  /**
-   * The scheduler leaves an app alone while a deployment holds it: its action
-   * is in a later step, or it is being deployed while an app it depends on
-   * (or an app under a group it depends on) is still being deployed.
-   */
-  private isHeld(app: AppDefinition): boolean {
-    const { deployments } = this.parts;
-    if (deployments.isHeld(app.id)) return true;
-    if (app.dependencies.length === 0 || deployments.forApp(app.id).length === 0) return false;
-    // Deployments of other plans only: within one plan the steps already order dependencies.
-    return deployments
-      .list()
-      .filter((d) => !d.affectedApps.includes(app.id))
-      .flatMap((d) => d.affectedApps)
-      .some((other) => app.dependencies.some((dep) => other === dep || other.startsWith(`${dep}/`)));
-  }
-
-  /** Healthy (every health check alive) and, while a deployment runs, ready. */
-  private isHealthyAndReady(task: TaskRecord): boolean {
-    if (task.state !== 'TASK_RUNNING') return false;
-    const healthy = this.parts.health?.isHealthy(task) ?? true;
-    return healthy && (this.parts.readiness?.isReady(task) ?? true);
-  }
-
-  /** Whether an action of a deployment's current step is done. */
-  private actionDone(action: DeploymentActionRef): boolean {
-    const { apps, tasks } = this.parts;
-    const app = apps.get(action.app);
-    const live = tasks.byApp(action.app);
-    switch (action.action) {
-      case 'StartApplication':
-        return true;
-      case 'StopApplication':
-        return app === undefined && live.length === 0;
-      default:
-        if (app === undefined) return true; // deleted meanwhile (force): nothing left to do here
-        return planInstances(app, live, (t) => this.isHealthyAndReady(t)).converged;
-    }
-  }
-
-  /** Kill a task whose health checks failed too often; it is replaced. */
-  killUnhealthy(taskId: string): void {
-    this.enqueue('health kill', () => {
-      const task = this.parts.tasks.get(taskId);
-      if (task === undefined) return;
-      this.killTask(taskId, this.parts.apps.get(task.appId), this.parts.clock.now(), 'FAILED_HEALTH_CHECKS');
-    });
-  }
-
-  private killTask(taskId: string, app: AppDefinition | undefined, now: number, reason: string): void {
-    const { tasks, logger } = this.parts;
-    const task = tasks.get(taskId);
-    if (task === undefined) return;
-    const grace = app?.taskKillGracePeriodSeconds;
-    const sent = this.call('kill', (d) => d.kill(taskId, task.agentId, grace === undefined ? undefined : grace * 1000));
-    if (sent) {
-      tasks.markKillRequested(taskId, now);
-      logger.info({ taskId, appId: task.appId, reason }, 'killing task');
-    }
-  }
-
-  // ---- offers ---------------------------------------------------------------
-
-  /** What each app should launch now: its planned launches, unless its backoff delay runs. */
-  private currentDemand(now: number): Demand[] {
-    const { apps, tasks, launchQueue } = this.parts;
-    const demand: Demand[] = [];
-    for (const app of apps.list()) {
-      if (this.isHeld(app)) continue;
-      const plan = planInstances(app, tasks.byApp(app.id), (t) => this.isHealthyAndReady(t));
-      if (plan.launch > 0 && launchQueue.launchAllowedAt(app, now) <= now) {
-        const placed = tasks
-          .byApp(app.id)
-          .filter((t) => !isKilling(t))
-          .map(placementOfTask);
-        demand.push({ app, count: plan.launch, placed });
-      }
-    }
-    return demand;
-  }
-
-  private async offersReceived(offers: agora.v1.Offer[]): Promise<void> {
-    const { clock, launchQueue, logger } = this.parts;
-    const now = clock.now();
-    const views: OfferView[] = [];
-    const ipOf = new Map<string, string>();
-    for (const offer of offers) {
-      try {
-        views.push({
-          id: offer.id.value,
-          agentId: offer.agent_id.value,
-          hostname: offer.hostname,
-          resources: Resources.fromProto(offer.resources),
-          attributes: attributeValues(offer.attributes ?? []),
-        });
-        const ip = offer.url?.address?.ip;
-        if (typeof ip === 'string' && ip !== '') ipOf.set(offer.id.value, ip);
-      } catch (err) {
-        logger.warn({ err: toAgoraError(err).toJSON(), offerId: offer.id?.value }, 'unreadable offer declined');
-        this.call('decline', (d) => d.decline([offer.id.value], { refuse_seconds: this.o.declineRefuseSeconds }));
-      }
-    }
-    const demand = this.currentDemand(now);
-    const cycle = runOfferCycle(views, demand, {
-      maxPerOffer: this.o.maxInstancesPerOffer,
-      ...(this.o.random === undefined ? {} : { random: this.o.random }),
-    });
-    for (const r of cycle.refusals) {
-      const offer = views.find((v) => v.id === r.offerId);
-      launchQueue.noteOffer(r.appId, 0, r.reason, now, offer);
-    }
-
-    const byOffer = new Map<
-      string,
-      { offer: OfferView; items: Array<{ app: AppDefinition; task: TaskInfo; record: TaskRecord }> }
-    >();
-    for (const launch of cycle.launches) {
-      const entry = byOffer.get(launch.offer.id) ?? { offer: launch.offer, items: [] };
-      for (const instance of launch.instances) {
-        const taskId = taskIdFor(launch.app.id, newUuid());
-        const ip = ipOf.get(launch.offer.id);
-        const record: TaskRecord = {
-          id: taskId,
-          appId: launch.app.id,
-          agentId: launch.offer.agentId,
-          host: launch.offer.hostname,
-          state: 'TASK_STAGING',
-          stagedAt: new Date(now).toISOString(),
-          version: launch.app.version,
-          ports: instance.hostPorts,
-          servicePorts: launch.app.portDefinitions.map((p) => p.port),
-          ipAddresses: ip === undefined ? [] : [{ ipAddress: ip, protocol: ip.includes(':') ? 'IPv6' : 'IPv4' }],
-          role: launch.app.role,
-          ...(launch.offer.attributes === undefined ? {} : { attributes: { ...launch.offer.attributes } }),
-        };
-        const task = buildTaskInfo({
-          app: launch.app,
-          taskId,
-          agentId: launch.offer.agentId,
-          hostname: launch.offer.hostname,
-          instance,
-        });
-        const healthCheck = mesosHealthCheck(launch.app, instance.hostPorts);
-        if (healthCheck !== undefined) task.health_check = healthCheck;
-        entry.items.push({ app: launch.app, task, record });
-      }
-      byOffer.set(launch.offer.id, entry);
-      launchQueue.noteOffer(launch.app.id, launch.instances.length, undefined, now);
-    }
-
-    for (const { offer, items } of byOffer.values()) await this.launchOnOffer(offer, items);
-    const refuse = demand.length > 0 ? this.o.declineRefuseSeconds : this.o.idleDeclineRefuseSeconds;
-    if (cycle.unused.length > 0) {
-      this.call('decline', (d) =>
-        d.decline(
-          cycle.unused.map((o) => o.id),
-          { refuse_seconds: refuse },
-        ),
-      );
-    }
-  }
-
-  /** Store the tasks, then ACCEPT; if storing fails nothing is launched (the offer is declined). */
-  private async launchOnOffer(
-    offer: OfferView,
-    items: Array<{ app: AppDefinition; task: TaskInfo; record: TaskRecord }>,
-  ): Promise<void> {
-    const { tasks, logger } = this.parts;
-    const stored: TaskRecord[] = [];
-    try {
-      for (const item of items) {
-        await tasks.put(item.record);
-        stored.push(item.record);
-      }
-    } catch (err) {
-      logger.error({ err: toAgoraError(err).toJSON(), offerId: offer.id }, 'cannot store new tasks; nothing launched');
-      await this.forget(stored);
-      this.call('decline', (d) => d.decline([offer.id], { refuse_seconds: this.o.declineRefuseSeconds }));
-      return;
-    }
-    const sent = this.call('launch', (d) =>
-      d.launch(
-        [offer.id],
-        items.map((i) => i.task),
-        { refuse_seconds: this.o.declineRefuseSeconds },
-      ),
-    );
-    if (!sent) {
-      await this.forget(stored);
-      return;
-    }
-    for (const item of items) {
-      publishTaskUpdate(this.parts.events, item.record, 'TASK_STAGING', undefined);
-      logger.info(
-        { taskId: item.record.id, appId: item.app.id, agentId: offer.agentId, ports: item.record.ports },
-        'launching task',
-      );
-    }
-  }
-
-  /** Drop records of tasks that were never sent (best effort: leftovers are reported LOST by reconciliation). */
-  private async forget(records: readonly TaskRecord[]): Promise<void> {
-    for (const r of records) {
-      await this.parts.tasks.remove(r).catch((err: unknown) => {
-        this.parts.logger.warn(
-          { err: toAgoraError(err).toJSON(), taskId: r.id },
-          'cannot remove an unlaunched task record',
-        );
-      });
-    }
-  }
-
-  // ---- status updates -------------------------------------------------------
-
-  private async statusUpdated(status: agora.v1.TaskStatus): Promise<void> {
-    const { tasks, apps, launchQueue, clock, logger } = this.parts;
-    const taskId = status.task_id.value;
-    const state = taskStateName(status.state) as TaskStateName;
-    const agentId = status.agent_id?.value ?? undefined;
-    const uuid = status.uuid !== null && status.uuid !== undefined && status.uuid.length > 0 ? status.uuid : undefined;
-    const now = clock.now();
-    const task = tasks.get(taskId);
-
-    if (task === undefined) {
-      if (!isGoneForGood(state, false)) {
-        logger.warn({ taskId, state }, 'update for a task Marathon does not know; killing it');
-        this.call('kill unknown task', (d) => d.kill(taskId, agentId));
-      } else publishUnknownTerminated(this.parts.events, taskId, appIdOfTaskId(taskId), state);
-      this.acknowledge(agentId, taskId, uuid);
-      return;
-    }
-
-    const app = apps.get(task.appId);
-    if (typeof status.healthy === 'boolean') this.parts.health?.noteMesosHealth(taskId, status.healthy);
-    const unreachableDisabled = app?.unreachableStrategy === 'disabled';
-    const message = status.message ?? undefined;
-    if (isGoneForGood(state, unreachableDisabled)) {
-      try {
-        await tasks.remove(task);
-      } catch (err) {
-        logger.error(
-          { err: toAgoraError(err).toJSON(), taskId, state },
-          'cannot store a task update; not acknowledged',
-        );
-        return;
-      }
-      const timestamp = new Date(typeof status.timestamp === 'number' ? status.timestamp * 1000 : now).toISOString();
-      if (countsAsLaunchFailure(state) || state === 'TASK_UNKNOWN') {
-        tasks.recordFailure({
-          appId: task.appId,
-          host: task.host,
-          message: message ?? '',
-          state,
-          taskId,
-          timestamp,
-          version: task.version,
-          slaveId: task.agentId,
-        });
-      }
-      if (app !== undefined && task.killRequestedAt === undefined && countsAsLaunchFailure(state)) {
-        const backoff = launchQueue.recordFailure(app, now);
-        logger.warn({ taskId, appId: app.id, state, message, delayMs: backoff.delayMs }, 'task failed; launch delayed');
-      } else {
-        logger.info({ taskId, appId: task.appId, state, message }, 'task gone');
-      }
-    } else {
-      const updated: TaskRecord = { ...task, state };
-      if (state === 'TASK_RUNNING' && updated.startedAt === undefined) updated.startedAt = new Date(now).toISOString();
-      if (agentId !== undefined && agentId !== '') updated.agentId = agentId;
-      if (message !== undefined && message !== '') updated.message = message;
-      if (updated.state !== task.state || updated.startedAt !== task.startedAt || updated.agentId !== task.agentId) {
-        try {
-          await tasks.put(updated);
-        } catch (err) {
-          logger.error(
-            { err: toAgoraError(err).toJSON(), taskId, state },
-            'cannot store a task update; not acknowledged',
-          );
-          return;
-        }
-        logger.info({ taskId, appId: task.appId, state }, 'task state changed');
-      }
-    }
-    publishTaskUpdate(this.parts.events, task, state, message);
-    this.acknowledge(agentId, taskId, uuid);
-    await this.review();
-  }
-
-  private acknowledge(agentId: string | undefined, taskId: string, uuid: Uint8Array | undefined): void {
-    if (uuid === undefined || agentId === undefined || agentId === '') return;
-    this.call('acknowledge', (d) => d.acknowledge(agentId, taskId, uuid));
   }
 }

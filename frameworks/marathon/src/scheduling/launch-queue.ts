@@ -39,6 +39,7 @@ export const MARATHON_REASON_NAMES: Readonly<Record<RefusalReason, string>> = {
   UNFULFILLED_ROLE: 'UnfulfilledRole',
   UNSUPPORTED_CONTAINER: 'UnsupportedContainer',
   UNFULFILLED_CONSTRAINT: 'UnfulfilledConstraint',
+  NO_CORRESPONDING_RESERVATION_FOUND: 'NoCorrespondingReservationFound',
   INSUFFICIENT_CPUS: 'InsufficientCpus',
   INSUFFICIENT_MEMORY: 'InsufficientMemory',
   INSUFFICIENT_DISK: 'InsufficientDisk',

@@ -24,6 +24,8 @@ export type RefusalReason =
   | 'UNFULFILLED_ROLE'
   | 'UNSUPPORTED_CONTAINER'
   | 'UNFULFILLED_CONSTRAINT'
+  /** A resident app waits for the agents holding its reservations (scheduling/resident-planner.ts). */
+  | 'NO_CORRESPONDING_RESERVATION_FOUND'
   | 'INSUFFICIENT_CPUS'
   | 'INSUFFICIENT_MEMORY'
   | 'INSUFFICIENT_DISK'
@@ -34,6 +36,7 @@ export const REFUSAL_REASONS: readonly RefusalReason[] = [
   'UNFULFILLED_ROLE',
   'UNSUPPORTED_CONTAINER',
   'UNFULFILLED_CONSTRAINT',
+  'NO_CORRESPONDING_RESERVATION_FOUND',
   'INSUFFICIENT_CPUS',
   'INSUFFICIENT_MEMORY',
   'INSUFFICIENT_DISK',
@@ -90,10 +93,14 @@ interface MatchStep {
   run(ctx: StepContext): StepResult;
 }
 
-/** The roles an app may use: `acceptedResourceRoles`, or unreserved plus the app's role. */
+/**
+ * The roles an app may use: `acceptedResourceRoles`, or unreserved plus the
+ * app's role — never another role (Marathon 1.9+: acceptedResourceRoles may
+ * only name `*` and the app's role; older stored apps are held to it here).
+ */
 export function acceptedRoles(app: AppSpec): string[] {
   const roles = app.acceptedResourceRoles ?? [ANY_ROLE, app.role];
-  return [...new Set(roles)];
+  return [...new Set(roles.filter((r) => r === ANY_ROLE || r === app.role))];
 }
 
 /** The part of `resources` in the given roles. */

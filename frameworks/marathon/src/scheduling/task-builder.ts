@@ -97,12 +97,14 @@ export interface TaskLaunchSpec {
   agentId: string;
   hostname: string;
   instance: InstanceLaunch;
+  /** Values of the app's secret references (env name → value), resolved at launch; only ever in the TaskInfo. */
+  secretEnvironment?: Readonly<Record<string, string>>;
 }
 
 /** The TaskInfo to send in the LAUNCH operation. */
 export function buildTaskInfo(spec: TaskLaunchSpec): TaskInfo {
   const { app, instance } = spec;
-  const env = taskEnvironment(app, spec.hostname, instance.hostPorts);
+  const env = { ...taskEnvironment(app, spec.hostname, instance.hostPorts), ...spec.secretEnvironment };
   const task: TaskInfo = {
     name: taskNameFor(app.id),
     task_id: { value: spec.taskId },

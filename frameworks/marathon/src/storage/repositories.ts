@@ -10,6 +10,7 @@ import { AgoraError } from '@agora/common';
 import type { AppDefinition } from '../model/app-definition.js';
 import type { GroupMeta } from '../model/group.js';
 import type { TaskRecord } from '../model/task.js';
+import type { ReservationRecord } from '../model/reservation.js';
 import type { DeploymentRecord } from '../deployments/deployment-tracker.js';
 
 /** Versions kept per app (Marathon's `--zk_max_versions`). */
@@ -34,6 +35,13 @@ export interface TaskRepository {
   listByApp(appId: string): Promise<TaskRecord[]>;
   put(task: TaskRecord): Promise<void>;
   delete(appId: string, taskId: string): Promise<void>;
+}
+
+/** Reservations of resident apps' instances (persistent volumes), kept after their tasks end. */
+export interface ReservationRepository {
+  list(): Promise<ReservationRecord[]>;
+  put(reservation: ReservationRecord): Promise<void>;
+  delete(id: string): Promise<void>;
 }
 
 export interface FrameworkIdRepository {
@@ -91,6 +99,39 @@ export interface EventSubscriptionRepository {
   add(callbackUrl: string): Promise<void>;
   /** Remove (idempotent). */
   remove(callbackUrl: string): Promise<void>;
+  /** The durable event log and delivery cursors (absent: events live in memory only). */
+  readonly log?: EventLogRepository;
+}
+
+/** One logged event: its bus id and its JSON exactly as published. */
+export interface EventLogEntry {
+  readonly id: number;
+  readonly json: string;
+}
+
+/**
+ * The bounded, append-only log of published events (ids strictly increasing)
+ * and each HTTP callback subscriber's cursor (id of the last event delivered),
+ * so delivery resumes after a restart or failover. See docs/events.md.
+ */
+export interface EventLogRepository {
+  /**
+   * Append in one atomic step, keeping at most `maxEntries` (the oldest go).
+   * Entries whose id is not above the newest logged id are skipped, so
+   * retrying a batch whose answer was lost is safe.
+   */
+  append(entries: readonly EventLogEntry[], maxEntries: number): Promise<void>;
+  /** Up to `limit` entries with an id above `afterId`, oldest first. */
+  after(afterId: number, limit: number): Promise<EventLogEntry[]>;
+  /** The newest `limit` entries, oldest first. */
+  tail(limit: number): Promise<EventLogEntry[]>;
+  /** Oldest and newest logged ids; undefined while the log is empty. */
+  bounds(): Promise<{ first: number; last: number } | undefined>;
+  /** callback URL → id of the last event delivered to it. */
+  cursors(): Promise<Record<string, number>>;
+  /** Store these cursors (others unchanged), in one write. */
+  saveCursors(cursors: Readonly<Record<string, number>>): Promise<void>;
+  deleteCursor(callbackUrl: string): Promise<void>;
 }
 
 export interface MarathonStore {
@@ -104,6 +145,8 @@ export interface MarathonStore {
   /** Event callback subscriptions (optional so other store implementations stay valid). */
   readonly eventSubscriptions?: EventSubscriptionRepository;
   readonly deployments: DeploymentRepository;
+  /** Resident apps' reservations (optional so other store implementations stay valid). */
+  readonly reservations?: ReservationRepository;
   /** Group data and root group versions (optional so other store implementations stay valid). */
   readonly groups?: GroupRepository;
   /** Connect / create the layout; AGORA_ERR_STORAGE when the store cannot be reached. */

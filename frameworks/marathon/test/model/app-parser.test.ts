@@ -160,9 +160,13 @@ types('negative instances, missing id, non-object body', () => {
   assert.equal(reject('app').violations, [{ path: '/', errors: ['error.expected.jsobject'] }]);
 });
 
-types('env values may be secret references', () => {
-  const app = accept({ id: '/a', cmd: 'x', env: { PW: { secret: 's' } }, secrets: { s: { source: 'db' } } });
-  assert.equal(app.env['PW'], { secret: 's' });
+types('env values may be secret references (with --enable_features secrets)', () => {
+  const r = parseAppDefinition(
+    { id: '/a', cmd: 'x', env: { PW: { secret: 's' } }, secrets: { s: { source: 'db' } } },
+    { enabledFeatures: ['secrets'] },
+  );
+  assert.ok(r.ok);
+  if (r.ok) assert.equal(r.spec.env['PW'], { secret: 's' });
 });
 
 const semantic = suite('validation - semantic rules ("Object is not valid")');
@@ -209,7 +213,60 @@ semantic('ports and portDefinitions that differ', () => {
 
 semantic('env names must not be empty; secret references must name a secret', () => {
   assert.ok(errorsAt(reject({ id: '/a', cmd: 'x', env: { '': 'v' } }).violations, '/env').length > 0);
-  assert.ok(errorsAt(reject({ id: '/a', cmd: 'x', env: { A: { secret: 'nope' } } }).violations, '/env/A').length > 0);
+  const r = parseAppDefinition(
+    { id: '/a', cmd: 'x', env: { A: { secret: 'nope' } } },
+    { enabledFeatures: ['secrets'] },
+  );
+  assert.not.ok(r.ok);
+  if (!r.ok) assert.equal(errorsAt(r.violations, '/env/A'), ["references an undefined secret named 'nope'"]);
+});
+
+semantic('secrets and secret references need --enable_features secrets (Marathon messages)', () => {
+  const body = { id: '/a', cmd: 'x', env: { PW: { secret: 's' } }, secrets: { s: { source: 'db' } } };
+  const r = reject(body);
+  assert.equal(errorsAt(r.violations, '/secrets'), [
+    'Feature secrets is not enabled. Enable with --enable_features secrets)',
+  ]);
+  assert.equal(errorsAt(r.violations, '/env'), [
+    'use of secret-references in the environment requires the secrets feature to be enabled',
+  ]);
+  const empty = parseAppDefinition({ ...body, secrets: { s: { source: '' } } }, { enabledFeatures: ['secrets'] });
+  assert.not.ok(empty.ok);
+  if (!empty.ok) assert.equal(errorsAt(empty.violations, '/secrets/s/source'), ['must not be empty']);
+});
+
+semantic('a MESOS docker pullConfig needs the secrets feature and an existing secret (Marathon messages)', () => {
+  const body = {
+    id: '/a',
+    container: { type: 'MESOS', docker: { image: 'private/img', pullConfig: { secret: 'pull' } } },
+  };
+  assert.equal(errorsAt(reject(body).violations, '/container/docker/pullConfig'), [
+    'must be empty',
+    'Feature secrets is not enabled. Enable with --enable_features secrets)',
+  ]);
+  const missing = parseAppDefinition(body, { enabledFeatures: ['secrets'] });
+  assert.not.ok(missing.ok);
+  if (!missing.ok) {
+    assert.equal(errorsAt(missing.violations, '/container/docker/pullConfig'), [
+      'pullConfig.secret must refer to an existing secret',
+    ]);
+  }
+  const ok = parseAppDefinition(
+    { ...body, secrets: { pull: { source: 'registry/auth' } } },
+    { enabledFeatures: ['secrets'] },
+  );
+  assert.ok(ok.ok, JSON.stringify(ok));
+});
+
+semantic('acceptedResourceRoles may name only * and the app role', () => {
+  const r = reject({ id: '/a', cmd: 'x', acceptedResourceRoles: ['slave_public'] });
+  assert.equal(errorsAt(r.violations, '/acceptedResourceRoles'), ['acceptedResourceRoles can only contain *']);
+  const r2 = reject({ id: '/a', cmd: 'x', role: 'dev', acceptedResourceRoles: ['*', 'ops'] });
+  assert.equal(errorsAt(r2.violations, '/acceptedResourceRoles'), ['acceptedResourceRoles can only contain * and dev']);
+  assert.equal(accept({ id: '/a', cmd: 'x', role: 'dev', acceptedResourceRoles: ['dev', '*'] }).acceptedResourceRoles, [
+    'dev',
+    '*',
+  ]);
 });
 
 semantic('empty cmd, portDefinitions off host networking, unreachable strategy order', () => {

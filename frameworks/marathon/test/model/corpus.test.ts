@@ -58,8 +58,14 @@ for (const file of validFiles) {
       assert.ok(result.ok, JSON.stringify(result));
       return;
     }
-    const result = parseAppDefinition(body);
+    // Files using secrets are valid on a Marathon started with `--enable_features secrets`.
+    const usesSecrets = (body as JsonObject)['secrets'] !== undefined;
+    const result = parseAppDefinition(body, usesSecrets ? { enabledFeatures: ['secrets'] } : {});
     assert.ok(result.ok, `${file}: ${JSON.stringify(result.ok ? {} : result.violations)}`);
+    if (usesSecrets) {
+      const without = parseAppDefinition(body);
+      assert.not.ok(without.ok, `${file} is accepted without --enable_features secrets`);
+    }
     if (result.ok) assert.equal(result.unknownFields, [], `${file} has fields Marathon does not know`);
   });
 }

@@ -62,7 +62,7 @@ refusals('each missing resource has its reason', () => {
       'cpus:2;mem:1024;ports:[1-10]',
       'UNSUPPORTED_CONTAINER',
     ],
-    [{ acceptedResourceRoles: ['web'] }, 'cpus:2;mem:1024;ports:[1-10]', 'UNFULFILLED_ROLE'],
+    [{ role: 'web', acceptedResourceRoles: ['web'] }, 'cpus:2;mem:1024;ports:[1-10]', 'UNFULFILLED_ROLE'],
   ];
   for (const [body, offer, reason] of cases) {
     const r = matchOffer(app({ id: '/a', cpus: 1, mem: 128, ...body }), 1, res(offer));
@@ -122,6 +122,18 @@ roles('resources of other roles are never used', () => {
   const a = app({ id: '/a', cpus: 1, mem: 16, portDefinitions: [] });
   assert.is(matchOffer(a, 1, res('cpus(db):8;mem(db):1000')).refusal, 'UNFULFILLED_ROLE');
 });
+
+roles(
+  'a stored app whose acceptedResourceRoles name another role (before validation refused it) uses none of it',
+  () => {
+    const a = app({ id: '/a', cpus: 1, mem: 16, portDefinitions: [], role: 'web' });
+    const stale = { ...a, acceptedResourceRoles: ['db', 'web'] };
+    const r = matchOffer(stale, 2, res('cpus(db):8;mem(db):1000;cpus(web):1;mem(web):100'));
+    assert.is(r.launches.length, 1);
+    assert.is(r.launches[0]!.resources.toString(), 'cpus(web):1;mem(web):16');
+    assert.is(r.refusal, 'INSUFFICIENT_CPUS');
+  },
+);
 
 const props = suite('offer matcher - properties');
 

@@ -18,6 +18,8 @@ export interface ClusterAgentOptions {
   /** Advertised hostname; also names the agent's work dir. */
   hostname?: string;
   attributes?: string;
+  /** The agent's fault domain (`--domain` JSON), for `@region` / `@zone`. */
+  domain?: string;
 }
 
 export interface ClusterOptions {
@@ -91,6 +93,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
           resources: a.resources,
           ...(a.hostname === undefined ? {} : { hostname: a.hostname }),
           ...(a.attributes === undefined ? {} : { attributes: a.attributes }),
+          ...(a.domain === undefined ? {} : { domain: a.domain }),
         },
         { logger: silentLogger() },
       );

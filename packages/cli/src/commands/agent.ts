@@ -3,6 +3,7 @@ import { type AgentConfig, createAgent, startSimulatedAgents } from '@agora/agen
 import {
   badFlag,
   parseAttributesFlag,
+  parseBytes,
   parseDuration,
   parseMasterFlag,
   parsePort,
@@ -21,6 +22,7 @@ export interface AgentFlags {
   attributes?: string;
   isolation?: string;
   cgroups_enable_cfs?: boolean;
+  cgroups_version?: string;
   cgroups_root?: string;
   enforce_container_disk_quota?: boolean;
   container_disk_watch_interval?: string;
@@ -28,6 +30,11 @@ export interface AgentFlags {
   gc_disk_headroom?: string;
   disk_watch_interval?: string;
   fetcher_stall_timeout?: string;
+  fetcher_cache_size?: string;
+  usage_report_interval?: string;
+  domain?: string;
+  executor_reregistration_timeout?: string;
+  http_heartbeat_interval?: string;
   simulate?: boolean;
   count?: string;
   simulate_task_duration?: string;
@@ -72,6 +79,9 @@ export async function runAgent(flags: AgentFlags): Promise<Running> {
       ...(attributes === undefined ? {} : { attributes }),
       ...(flags.isolation === undefined ? {} : { isolation: flags.isolation }),
       ...(flags.cgroups_root === undefined ? {} : { cgroupsRoot: flags.cgroups_root }),
+      ...(flags.cgroups_version === undefined
+        ? {}
+        : { cgroupsVersion: flags.cgroups_version as NonNullable<AgentConfig['cgroupsVersion']> }),
       cgroupsEnableCfs: flags.cgroups_enable_cfs === true,
       enforceContainerDiskQuota: flags.enforce_container_disk_quota === true,
       containerDiskWatchIntervalMs: parseDuration(
@@ -83,6 +93,15 @@ export async function runAgent(flags: AgentFlags): Promise<Running> {
       gcDiskHeadroom: parseFraction('gc_disk_headroom', flags.gc_disk_headroom, 0.1),
       diskWatchIntervalMs: parseDuration('disk_watch_interval', flags.disk_watch_interval, 60_000),
       fetcherStallTimeoutMs: parseDuration('fetcher_stall_timeout', flags.fetcher_stall_timeout, 60_000),
+      fetcherCacheSizeBytes: parseBytes('fetcher_cache_size', flags.fetcher_cache_size, 2 * 1024 ** 3),
+      usageReportIntervalMs: parseDuration('usage_report_interval', flags.usage_report_interval, 10_000),
+      ...(flags.domain === undefined ? {} : { domain: flags.domain }),
+      executorReregistrationTimeoutMs: parseDuration(
+        'executor_reregistration_timeout',
+        flags.executor_reregistration_timeout,
+        2_000,
+      ),
+      executorHeartbeatIntervalMs: parseDuration('http_heartbeat_interval', flags.http_heartbeat_interval, 30_000),
     },
     { logger: createLogger({ component: 'agent' }) },
   );

@@ -17,6 +17,10 @@ export interface MarathonFlags {
   http_endpoints?: string;
   event_subscriber_queue_size?: string;
   event_stream_max_outstanding_messages?: string;
+  event_log_size?: string;
+  zk_session_timeout?: string;
+  enable_features?: string;
+  secrets_dir?: string;
 }
 
 /** `agora marathon`: the Marathon-compatible framework (state in Redis, or files with --state_dir). */
@@ -43,8 +47,19 @@ export async function runMarathon(flags: MarathonFlags): Promise<Running> {
               .map((u) => u.trim())
               .filter((u) => u !== ''),
           }),
+      zkSessionTimeoutMs: parsePositiveInt('zk_session_timeout', flags.zk_session_timeout, 10_000),
+      ...(flags.enable_features === undefined
+        ? {}
+        : {
+            enableFeatures: flags.enable_features
+              .split(',')
+              .map((f) => f.trim())
+              .filter((f) => f !== ''),
+          }),
+      ...(flags.secrets_dir === undefined ? {} : { secretsDir: flags.secrets_dir }),
       events: {
         subscriberQueueSize: parsePositiveInt('event_subscriber_queue_size', flags.event_subscriber_queue_size, 10_000),
+        eventLogSize: parsePositiveInt('event_log_size', flags.event_log_size, 100_000),
         streamMaxOutstandingMessages: parsePositiveInt(
           'event_stream_max_outstanding_messages',
           flags.event_stream_max_outstanding_messages,

@@ -1,5 +1,5 @@
 import { createLogger } from '@agora/common';
-import { createMaster } from '@agora/master';
+import { createMaster, parseRemovalRateLimit, type RemovalRateLimit } from '@agora/master';
 import { badFlag, parseDuration, parsePort, parsePositiveInt, parseZkFlag } from '../flags.js';
 import type { Running } from './daemon.js';
 
@@ -14,6 +14,27 @@ export interface MasterFlags {
   max_agent_ping_timeouts?: string;
   agent_reregister_timeout?: string;
   recovery_agent_removal_limit?: string;
+  agent_removal_rate_limit?: string;
+  filter_gpu_resources?: string;
+  fair_sharing_excluded_resource_names?: string;
+}
+
+/** `true` / `false` (Mesos' boolean flags). */
+function parseBool(flag: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw badFlag(flag, `must be true or false, got '${value}'`);
+}
+
+/** Mesos' `--agent_removal_rate_limit`: `<removals>/<duration>` such as `1/10mins`; unset = unlimited. */
+function parseRateLimit(value: string | undefined): RemovalRateLimit | undefined {
+  if (value === undefined) return undefined;
+  try {
+    return parseRemovalRateLimit(value, (d) => parseDuration('agent_removal_rate_limit', d, 0));
+  } catch (err) {
+    throw badFlag('agent_removal_rate_limit', err instanceof Error ? err.message : String(err), err);
+  }
 }
 
 /** Mesos' `--recovery_agent_removal_limit`: a percentage (`100%`) or a fraction (`0.5`). */
@@ -45,10 +66,20 @@ export async function runMaster(flags: MasterFlags, onFatal: (reason: string) =>
       maxAgentPingTimeouts: parsePositiveInt('max_agent_ping_timeouts', flags.max_agent_ping_timeouts, 5),
       agentReregisterTimeoutMs: parseDuration('agent_reregister_timeout', flags.agent_reregister_timeout, 600_000),
       recoveryAgentRemovalLimit: parseRemovalLimit(flags.recovery_agent_removal_limit),
+      filterGpuResources: parseBool('filter_gpu_resources', flags.filter_gpu_resources, true),
+      fairSharingExcludedResourceNames: (flags.fair_sharing_excluded_resource_names ?? 'gpus')
+        .split(',')
+        .map((n) => n.trim())
+        .filter((n) => n !== ''),
+      ...(flags.agent_removal_rate_limit === undefined
+        ? {}
+        : { agentRemovalRateLimit: parseRateLimit(flags.agent_removal_rate_limit) as RemovalRateLimit }),
     },
     { logger },
   );
-  master.onDidLoseLeadership(() => onFatal('lost leadership; exiting so a supervisor restarts this master'));
+  master.onDidLoseLeadership(({ reason }) =>
+    onFatal(`lost leadership (${reason}); exiting so a supervisor restarts this master`),
+  );
   await master.start();
   return {
     banner: [

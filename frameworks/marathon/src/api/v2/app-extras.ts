@@ -15,7 +15,7 @@
 import { clientIpOf } from './event-subscriptions.js';
 import { AgoraError } from '@agora/common';
 import type { Context } from 'koa';
-import { notFound } from '../../apps/app-manager.js';
+import { type AppOp, notFound } from '../../apps/app-manager.js';
 import type { AppDefinition, JsonObject, JsonValue } from '../../model/app-definition.js';
 import { appToJson } from '../../model/app-json.js';
 import { isObject } from '../../model/app-reads.js';
@@ -124,7 +124,7 @@ export async function bulkUpdate(services: ApiServices, ctx: Context, mode: 'put
     const current = services.apps.get(appId);
     if (current === undefined && mode === 'patch') throw notFound(appId);
     const input = current !== undefined && partial && isObject(entry) ? mergeAppUpdate(current, entry) : entry;
-    const parsed = parseAppDefinition(input, { id: appId });
+    const parsed = parseAppDefinition(input, { ...services.apps.parseOptions, id: appId });
     if (!parsed.ok)
       for (const v of parsed.violations)
         violations.push({ path: `/(${i})${v.path === '/' ? '' : v.path}`, errors: v.errors });
@@ -132,16 +132,17 @@ export async function bulkUpdate(services: ApiServices, ctx: Context, mode: 'put
   });
   if (violations.length > 0) throw invalid(violations);
   const force = queryFlag(ctx, 'force', false);
-  let last: { version: string; id: string } | undefined;
-  for (const e of entries) {
-    const r = await services.apps.update(e.appId, e.body, { partial, force });
-    last = { version: r.app.version, id: r.deployment.id };
-  }
-  if (last === undefined) {
+  if (entries.length === 0) {
     ctx.body = { version: new Date(services.now?.() ?? Date.now()).toISOString(), deploymentId: null };
     return;
   }
-  deploymentResult(ctx, last.version, last.id);
+  // One change, one deployment for every entry (Marathon: "one deployment for all").
+  const r = await services.apps.change(
+    entries.map((e) => ({ op: 'put', id: e.appId, body: e.body, partial })),
+    { force },
+  );
+  if (r.deployment === undefined) ctx.body = { version: r.version, deploymentId: null };
+  else deploymentResult(ctx, r.version, r.deployment.id);
 }
 
 function checkScaleWipe(ctx: Context): { scale: boolean; wipe: boolean; force: boolean } {
@@ -160,35 +161,32 @@ async function killAndMaybeScale(
   services: ApiServices,
   ctx: Context,
   victims: readonly TaskRecord[],
-  opts: { scale: boolean; force: boolean },
+  opts: { scale: boolean; force: boolean; wipe?: boolean },
   single: boolean,
 ): Promise<void> {
   const kill = services.killTasks;
   if (kill === undefined)
     throw new AgoraError('AGORA_ERR_TIMEOUT', 'The scheduler is not running; no task can be killed.');
-  await kill(victims.map((t) => t.id));
+  // wipe (resident apps): the instance's reservation and volumes are destroyed once the task is gone.
+  const ids = victims.map((t) => t.id);
+  if (opts.wipe === true && services.wipeTasks !== undefined) await services.wipeTasks(ids);
+  else await kill(ids);
   if (!opts.scale) {
     ctx.body = single ? { task: taskToJson(victims[0]!) } : { tasks: victims.map(taskToJson) };
     return;
   }
   const perApp = new Map<string, number>();
   for (const t of victims) perApp.set(t.appId, (perApp.get(t.appId) ?? 0) + 1);
-  let last: { version: string; id: string } | undefined;
+  const ops: AppOp[] = [];
   for (const [appId, n] of perApp) {
     const app = services.apps.get(appId);
-    if (app === undefined) continue;
-    const r = await services.apps.update(
-      appId,
-      { instances: Math.max(0, app.instances - n) },
-      {
-        partial: true,
-        force: opts.force,
-      },
-    );
-    last = { version: r.app.version, id: r.deployment.id };
+    if (app !== undefined) {
+      ops.push({ op: 'put', id: appId, body: { instances: Math.max(0, app.instances - n) }, partial: true });
+    }
   }
-  if (last === undefined) ctx.body = { tasks: [] };
-  else deploymentResult(ctx, last.version, last.id);
+  const r = ops.length === 0 ? undefined : await services.apps.change(ops, { force: opts.force });
+  if (r?.deployment === undefined) ctx.body = { tasks: [] };
+  else deploymentResult(ctx, r.version, r.deployment.id);
 }
 
 /** DELETE /v2/apps/{id}/tasks[?host=] */

@@ -15,6 +15,7 @@
 import { AgoraError } from '@agora/common';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
+import type { AppOp } from '../../apps/app-manager.js';
 import { type DeploymentRecord, deploymentToJson } from '../../deployments/deployment-tracker.js';
 import { appToJson } from '../../model/app-json.js';
 import { queryFlag } from '../body.js';
@@ -24,26 +25,25 @@ function deploymentNotFound(id: string): AgoraError {
   return new AgoraError('AGORA_ERR_BAD_REQUEST', `DeploymentPlan ${id} does not exist`, { data: { status: 404 } });
 }
 
-/** Apply the pre-deployment definitions again; the answer of the last change made. */
+/** Apply the pre-deployment definitions again, as one forced change (one deployment). */
 async function rollback(
   services: ApiServices,
   d: DeploymentRecord,
 ): Promise<{ version: string; deploymentId: string } | undefined> {
-  let last: { version: string; deploymentId: string } | undefined;
+  const ops: AppOp[] = [];
   for (const appId of d.affectedApps) {
     const original = d.originals[appId];
     if (original === undefined) continue;
     if (original === null) {
-      if (services.apps.get(appId) === undefined) continue;
-      const r = await services.apps.delete(appId, { force: true });
-      last = { version: r.version, deploymentId: r.deployment.id };
+      if (services.apps.get(appId) !== undefined) ops.push({ op: 'delete', id: appId });
     } else {
       const { version: _v, versionInfo: _vi, ...body } = appToJson(original);
-      const r = await services.apps.update(appId, body, { force: true, partial: false });
-      last = { version: r.app.version, deploymentId: r.deployment.id };
+      ops.push({ op: 'put', id: appId, body, partial: false });
     }
   }
-  return last;
+  if (ops.length === 0) return undefined;
+  const r = await services.apps.change(ops, { force: true });
+  return r.deployment === undefined ? undefined : { version: r.version, deploymentId: r.deployment.id };
 }
 
 export function registerDeploymentRoutes(router: Router, services: ApiServices): void {

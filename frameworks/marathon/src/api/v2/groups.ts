@@ -8,6 +8,7 @@
  * | `POST /v2/groups[/{id}]?force=`         | 201 + `Location` + `{version, deploymentId}`; 409 exists        |
  * | `PUT /v2/groups[/{id}]?force=&dryRun=`  | 200 `{version, deploymentId}`; dryRun: 200 `{"steps":[…]}`; `{scaleBy}`; `{version}` rollback |
  * | `DELETE /v2/groups[/{id}]?force=`       | 200 `{version, deploymentId}`                                   |
+ * | `PATCH /v2/groups/{id}`                 | `{"enforceRole": bool}` on a top-level group: 200 GroupInfo, no deployment; 404; 422 |
  *
  * Bad bodies answer 422 with `(i)` paths (`/apps(0)/id`, `/groups(1)/apps(0)/cmd`);
  * a dependency cycle answers 422 at `/`.
@@ -152,17 +153,22 @@ async function handle(services: ApiServices, groups: GroupManager, ctx: Context)
       ctx.body = { version: result.version, deploymentId: result.deploymentId };
       return;
     }
+    case 'PATCH': {
+      if (r.sub !== 'none') break;
+      await groups.patch(r.id, await readJsonBody(ctx));
+      ctx.body = groupInfo(services, groups, r.id, embedOf(ctx));
+      return;
+    }
     case 'DELETE': {
       const result = await groups.delete(r.id, { force });
       ctx.set('Marathon-Deployment-Id', result.deploymentId);
       ctx.body = { version: result.version, deploymentId: result.deploymentId };
       return;
     }
-    default:
-      ctx.status = 405;
-      ctx.set('Allow', 'GET, POST, PUT, DELETE');
-      ctx.body = { message: 'HTTP 405 Method Not Allowed' };
   }
+  ctx.status = 405;
+  ctx.set('Allow', 'GET, POST, PUT, PATCH, DELETE');
+  ctx.body = { message: 'HTTP 405 Method Not Allowed' };
 }
 
 export function registerGroupRoutes(router: Router, services: ApiServices): void {

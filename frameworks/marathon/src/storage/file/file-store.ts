@@ -9,7 +9,9 @@
  * tasks/<safe app id>/<task id>.json           TaskRecord
  * framework-id                                 the Mesos framework id
  * event-subscriptions.json                     callback URLs of /v2/eventSubscriptions
+ * event-log.jsonl, event-cursors.json          the durable event log and delivery cursors (file-event-log.ts)
  * deployments/<id>.json                        running DeploymentRecord
+ * reservations/<id>.json                       ReservationRecord of a resident app's instance
  * schema-version                               STORE_SCHEMA_VERSION, checked at open
  * ```
  *
@@ -21,6 +23,7 @@ import type { AppDefinition } from '../../model/app-definition.js';
 import { safePath } from '../../model/path-id.js';
 import type { DeploymentRecord } from '../../deployments/deployment-tracker.js';
 import type { TaskRecord } from '../../model/task.js';
+import { fileEventLog } from './file-event-log.js';
 import {
   type AppRepository,
   type EventSubscriptionRepository,
@@ -35,7 +38,11 @@ import {
   type TaskRepository,
   type GroupRepository,
   type RootGroupRecord,
+  type ReservationRepository,
 } from '../repositories.js';
+import type { ReservationRecord } from '../../model/reservation.js';
+import type { AtomicStore, StoreChange } from '../store-change.js';
+import { type FileStoreParts, fileCommit, replayJournal } from './file-commit.js';
 
 const TMP_MARK = '.tmp-';
 let tmpCounter = 0;
@@ -90,7 +97,7 @@ async function readAll<T>(dir: string, what: string): Promise<T[]> {
   return out;
 }
 
-export class FileStore implements MarathonStore {
+export class FileStore implements MarathonStore, AtomicStore {
   readonly kind = 'file' as const;
   readonly apps: AppRepository;
   readonly tasks: TaskRepository;
@@ -98,6 +105,7 @@ export class FileStore implements MarathonStore {
   readonly eventSubscriptions: EventSubscriptionRepository;
   readonly deployments: DeploymentRepository;
   readonly groups: GroupRepository;
+  readonly reservations: ReservationRepository;
 
   constructor(readonly location: string) {
     const dir = location;
@@ -167,6 +175,18 @@ export class FileStore implements MarathonStore {
         }),
     };
 
+    const reservationDir = join(dir, 'reservations');
+    const reservationFile = (id: string): string => join(reservationDir, `${encodeURIComponent(id)}.json`);
+    this.reservations = {
+      list: () => guarded('list reservations', () => readAll<ReservationRecord>(reservationDir, 'reservation')),
+      put: (r) =>
+        guarded(`write reservation ${r.id}`, async () => {
+          await mkdir(reservationDir, { recursive: true });
+          await writeFileAtomic(reservationFile(r.id), JSON.stringify(r));
+        }),
+      delete: (id) => guarded(`delete reservation ${id}`, () => rm(reservationFile(id), { force: true })),
+    };
+
     this.frameworkId = {
       get: () =>
         guarded('read the framework id', async () => (await readOptional(frameworkIdFile))?.trim() || undefined),
@@ -192,6 +212,7 @@ export class FileStore implements MarathonStore {
           if (urls.includes(url))
             await writeFileAtomic(subscriptionsFile, JSON.stringify(urls.filter((u) => u !== url)));
         }),
+      log: fileEventLog(dir, writeFileAtomic),
     };
 
     const deploymentFile = (id: string): string => join(dir, 'deployments', `${safePath(id)}.json`);
@@ -254,7 +275,18 @@ export class FileStore implements MarathonStore {
       const found = (await readOptional(file))?.trim();
       if (found === undefined) await writeFileAtomic(file, `${STORE_SCHEMA_VERSION}\n`);
       else if (found !== String(STORE_SCHEMA_VERSION)) throw schemaMismatch(found, this.location);
+      await replayJournal(this.parts());
     });
+  }
+
+  /** Write a change at once (journal, then documents; see file-commit.ts). */
+  commit(change: StoreChange): Promise<void> {
+    return fileCommit(this.parts(), change);
+  }
+
+  private parts(): FileStoreParts {
+    const { location, apps, deployments, groups } = this;
+    return { location, apps, deployments, groups, writeAtomic: writeFileAtomic };
   }
 
   async close(): Promise<void> {}

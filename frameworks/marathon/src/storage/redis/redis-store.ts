@@ -9,7 +9,10 @@
  * | `task-apps`              | set    | app ids that have task hashes     |
  * | `framework-id`           | string | the Mesos framework id            |
  * | `event-subscriptions`    | zset   | callback URL, scored by subscription time |
+ * | `event-log`              | stream | published events, bounded (redis-event-log.ts) |
+ * | `event-cursors`          | hash   | callback URL → id of the last event delivered |
  * | `deployments`            | hash   | deployment id → DeploymentRecord  |
+ * | `reservations`           | hash   | reservation id → ReservationRecord (resident apps) |
  * | `schema-version`         | string | STORE_SCHEMA_VERSION, checked at open |
  *
  * Commands fail fast while Redis is unreachable (no offline queue), so the
@@ -19,6 +22,7 @@ import { type ChainableCommander, Redis } from 'ioredis';
 import type { AppDefinition } from '../../model/app-definition.js';
 import type { DeploymentRecord } from '../../deployments/deployment-tracker.js';
 import type { TaskRecord } from '../../model/task.js';
+import { redisEventLog } from './redis-event-log.js';
 import {
   type AppRepository,
   type EventSubscriptionRepository,
@@ -33,7 +37,11 @@ import {
   type TaskRepository,
   type GroupRepository,
   type RootGroupRecord,
+  type ReservationRepository,
 } from '../repositories.js';
+import type { ReservationRecord } from '../../model/reservation.js';
+import type { AtomicStore, StoreChange } from '../store-change.js';
+import { redisCommit } from './redis-commit.js';
 
 export interface RedisStoreOptions {
   /** `redis://host:port[/db]`. */
@@ -60,7 +68,7 @@ async function execAll(multi: ChainableCommander): Promise<void> {
   for (const [err] of results) if (err !== null) throw err;
 }
 
-export class RedisStore implements MarathonStore {
+export class RedisStore implements MarathonStore, AtomicStore {
   readonly kind = 'redis' as const;
   readonly location: string;
   readonly apps: AppRepository;
@@ -69,6 +77,7 @@ export class RedisStore implements MarathonStore {
   readonly eventSubscriptions: EventSubscriptionRepository;
   readonly deployments: DeploymentRepository;
   readonly groups: GroupRepository;
+  readonly reservations: ReservationRepository;
   private readonly redis: Redis;
   private readonly prefix: string;
 
@@ -179,6 +188,7 @@ export class RedisStore implements MarathonStore {
         guarded(`delete event subscription ${url}`, async () => {
           await redis.zrem(key('event-subscriptions'), url);
         }),
+      log: redisEventLog(redis, key('event-log'), key('event-cursors')),
     };
 
     this.deployments = {
@@ -193,6 +203,21 @@ export class RedisStore implements MarathonStore {
       delete: (id) =>
         guarded(`delete deployment ${id}`, async () => {
           await redis.hdel(key('deployments'), id);
+        }),
+    };
+
+    this.reservations = {
+      list: () =>
+        guarded('list reservations', async () =>
+          (await redis.hvals(key('reservations'))).map((t) => parseStored<ReservationRecord>(t, 'a reservation')),
+        ),
+      put: (r) =>
+        guarded(`write reservation ${r.id}`, async () => {
+          await redis.hset(key('reservations'), r.id, JSON.stringify(r));
+        }),
+      delete: (id) =>
+        guarded(`delete reservation ${id}`, async () => {
+          await redis.hdel(key('reservations'), id);
         }),
     };
 
@@ -233,6 +258,11 @@ export class RedisStore implements MarathonStore {
       const found = await this.redis.get(key);
       if (found !== String(STORE_SCHEMA_VERSION)) throw schemaMismatch(String(found), this.location);
     });
+  }
+
+  /** Write a change at once (one Lua script; see redis-commit.ts). */
+  commit(change: StoreChange): Promise<void> {
+    return guarded('write a change', () => redisCommit(this.redis, this.prefix, change));
   }
 
   async close(): Promise<void> {

@@ -7,20 +7,17 @@
  * real exit status, a corrupt checkpoint costs only its own task (TASK_LOST),
  * and a changed boot id makes the agent register as new and report TASK_GONE.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type agora, TaskState, ValueType } from '@agora/proto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { type AgentProcess, spawnAgent } from '../support/agent-process.js';
 import { MasterPeer } from '../support/master-peer.js';
 import { isAlive, waitFor } from '../support/wait.js';
 
 const test = suite('agent kill -9 and recovery');
-const REPO = resolve(fileURLToPath(new URL('../../../..', import.meta.url)));
-const CLI = join(REPO, 'packages/cli/src/main.ts');
 const HOST_PID = 'read -r p _ < /proc/self/stat; echo "$p"';
 const FRAMEWORK: agora.v1.FrameworkInfo.$Properties = { user: 'tester', name: 'fw', id: { value: 'F1' } };
 const MASTER_INFO = { id: 'M1', ip: 16777343, port: 5050, hostname: 'master-host' };
@@ -37,56 +34,6 @@ test.after.each(async () => {
 test.after(() => {
   rmSync(root, { recursive: true, force: true });
 });
-
-interface AgentProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function spawnAgent(peer: MasterPeer, workDir: string, extra: string[] = []): AgentProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=development',
-      '--import',
-      'tsx',
-      CLI,
-      'agent',
-      '--master',
-      `127.0.0.1:${peer.port}`,
-      '--port',
-      '0',
-      '--work_dir',
-      workDir,
-      '--resources',
-      'cpus:2;mem:1024;disk:1000;ports:[31000-31009]',
-      ...extra,
-    ],
-    // The test reads the agent's log (its URL, the corrupt-checkpoint error): keep it on whatever the runner says.
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGORA_LOG_LEVEL: 'info' } },
-  );
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  });
-  return { child, output: () => out, exited };
-}
-
-async function kill9(agent: AgentProcess): Promise<void> {
-  agent.child.kill('SIGKILL');
-  await agent.exited;
-}
 
 function runTask(peer: MasterPeer, taskId: string, command: string): void {
   peer.send({
@@ -122,7 +69,7 @@ async function agentWithTasks(
   tasks: Record<string, string>,
   unacked: string[] = [],
 ): Promise<AgentProcess> {
-  const agent = spawnAgent(peer, workDir);
+  const agent = spawnAgent(peer, workDir, 0, cleanups);
   await peer.next((m) => m.register, 'Register', 0, 30_000);
   peer.send({ registered: { agent_id: { value: 'A1' }, master_info: MASTER_INFO } });
   await waitFor(() => existsSync(join(workDir, 'meta', 'agent.json')), 'agent id checkpointed');
@@ -164,14 +111,14 @@ test('kill -9, restart: same agent id, task still running, unacked update resent
     for (const p of [keepPid, endsPid]) if (isAlive(p)) process.kill(p, 'SIGKILL');
   });
   const unackedRunning = peer.updates('ends').find((u) => u.status.state === TaskState.TASK_RUNNING);
-  await kill9(first);
+  await first.kill9();
   assert.ok(isAlive(keepPid), 'the task survives the agent');
   // The other task ends while the agent is down.
   writeFileSync(join(sandbox(workDir, 'ends'), 'go'), '');
   await waitFor(() => !isAlive(endsPid), 'the task ended while the agent was down');
 
   const from = peer.received.length;
-  const second = spawnAgent(peer, workDir, ['--cgroups_enable_cfs', '--enforce_container_disk_quota']);
+  const second = spawnAgent(peer, workDir, 0, cleanups, ['--cgroups_enable_cfs', '--enforce_container_disk_quota']);
   const rereg = await peer.next((m) => m.reregister, 'Reregister', from, 30_000);
   assert.is(rereg.agent_info.id?.value, 'A1');
   assert.equal(rereg.tasks.map((t) => t.task_id.value).sort(), ['ends', 'keep']);
@@ -215,7 +162,7 @@ test('kill -9, restart: same agent id, task still running, unacked update resent
   await waitFor(() => !isAlive(keepPid), 'the recovered task killed');
   const keepStates = peer.updates('keep').map((u) => TaskState[u.status.state]);
   assert.equal(keepStates.filter((s) => s === 'TASK_STARTING').length, 1, 'never launched twice');
-  await kill9(second);
+  await second.kill9();
 });
 
 test('a corrupt task checkpoint: that task is reported TASK_LOST and its container destroyed, the others recover', async () => {
@@ -231,10 +178,10 @@ test('a corrupt task checkpoint: that task is reported TASK_LOST and its contain
   cleanups.push(() => {
     for (const p of [goodPid, badPid]) if (isAlive(p)) process.kill(p, 'SIGKILL');
   });
-  await kill9(first);
+  await first.kill9();
   writeFileSync(join(workDir, 'meta', 'frameworks', 'F1', 'tasks', 'bad', 'task.json'), '{"taskId": "bad", trunc');
   const from = peer.received.length;
-  const second = spawnAgent(peer, workDir);
+  const second = spawnAgent(peer, workDir, 0, cleanups);
   const rereg = await peer.next((m) => m.reregister, 'Reregister', from, 30_000);
   assert.is(rereg.agent_info.id?.value, 'A1');
   peer.send({ reregistered: { agent_id: { value: 'A1' }, master_info: MASTER_INFO } });
@@ -249,7 +196,7 @@ test('a corrupt task checkpoint: that task is reported TASK_LOST and its contain
   peer.send({ kill_task: { framework_id: { value: 'F1' }, task_id: { value: 'good' } } });
   await peer.update('good', TaskState.TASK_KILLED);
   await waitFor(() => !isAlive(goodPid), 'the recovered task killed');
-  await kill9(second);
+  await second.kill9();
 });
 
 test('a changed boot id: the agent registers as new and reports the old tasks TASK_GONE', async () => {
@@ -261,12 +208,12 @@ test('a changed boot id: the agent registers as new and reports the old tasks TA
   cleanups.push(() => {
     if (isAlive(oldPid)) process.kill(oldPid, 'SIGKILL');
   });
-  await kill9(first);
+  await first.kill9();
   const agentFile = join(workDir, 'meta', 'agent.json');
   const saved = JSON.parse(readFileSync(agentFile, 'utf8')) as { bootId: string };
   writeFileSync(agentFile, JSON.stringify({ ...saved, bootId: 'a-boot-before-a-reboot' }));
   const from = peer.received.length;
-  const second = spawnAgent(peer, workDir);
+  const second = spawnAgent(peer, workDir, 0, cleanups);
   await peer.next((m) => m.register, 'Register as a new agent', from, 30_000);
   assert.ok(!peer.received.slice(from).some((m) => m.reregister));
   peer.send({ registered: { agent_id: { value: 'A2' }, master_info: MASTER_INFO } });
@@ -278,13 +225,13 @@ test('a changed boot id: the agent registers as new and reports the old tasks TA
     () => (JSON.parse(readFileSync(agentFile, 'utf8')) as { agentId: string }).agentId === 'A2',
     'the new id checkpointed',
   );
-  await kill9(second);
+  await second.kill9();
 });
 
 test('an unknown isolator: the agent refuses to start with a clear error', async () => {
   const peer = await MasterPeer.start();
   cleanups.push(() => peer.close());
-  const agent = spawnAgent(peer, join(root, 'bad-flag'), ['--isolation', 'cgroups/cpu,network/magic']);
+  const agent = spawnAgent(peer, join(root, 'bad-flag'), 0, cleanups, ['--isolation', 'cgroups/cpu,network/magic']);
   const code = await agent.exited;
   assert.is.not(code, 0);
   assert.match(agent.output(), /unknown isolator "network\/magic"/);

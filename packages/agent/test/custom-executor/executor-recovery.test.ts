@@ -8,24 +8,22 @@
  * within --executor_reregistration_timeout is killed and its tasks reported
  * TASK_LOST (REASON_EXECUTOR_REREGISTRATION_TIMEOUT).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { type agora, TaskState, TaskStatusReason } from '@agora/proto';
 import { freePort } from '@agora/testkit';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { type AgentProcess, REPO, spawnAgent } from '../support/agent-process.js';
 import { MasterPeer } from '../support/master-peer.js';
 import { isAlive, waitFor } from '../support/wait.js';
 
 const test = suite('custom executors: kill -9 of the agent, restart, the executor re-subscribes');
-const REPO = resolve(fileURLToPath(new URL('../../../..', import.meta.url)));
-const CLI = join(REPO, 'packages/cli/src/main.ts');
 const EXAMPLE = join(REPO, 'packages/sdk/examples/echo-executor.ts');
 const TSX = import.meta.resolve('tsx');
 const FRAMEWORK: agora.v1.FrameworkInfo.$Properties = { user: 'tester', name: 'fw', id: { value: 'F1' } };
+const REREGISTRATION = ['--executor_reregistration_timeout', '2secs'];
 const MASTER_INFO = { id: 'M1', ip: 16777343, port: 5050, hostname: 'master-host' };
 
 let root = '';
@@ -40,56 +38,6 @@ test.after(() => {
   for (const pid of executorPids()) killHard(pid);
   rmSync(root, { recursive: true, force: true });
 });
-
-interface AgentProcess {
-  child: ChildProcess;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
-function spawnAgent(peer: MasterPeer, workDir: string, port: number): AgentProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      '--conditions=development',
-      '--import',
-      'tsx',
-      CLI,
-      'agent',
-      '--master',
-      `127.0.0.1:${peer.port}`,
-      '--port',
-      String(port),
-      '--work_dir',
-      workDir,
-      '--resources',
-      'cpus:2;mem:1024;disk:1000;ports:[31000-31009]',
-      '--executor_reregistration_timeout',
-      '2secs',
-    ],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGORA_LOG_LEVEL: 'info' } },
-  );
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  });
-  return { child, output: () => out, exited };
-}
-
-async function kill9(agent: AgentProcess): Promise<void> {
-  agent.child.kill('SIGKILL');
-  await agent.exited;
-}
 
 function killHard(pid: number): void {
   try {
@@ -150,7 +98,7 @@ async function agentWithExecutorTasks(
   executorId: string,
   tasks: Record<string, string>,
 ): Promise<AgentProcess> {
-  const agent = spawnAgent(peer, workDir, port);
+  const agent = spawnAgent(peer, workDir, port, cleanups, REREGISTRATION);
   await peer.next((m) => m.register, 'Register', 0, 30_000);
   peer.send({ registered: { agent_id: { value: 'A1' }, master_info: MASTER_INFO } });
   await waitFor(() => existsSync(join(workDir, 'meta', 'agent.json')), 'agent id checkpointed');
@@ -178,13 +126,13 @@ test('kill -9, restart: the executor re-subscribes; its tasks keep running; an u
   const first = await agentWithExecutorTasks(peer, workDir, port, 'echo', { forever: 'forever', later: 'run:1500' });
   const pids = executorPids('echo');
   assert.ok(pids.length > 0, 'the executor runs');
-  await kill9(first);
+  await first.kill9();
   // While the agent is down the executor stays up, and 'later' finishes (its update waits in the driver).
   await new Promise((r) => setTimeout(r, 2000));
   assert.ok(pids.some(isAlive), 'the executor outlived the agent');
 
   const from = peer.received.length;
-  const second = spawnAgent(peer, workDir, port);
+  const second = spawnAgent(peer, workDir, port, cleanups, REREGISTRATION);
   const rereg = await peer.next((m) => m.reregister, 'Reregister', from, 30_000);
   assert.equal(rereg.agent_info.id?.value, 'A1');
   assert.equal(rereg.tasks.map((t) => t.task_id.value).sort(), ['forever', 'later']);
@@ -234,13 +182,13 @@ test('an executor that does not re-subscribe in time is killed; its tasks are TA
   const first = await agentWithExecutorTasks(peer, workDir, port, 'stuck', { hung: 'forever' });
   const pids = executorPids('stuck');
   assert.ok(pids.length > 0);
-  await kill9(first);
+  await first.kill9();
   for (const pid of pids) process.kill(pid, 'SIGSTOP'); // hung: it will not re-subscribe
   cleanups.push(() => {
     for (const pid of pids) killHard(pid);
   });
   const from = peer.received.length;
-  spawnAgent(peer, workDir, port);
+  spawnAgent(peer, workDir, port, cleanups, REREGISTRATION);
   await peer.next((m) => m.reregister, 'Reregister', from, 30_000);
   peer.send({ reregistered: { agent_id: { value: 'A1' }, master_info: MASTER_INFO } });
   const lost = await waitFor(

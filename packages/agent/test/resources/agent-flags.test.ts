@@ -5,22 +5,19 @@
  * interval; bad domain JSON stops the agent at startup with a clear error.
  * In process: the domain is in Reregister too, and every bad form is refused.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { TaskState } from '@agora/proto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { parseDomainFlag } from '../../src/resources/domain.js';
+import { spawnAgent } from '../support/agent-process.js';
 import { MasterPeer } from '../support/master-peer.js';
 import { reachState, runTask, startPeerAgent } from '../support/peer-agent.js';
 import { waitFor } from '../support/wait.js';
 
 const test = suite('agent flags: --domain and --usage_report_interval');
-const REPO = resolve(fileURLToPath(new URL('../../../..', import.meta.url)));
-const CLI = join(REPO, 'packages/cli/src/main.ts');
 const DOMAIN = { fault_domain: { region: { name: 'r1' }, zone: { name: 'z1' } } };
 
 let root = '';
@@ -35,57 +32,19 @@ test.after(() => {
   rmSync(root, { recursive: true, force: true });
 });
 
-function spawnAgent(peer: MasterPeer, workDir: string, extra: string[]) {
-  const child: ChildProcess = spawn(
-    process.execPath,
-    [
-      '--conditions=development',
-      '--import',
-      'tsx',
-      CLI,
-      'agent',
-      '--master',
-      `127.0.0.1:${peer.port}`,
-      '--port',
-      '0',
-      '--work_dir',
-      workDir,
-      '--resources',
-      'cpus:2;mem:1024;disk:1000;ports:[31000-31009]',
-      ...extra,
-    ],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AGORA_LOG_LEVEL: 'info' } },
-  );
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    out += d.toString();
-  });
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  cleanups.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
-  });
-  return { child, output: () => out, exited };
-}
-
 test('a real agent process: domain from a file in Register and /state; usage at the flag interval', async () => {
   const peer = await MasterPeer.start();
   cleanups.push(() => peer.close());
   const file = join(root, 'domain.json');
   writeFileSync(file, JSON.stringify(DOMAIN));
-  const agent = spawnAgent(peer, join(root, 'w1'), [
-    '--domain',
-    file,
-    '--usage_report_interval',
-    '200ms',
-    '--fetcher_cache_size',
-    '1MB',
-  ]);
+  const agent = spawnAgent(
+    peer,
+    join(root, 'w1'),
+    0,
+    cleanups,
+    ['--domain', file, '--usage_report_interval', '200ms', '--fetcher_cache_size', '1MB'],
+    'SIGTERM',
+  );
   const register = await peer.next((m) => m.register, 'Register', 0, 30_000);
   assert.equal(register.agent_info.domain?.toJSON(), DOMAIN);
   peer.send({ registered: { agent_id: { value: 'A1' }, master_info: { id: 'M1', ip: 0, port: 5050 } } });
@@ -105,7 +64,14 @@ test('a real agent process: domain from a file in Register and /state; usage at 
 test('bad --domain JSON: the agent refuses to start, naming the flag', async () => {
   const peer = await MasterPeer.start();
   cleanups.push(() => peer.close());
-  const agent = spawnAgent(peer, join(root, 'w2'), ['--domain', '{"fault_domain": {"region": ']);
+  const agent = spawnAgent(
+    peer,
+    join(root, 'w2'),
+    0,
+    cleanups,
+    ['--domain', '{"fault_domain": {"region": '],
+    'SIGTERM',
+  );
   const code = await agent.exited;
   assert.is.not(code, 0);
   assert.match(agent.output(), /--domain .* is invalid: not valid JSON/);

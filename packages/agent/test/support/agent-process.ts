@@ -18,13 +18,17 @@ export interface AgentProcess {
   kill9(): Promise<void>;
 }
 
-/** Start `agora agent` against `peer` on `port`; `cleanups` gets its SIGKILL. */
+/**
+ * Start `agora agent` against `peer` on `port` (0: any); `cleanups` gets its stop (`stopSignal`, SIGKILL by
+ * default; SIGTERM lets the agent kill its tasks).
+ */
 export function spawnAgent(
   peer: MasterPeer,
   workDir: string,
   port: number,
   cleanups: Array<() => Promise<void> | void>,
   extra: string[] = [],
+  stopSignal: 'SIGKILL' | 'SIGTERM' = 'SIGKILL',
 ): AgentProcess {
   const child = spawn(
     process.execPath,
@@ -54,12 +58,13 @@ export function spawnAgent(
     out += d.toString();
   });
   const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  const kill9 = async (): Promise<void> => {
+  const stop = (signal: NodeJS.Signals) => async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
+      child.kill(signal);
       await exited;
     }
   };
-  cleanups.push(kill9);
+  const kill9 = stop('SIGKILL');
+  cleanups.push(stop(stopSignal));
   return { child, output: () => out, exited, kill9 };
 }

@@ -9,6 +9,7 @@
  * reserved resources carry Marathon's labels `marathon_framework_id` and
  * `marathon_task_id` (the reservation id, here the instance id).
  */
+import { makeReservation, type ReservationIdentity } from '@agora/common';
 import type { AppSpec, JsonObject } from './app-definition.js';
 import { safePath } from './path-id.js';
 
@@ -103,6 +104,14 @@ export function reservationLabels(frameworkId: string, reservationId: string): A
     { key: FRAMEWORK_ID_LABEL, value: frameworkId },
     { key: RESERVATION_ID_LABEL, value: reservationId },
   ];
+}
+
+/**
+ * The identity of an instance's reserved resources in the resource algebra (its labels; Marathon names no
+ * principal): the master offers each labelled reservation apart, so an instance matches exactly its own.
+ */
+export function reservationIdentity(frameworkId: string, reservationId: string): ReservationIdentity | undefined {
+  return makeReservation(undefined, reservationLabels(frameworkId, reservationId));
 }
 
 /** `localVolumes` of a task JSON (Marathon: `[{containerPath, persistenceId}]`). */

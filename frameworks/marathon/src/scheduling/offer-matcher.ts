@@ -103,10 +103,14 @@ export function acceptedRoles(app: AppSpec): string[] {
   return [...new Set(roles.filter((r) => r === ANY_ROLE || r === app.role))];
 }
 
-/** The part of `resources` in the given roles. */
+/**
+ * The part of `resources` in the given roles. Reservations with a principal or labels (e.g. a resident
+ * instance's, see resident-planner.ts) are not for ordinary launches: as Marathon's `ResourceSelector.any`.
+ */
 function inRoles(resources: Resources, roles: readonly string[]): Resources {
   return roles.reduce(
-    (acc, role) => acc.add(role === ANY_ROLE ? resources.unreserved() : resources.reservedFor(role)),
+    (acc, role) =>
+      acc.add(role === ANY_ROLE ? resources.unreserved() : resources.reservedFor(role).withoutReservationIdentity()),
     Resources.empty(),
   );
 }

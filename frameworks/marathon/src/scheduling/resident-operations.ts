@@ -90,10 +90,12 @@ export function destroyAndUnreserve(volumes: Resources, unreserve: Resources): O
   return ops;
 }
 
+/** As protos naming their reservation: its labels when the resources carry them (as offered), else the role. */
 function rolesAsReservations(resources: Resources): Resource[] {
   return resources.toProto().map((r) => {
-    const { role, ...rest } = r;
-    return { ...rest, reservations: [{ type: DYNAMIC, role: role ?? '*' }] } as Resource;
+    const { role, reservations, ...rest } = r;
+    const named = reservations !== undefined && reservations !== null && reservations.length > 0;
+    return { ...rest, reservations: named ? reservations : [{ type: DYNAMIC, role: role ?? '*' }] } as Resource;
   });
 }
 

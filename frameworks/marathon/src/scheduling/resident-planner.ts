@@ -22,7 +22,7 @@
 import { ANY_ROLE, parseResources, Resources, scalarResource } from '@agora/common';
 import type { PlacementView } from '../constraints/field-values.js';
 import type { AppDefinition } from '../model/app-definition.js';
-import { persistentVolumesOf, type ReservationRecord } from '../model/reservation.js';
+import { persistentVolumesOf, type ReservationRecord, reservationIdentity } from '../model/reservation.js';
 import { type OfferView, placementOfOffer } from './offer-cycle.js';
 import { type InstanceLaunch, type MatchOptions, matchOffer, type RefusalReason } from './offer-matcher.js';
 
@@ -98,6 +98,14 @@ export function reservedResourcesOf(r: ReservationRecord): Resources {
   return r.resources === '' ? Resources.empty() : parseResources(r.resources);
 }
 
+/**
+ * The record's reserved resources as offered: with its labels (`marathon_framework_id`, `marathon_task_id`),
+ * which the master keeps apart from other reservations of the role on the agent.
+ */
+export function labelledResourcesOf(r: ReservationRecord, frameworkId: string): Resources {
+  return reservedResourcesOf(r).withReservation(reservationIdentity(frameworkId, r.id));
+}
+
 /** Total size of the app's persistent volumes (MiB). */
 export function volumeDiskOf(app: AppDefinition): number {
   return persistentVolumesOf(app).reduce((sum, v) => sum + v.size, 0);
@@ -159,7 +167,7 @@ export function planResidentOffers(input: ResidentInput): ResidentPlan {
         continue;
       }
       const volumes = present.reduce((acc, o) => acc.add(o.resources), Resources.empty());
-      const own = reservedResourcesOf(r);
+      const own = labelledResourcesOf(r, input.frameworkId);
       let unreserve = volumes.withoutVolumeInfo();
       if (reserved.contains(own)) {
         unreserve = unreserve.add(own);
@@ -178,7 +186,7 @@ export function planResidentOffers(input: ResidentInput): ResidentPlan {
         if (wanted <= 0) break;
         if (r.appId !== app.id || r.agentId !== offer.view.agentId || r.wipe === true) continue;
         if (input.busy.has(r.id) || handled.has(r.id)) continue;
-        const own = reservedResourcesOf(r);
+        const own = labelledResourcesOf(r, input.frameworkId);
         if (!hasAll(offer, r) || !reserved.contains(own)) continue;
         handled.add(r.id);
         reserved = reserved.subtract(own);

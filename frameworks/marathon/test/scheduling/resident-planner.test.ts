@@ -22,6 +22,7 @@ import {
 } from '../../src/model/reservation.js';
 import { taskToJson } from '../../src/model/task.js';
 import type { OfferView } from '../../src/scheduling/offer-cycle.js';
+import { matchOffer } from '../../src/scheduling/offer-matcher.js';
 import {
   destroyAndUnreserve,
   launchResources,
@@ -29,6 +30,7 @@ import {
   reserveAndCreate,
 } from '../../src/scheduling/resident-operations.js';
 import {
+  labelledResourcesOf,
   planResidentOffers,
   type ResidentInput,
   type ResidentOffer,
@@ -96,6 +98,14 @@ function offer(id: string, agentId: string, text: string, reserved: Resource[] =
   const view: OfferView = { id, agentId, hostname: host, resources: Resources.fromProto(protos), attributes: {} };
   const o: ResidentOffer = { view, ...readOfferReservations(protos) };
   return o;
+}
+
+/** The record's reservation as the master offers it: its resources and volumes, with its labels. */
+function offered(r: ReservationRecord): Resource[] {
+  return [
+    ...labelledResourcesOf(r, FW).toProto(),
+    ...r.volumes.map((v) => volumeProto(v.persistenceId, v.size, labels(r.id))),
+  ] as Resource[];
 }
 
 /** A scalar dynamically reserved for 'db', labelled. */
@@ -186,10 +196,7 @@ planner('a too small offer is refused with the matcher’s reason (volume disk i
 
 planner('an ended task relaunches only on the agent holding its reservation and volume', () => {
   const r = record();
-  const reserved = [
-    ...parseResources('cpus(db):0.5;mem(db):64').toProto(),
-    volumeProto(r.volumes[0]!.persistenceId, 100),
-  ];
+  const reserved = offered(r);
   const plan = planResidentOffers(
     input({
       offers: [offer('other', 'agent-2', 'cpus:8;mem:4096;disk:4000'), offer('own', 'agent-1', 'cpus:1', reserved)],
@@ -211,7 +218,7 @@ planner('a reservation whose volume is not offered (its task still runs) is not 
   const r = record();
   const plan = planResidentOffers(
     input({
-      offers: [offer('own', 'agent-1', 'cpus:1;mem:100;disk:500', parseResources('cpus(db):0.5;mem(db):64').toProto())],
+      offers: [offer('own', 'agent-1', 'cpus:1;mem:100;disk:500', labelledResourcesOf(r, FW).toProto() as Resource[])],
       demand: [{ app: resident(), count: 1, placed: [] }],
       reservations: [r],
     }),
@@ -224,7 +231,7 @@ planner('reservations kept after a scale-down are reused before anything new is 
   const a = resident({ instances: 1 });
   const r1 = record({ uuid: '11111111-1111-1111-1111-111111111111' });
   const r2 = record({ uuid: '22222222-2222-2222-2222-222222222222', agentId: 'agent-2' });
-  const own = [...parseResources('cpus(db):0.5;mem(db):64').toProto(), volumeProto(r2.volumes[0]!.persistenceId, 100)];
+  const own = offered(r2);
   const plan = planResidentOffers(
     input({
       offers: [offer('o2', 'agent-2', 'cpus:4;mem:1024;disk:1000', own)],
@@ -240,10 +247,7 @@ planner('reservations kept after a scale-down are reused before anything new is 
 
 planner('the reservation of a deleted app is destroyed and unreserved; one whose volume is gone is forgotten', () => {
   const r = record();
-  const reserved = [
-    ...parseResources('cpus(db):0.5;mem(db):64').toProto(),
-    volumeProto(r.volumes[0]!.persistenceId, 100),
-  ];
+  const reserved = offered(r);
   const gone = planResidentOffers(
     input({ offers: [offer('o1', 'agent-1', 'cpus:1', reserved)], reservations: [r], appExists: () => false }),
   );
@@ -251,12 +255,15 @@ planner('the reservation of a deleted app is destroyed and unreserved; one whose
   if (d.kind !== 'destroy') throw new Error(d.kind);
   assert.is(d.reservation?.id, r.id);
   assert.is(d.volumes.volumeList()[0]?.volume.id, r.volumes[0]!.persistenceId);
-  assert.is(d.unreserve.toString(), 'cpus(db):0.5;mem(db):64;disk(db):100');
+  assert.is(d.unreserve.withReservation(undefined).toString(), 'cpus(db):0.5;mem(db):64;disk(db):100');
   const ops = destroyAndUnreserve(d.volumes, d.unreserve);
   assert.equal(
     ops.map((o) => o.type),
     [OpType.DESTROY, OpType.UNRESERVE],
   );
+  for (const x of [...(ops[0]!.destroy!.volumes as Resource[]), ...(ops[1]!.unreserve!.resources as Resource[])]) {
+    assert.equal(x.reservations?.[0]?.labels, labels(r.id), 'DESTROY and UNRESERVE name the labelled reservation');
+  }
 
   const busy = planResidentOffers(
     input({
@@ -280,10 +287,7 @@ planner('the reservation of a deleted app is destroyed and unreserved; one whose
 
 planner('a wiped reservation is destroyed once its task is gone and no longer counts: a new one is reserved', () => {
   const r = record({ wipe: true });
-  const reserved = [
-    ...parseResources('cpus(db):0.5;mem(db):64').toProto(),
-    volumeProto(r.volumes[0]!.persistenceId, 100),
-  ];
+  const reserved = offered(r);
   const plan = planResidentOffers(
     input({
       offers: [offer('o1', 'agent-1', 'cpus:4;mem:1024;disk:1000', reserved)],
@@ -318,7 +322,74 @@ planner('unknown volumes and reservations labelled with our framework id are des
           .join(',')}|${a.unreserve}`
       : a.kind,
   );
-  assert.equal(destroyed, ['x#data#1|disk(db):10', '|cpus(db):0.25']);
+  const x = '{marathon_framework_id: fw-1, marathon_task_id: x.instance-1}';
+  assert.equal(destroyed, [`x#data#1|disk(db, ${x}):10`, `|cpus(db, ${x}):0.25`]);
+});
+
+planner(
+  'several instances’ reservations on one agent: each relaunches on its own; an unknown one is cleaned up',
+  () => {
+    const a = resident({ instances: 2 });
+    const r1 = record({ uuid: '11111111-1111-1111-1111-111111111111', incarnation: 1 });
+    const r2 = record({ uuid: '22222222-2222-2222-2222-222222222222', incarnation: 1 });
+    const stray = record({ uuid: '33333333-3333-3333-3333-333333333333' });
+    // r1's task still runs (its volume and resources are not offered); r2's ended; `stray` is known to no record.
+    const reserved = [...offered(r2), ...offered(stray), ...parseResources('cpus(db):0.5;mem(db):64').toProto()];
+    const plan = planResidentOffers(
+      input({
+        offers: [offer('o1', 'agent-1', 'cpus:1', reserved as Resource[])],
+        demand: [{ app: a, count: 1, placed: [] }],
+        reservations: [r1, r2],
+        busy: new Set([r1.id]),
+      }),
+    );
+    const summary = plan.actions.map((x) =>
+      x.kind === 'relaunch'
+        ? `relaunch ${x.reservation.id}`
+        : x.kind === 'destroy'
+          ? `destroy ${x.volumes.volumeList().map((v) => v.volume.id)} ${x.unreserve.byReservation().length}`
+          : x.kind,
+    );
+    assert.equal(summary, [
+      `destroy ${stray.volumes[0]!.persistenceId} 1`,
+      'destroy  1',
+      'destroy  1',
+      `relaunch ${r2.id}`,
+    ]);
+    const unreserved = plan.actions
+      .slice(1, 3)
+      .reduce((acc, x) => (x.kind === 'destroy' ? acc.add(x.unreserve) : acc), Resources.empty());
+    assert.ok(unreserved.equals(labelledResourcesOf(stray, FW)), 'exactly the stray reservation is unreserved');
+
+    // Role-only reserved resources (no labels) are not r2's: without its own labelled resources it does not relaunch.
+    const unlabelled = [...parseResources('cpus(db):0.5;mem(db):64').toProto(), ...offered(r2).slice(2)];
+    const none = planResidentOffers(
+      input({
+        offers: [offer('o1', 'agent-1', 'cpus:1', unlabelled as Resource[])],
+        demand: [{ app: a, count: 1, placed: [] }],
+        reservations: [r1, r2],
+        busy: new Set([r1.id]),
+      }),
+    );
+    assert.not.ok(none.actions.some((x) => x.kind === 'relaunch'));
+  },
+);
+
+planner('an ordinary app of the role does not take a labelled reservation (and does not fail on one)', () => {
+  const r = record();
+  const view = offer('o1', 'agent-1', 'cpus:1;mem:512', [
+    ...offered(r),
+    ...parseResources('cpus(db):0.25').toProto(),
+  ] as Resource[]).view;
+  const plain = appOf({ id: '/web', cpus: 1.25, mem: 32, role: 'db', portDefinitions: [] });
+  const result = matchOffer(plain, 1, view.resources);
+  assert.equal(
+    result.launches.map((l) => l.resources.toString()),
+    ['cpus:1;cpus(db):0.25;mem:32'],
+    'unreserved and the unlabelled reservation of the role, not the instance’s',
+  );
+  const tooBig = matchOffer({ ...plain, cpus: 1.5 }, 1, view.resources);
+  assert.is(tooBig.refusal, 'INSUFFICIENT_CPUS');
 });
 
 planner('an unconfirmed reservation whose volumes an offer carries is seen', () => {
@@ -354,7 +425,11 @@ ops('RESERVE + CREATE carry Marathon’s labels; the task launches on the reserv
   const [reserve, create] = reserveAndCreate(r, FW);
   assert.is(reserve?.type, OpType.RESERVE);
   const reserved = reserve!.reserve!.resources as Resource[];
-  assert.is(Resources.fromProto(reserved).toString(), 'cpus(db):0.5;mem(db):64;disk(db):100');
+  assert.is(
+    Resources.fromProto(reserved).withReservation(undefined).toString(),
+    'cpus(db):0.5;mem(db):64;disk(db):100',
+  );
+  assert.is(Resources.fromProto(reserved).byReservation().length, 1, 'one reservation, labelled');
   for (const x of reserved) {
     assert.equal(x.reservations?.[0]?.labels, labels(r.id));
     assert.is(x.role, undefined);
@@ -364,7 +439,7 @@ ops('RESERVE + CREATE carry Marathon’s labels; the task launches on the reserv
   assert.is(volume.disk?.persistence?.id, r.volumes[0]!.persistenceId);
   assert.is(volume.disk?.volume?.container_path, 'data');
   const launch = Resources.fromProto(launchResources(r, FW));
-  assert.is(launch.withoutVolumes().toString(), 'cpus(db):0.5;mem(db):64');
+  assert.ok(launch.withoutVolumes().equals(labelledResourcesOf(r, FW)), 'the task names its labelled reservation');
   assert.is(launch.volumeList()[0]?.volume.id, r.volumes[0]!.persistenceId);
 });
 
@@ -380,7 +455,7 @@ ops('an offer’s volumes and labelled reservations are read with their labels',
   );
   assert.equal(
     read.labelled.map((l) => [l.reservationId, l.resources.toString()]),
-    [['a.instance-1', 'cpus(db):1']],
+    [['a.instance-1', 'cpus(db, {marathon_framework_id: fw-1, marathon_task_id: a.instance-1}):1']],
   );
 });
 

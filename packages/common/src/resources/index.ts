@@ -11,3 +11,4 @@ export { formatResources, parseResources, parseResourcesJson } from './text.js';
 export { attributesToJson, formatAttributes, parseAttributes } from './attributes.js';
 export { pickPorts, rangesResource, scalarResource } from './ports.js';
 export { checkContainerPath, checkPersistenceId, type VolumeIdentity } from './volume.js';
+export { makeReservation, type ReservationIdentity, type ReservationLabel } from './reservation.js';

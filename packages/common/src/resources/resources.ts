@@ -1,13 +1,18 @@
 /**
  * The resource algebra (Mesos' `Resources`): an immutable bag of named
  * scalar, range and set resources, each reserved for a role (`*` =
- * unreserved). Scalars have 3-decimal precision; ranges are kept merged and
- * sorted; zero scalars and empty ranges/sets are dropped.
+ * unreserved). A dynamic reservation's principal and labels (reservation.ts)
+ * and a persistent volume (volume.ts) are part of a resource's identity:
+ * entries that differ in them are never combined. Scalars have 3-decimal
+ * precision; ranges are kept merged and sorted; zero scalars and empty
+ * ranges/sets are dropped.
  */
 import type { Resource } from '@agora/proto';
-import { ValueType } from '@agora/proto';
-import { AgoraError } from '../errors.js';
-import { formatVolume, type VolumeIdentity, volumeFromProto, volumeKey } from './volume.js';
+import type { AgoraError } from '../errors.js';
+import { ANY_ROLE, badResources, checkRole, type ResourceEntry } from './entry.js';
+import { entryFromProto, entryToProto } from './entry-proto.js';
+import { formatReservation, type ReservationIdentity, reservationKey, reservationToJson } from './reservation.js';
+import { formatVolume, type VolumeIdentity, volumeKey } from './volume.js';
 import {
   findOverlap,
   formatRanges,
@@ -20,67 +25,30 @@ import {
   setContains,
   subtractRanges,
   subtractSets,
-  toMillis,
   unionRanges,
   unionSets,
 } from './values.js';
 
+export { ANY_ROLE, badResources, checkName, checkRole, type ResourceEntry } from './entry.js';
+export { checkRanges, checkSet } from './entry-proto.js';
+export type { ReservationIdentity, ReservationLabel } from './reservation.js';
 export type { VolumeIdentity } from './volume.js';
 
-/** The unreserved role. */
-export const ANY_ROLE = '*';
-
-/** One (name, role[, volume]) entry. Internal: not exported from the package. */
-export type ResourceEntry =
-  | {
-      readonly kind: 'scalar';
-      readonly name: string;
-      readonly role: string;
-      readonly millis: number;
-      readonly volume?: VolumeIdentity;
-    }
-  | { readonly kind: 'ranges'; readonly name: string; readonly role: string; readonly ranges: readonly Range[] }
-  | { readonly kind: 'set'; readonly name: string; readonly role: string; readonly items: readonly string[] };
-
-const NAME_RE = /^[A-Za-z0-9_.\-/]+$/;
 const KNOWN_ORDER = ['cpus', 'gpus', 'mem', 'disk', 'ports'];
-
-export function badResources(message: string, details: Record<string, unknown> = {}): AgoraError {
-  return new AgoraError('AGORA_ERR_BAD_RESOURCES', message, { data: details });
-}
-
-/** Throws unless `name` is a valid resource name. */
-export function checkName(name: string): void {
-  if (name.length === 0) throw badResources('resource name must not be empty');
-  if (!NAME_RE.test(name)) {
-    throw badResources(`resource name '${name}' may only contain letters, digits, '_', '.', '-' and '/'`, { name });
-  }
-}
-
-/** Throws unless `role` is '*' or a valid role name. */
-export function checkRole(role: string, name = ''): void {
-  if (role === ANY_ROLE) return;
-  if (role.length === 0 || !NAME_RE.test(role) || role === '.' || role === '..' || role.startsWith('-')) {
-    throw badResources(
-      `bad role '${role}'${name ? ` for resource '${name}'` : ''}: use '*' or a name of letters, digits, '_', '.', '-', '/'`,
-      {
-        name,
-        role,
-      },
-    );
-  }
-}
 
 function volumeOf(e: ResourceEntry): VolumeIdentity | undefined {
   return e.kind === 'scalar' ? e.volume : undefined;
 }
 
-function keyOf(name: string, role: string, volume?: VolumeIdentity): string {
-  return name + '\u0000' + role + volumeKey(volume);
+function entryKey(e: ResourceEntry): string {
+  return e.name + '\u0000' + e.role + reservationKey(e.reservation) + volumeKey(volumeOf(e));
 }
 
-function entryKey(e: ResourceEntry): string {
-  return keyOf(e.name, e.role, volumeOf(e));
+/** The entry without its reservation identity. */
+function withoutIdentity(e: ResourceEntry): ResourceEntry {
+  if (e.reservation === undefined) return e;
+  const { reservation: _, ...rest } = e;
+  return rest;
 }
 
 function isEmptyEntry(e: ResourceEntry): boolean {
@@ -102,6 +70,11 @@ function compareEntries(a: ResourceEntry, b: ResourceEntry): number {
     return a.name < b.name ? -1 : 1;
   }
   if (a.role === b.role) {
+    if (a.reservation !== b.reservation) {
+      const ra = reservationKey(a.reservation);
+      const rb = reservationKey(b.reservation);
+      if (ra !== rb) return ra < rb ? -1 : 1;
+    }
     const ka = volumeKey(volumeOf(a));
     const kb = volumeKey(volumeOf(b));
     return ka === kb ? 0 : ka < kb ? -1 : 1;
@@ -115,7 +88,7 @@ function typeMismatch(a: ResourceEntry, b: ResourceEntry): AgoraError {
   return badResources(`resource '${a.name}' is used both as ${a.kind} and as ${b.kind}`, { name: a.name });
 }
 
-/** Sum of two entries of the same (name, role); ranges and sets are united. */
+/** Sum of two entries of the same identity (name, role, reservation, volume); ranges and sets are united. */
 function addEntries(a: ResourceEntry, b: ResourceEntry): ResourceEntry {
   if (a.kind === 'scalar' && b.kind === 'scalar') return { ...a, millis: a.millis + b.millis };
   if (a.kind === 'ranges' && b.kind === 'ranges') return { ...a, ranges: unionRanges(a.ranges, b.ranges) };
@@ -146,7 +119,8 @@ function minusEntry(a: ResourceEntry, b: ResourceEntry): ResourceEntry {
 
 function formatEntry(e: ResourceEntry): string {
   const volume = volumeOf(e);
-  const head = (e.role === ANY_ROLE ? e.name : `${e.name}(${e.role})`) + (volume ? formatVolume(volume) : '');
+  const role = e.reservation === undefined ? e.role : formatReservation(e.role, e.reservation);
+  const head = (e.role === ANY_ROLE ? e.name : `${e.name}(${role})`) + (volume ? formatVolume(volume) : '');
   switch (e.kind) {
     case 'scalar':
       return `${head}:${formatScalar(e.millis)}`;
@@ -177,7 +151,7 @@ function valueString(e: ResourceEntry): string {
 export class Resources {
   private static readonly EMPTY = new Resources(new Map());
 
-  /** Entries by `name\0role`, never empty entries, types consistent per name. */
+  /** Entries by `name\0role[reservation][volume]`, never empty entries, types consistent per name. */
   private readonly byKey: ReadonlyMap<string, ResourceEntry>;
   private sortedCache: ResourceEntry[] | undefined;
 
@@ -190,7 +164,7 @@ export class Resources {
   }
 
   /**
-   * Build from entries, summing duplicates of the same (name, role). Overlapping
+   * Build from entries, summing duplicates of the same identity. Overlapping
    * ranges or repeated set items between duplicates are errors. Internal.
    */
   static fromEntries(entries: Iterable<ResourceEntry>): Resources {
@@ -235,7 +209,10 @@ export class Resources {
     return Resources.fromEntries(list.map((r, i) => entryFromProto(r, i)));
   }
 
-  /** One entry per (name, role), sorted (cpus, gpus, mem, disk, ports, then by name); ranges merged. */
+  /**
+   * One entry per identity (name, role, reservation, volume), sorted (cpus, gpus, mem, disk, ports, then by name,
+   * then role and reservation); ranges merged. A reservation with a principal or labels is in `reservations[]`.
+   */
   toProto(): Resource[] {
     return this.entries().map(entryToProto);
   }
@@ -308,7 +285,7 @@ export class Resources {
     return map.size === 0 ? Resources.EMPTY : new Resources(map);
   }
 
-  /** Per (name, role): scalar >= (to 0.001), ranges and sets are supersets. */
+  /** Per identity (name, role, reservation, volume): scalar >= (to 0.001), ranges and sets are supersets. */
   contains(other: Resources): boolean {
     for (const [k, e] of other.byKey) if (!entryContains(this.byKey.get(k), e)) return false;
     return true;
@@ -398,10 +375,48 @@ export class Resources {
     return this.filter((e) => e.role === ANY_ROLE || e.role === role);
   }
 
-  /** The same quantities, all reserved for `role`. */
+  /** The same quantities, all reserved for `role` (without a reservation's principal and labels). */
   withRole(role: string): Resources {
     checkRole(role);
-    return Resources.fromEntriesUnion(this.entries().map((e) => ({ ...e, role })));
+    return Resources.fromEntriesUnion(this.entries().map((e) => ({ ...withoutIdentity(e), role })));
+  }
+
+  /**
+   * The same resources, each (which must be reserved) carrying the dynamic reservation `reservation`
+   * (principal and labels), or none when undefined.
+   */
+  withReservation(reservation: ReservationIdentity | undefined): Resources {
+    return Resources.fromEntriesUnion(
+      this.entries().map((e) => {
+        if (reservation === undefined) return withoutIdentity(e);
+        if (e.role === ANY_ROLE) throw badResources(`unreserved '${formatEntry(e)}' cannot carry a reservation`);
+        return { ...e, reservation };
+      }),
+    );
+  }
+
+  /** Only the entries without a reservation identity (unreserved, static, dynamic without principal and labels). */
+  withoutReservationIdentity(): Resources {
+    return this.filter((e) => e.reservation === undefined);
+  }
+
+  /** The distinct reservation identities present (undefined = none), in canonical order, with their resources. */
+  byReservation(): Array<{ role: string; reservation: ReservationIdentity | undefined; resources: Resources }> {
+    const groups = new Map<
+      string,
+      { role: string; reservation: ReservationIdentity | undefined; list: ResourceEntry[] }
+    >();
+    for (const e of this.entries()) {
+      const k = e.role + reservationKey(e.reservation);
+      const g = groups.get(k);
+      if (g === undefined) groups.set(k, { role: e.role, reservation: e.reservation, list: [e] });
+      else g.list.push(e);
+    }
+    return [...groups.values()].map((g) => ({
+      role: g.role,
+      reservation: g.reservation,
+      resources: Resources.fromEntriesUnion(g.list),
+    }));
   }
 
   /** Resource names, sorted canonically, without duplicates. */
@@ -440,6 +455,7 @@ export class Resources {
   toMesosJsonList(): Array<Record<string, unknown>> {
     return this.entries().map((e) => {
       const base: Record<string, unknown> = { name: e.name, role: e.role };
+      if (e.reservation !== undefined) base['reservations'] = reservationToJson(e.role, e.reservation);
       if (e.kind === 'scalar') {
         Object.assign(base, { type: 'SCALAR', scalar: { value: fromMillis(e.millis) } });
         if (e.volume !== undefined) {
@@ -482,97 +498,6 @@ export class Resources {
 }
 
 function plainScalar(e: Extract<ResourceEntry, { kind: 'scalar' }>): ResourceEntry {
-  return { kind: 'scalar', name: e.name, role: e.role, millis: e.millis };
-}
-
-function entryToProto(e: ResourceEntry): Resource {
-  if (e.kind === 'scalar') {
-    const base: Resource = {
-      name: e.name,
-      type: ValueType.SCALAR,
-      scalar: { value: fromMillis(e.millis) },
-      role: e.role,
-    };
-    if (e.volume === undefined) return base;
-    const v = e.volume;
-    return {
-      ...base,
-      disk: {
-        persistence: { id: v.id, ...(v.principal === undefined ? {} : { principal: v.principal }) },
-        volume: { container_path: v.containerPath, mode: v.mode === 'RO' ? 2 : 1 },
-      },
-    };
-  }
-  if (e.kind === 'ranges') {
-    return {
-      name: e.name,
-      type: ValueType.RANGES,
-      ranges: { range: e.ranges.map(([begin, end]) => ({ begin, end })) },
-      role: e.role,
-    };
-  }
-  return { name: e.name, type: ValueType.SET, set: { item: e.items.slice() }, role: e.role };
-}
-
-function entryFromProto(r: Resource, index: number): ResourceEntry {
-  const where = `resource #${index}${r?.name ? ` '${r.name}'` : ''}`;
-  if (r === null || typeof r !== 'object') throw badResources(`${where} is not an object`);
-  if (typeof r.name !== 'string') throw badResources(`${where} has no name`);
-  checkName(r.name);
-  let role = typeof r.role === 'string' && r.role !== '' ? r.role : undefined;
-  if (role === undefined && r.reservations && r.reservations.length > 0) {
-    role = r.reservations[r.reservations.length - 1]?.role ?? undefined;
-  }
-  role ??= ANY_ROLE;
-  checkRole(role, r.name);
-  const name = r.name;
-  switch (r.type) {
-    case ValueType.SCALAR: {
-      const v = r.scalar?.value;
-      if (typeof v !== 'number' || !Number.isFinite(v))
-        throw badResources(`${where} is SCALAR but has no finite scalar value`);
-      if (v < 0) throw badResources(`${where} has a negative value ${v}`, { name, value: v });
-      const volume = volumeFromProto(r, where, role);
-      return { kind: 'scalar', name, role, millis: toMillis(v), ...(volume === undefined ? {} : { volume }) };
-    }
-    case ValueType.RANGES: {
-      const list = (r.ranges?.range ?? []).map((x): Range => [Number(x.begin), Number(x.end)]);
-      return { kind: 'ranges', name, role, ranges: checkRanges(list, `${where}`) };
-    }
-    case ValueType.SET: {
-      return { kind: 'set', name, role, items: checkSet(r.set?.item ?? [], where) };
-    }
-    default:
-      throw badResources(`${where} has unsupported type ${String(r.type)}: use SCALAR, RANGES or SET`, { name });
-  }
-}
-
-/** Validate ranges (integers, 0 <= begin <= end, no overlap) and return them merged. */
-export function checkRanges(list: readonly Range[], where: string): Range[] {
-  for (const [b, e] of list) {
-    if (!Number.isSafeInteger(b) || !Number.isSafeInteger(e) || b < 0 || e < 0) {
-      throw badResources(`${where} has a bad range ${b}-${e}: bounds must be non-negative integers`);
-    }
-    if (b > e) throw badResources(`${where} has a bad range ${b}-${e}: begin is after end`);
-  }
-  const overlap = findOverlap(list);
-  if (overlap) {
-    throw badResources(
-      `${where} has overlapping ranges ${overlap[0][0]}-${overlap[0][1]} and ${overlap[1][0]}-${overlap[1][1]}`,
-    );
-  }
-  return mergeRanges(list);
-}
-
-/** Validate set items (non-empty, no duplicates) and return them sorted. */
-export function checkSet(items: readonly string[], where: string): string[] {
-  const seen = new Set<string>();
-  for (const item of items) {
-    if (typeof item !== 'string' || item.trim() === '' || /[,;{}]/.test(item)) {
-      throw badResources(`${where} has a bad set item '${String(item)}'`);
-    }
-    if (seen.has(item)) throw badResources(`${where} lists item '${item}' twice`);
-    seen.add(item);
-  }
-  return [...seen].sort();
+  const out = { kind: 'scalar' as const, name: e.name, role: e.role, millis: e.millis };
+  return e.reservation === undefined ? out : { ...out, reservation: e.reservation };
 }

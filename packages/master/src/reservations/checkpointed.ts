@@ -52,7 +52,8 @@ export function fromCheckpointed(list: readonly Resource[]): RecoveredReservatio
       const last = r.reservations && r.reservations.length > 0 ? r.reservations[r.reservations.length - 1] : undefined;
       const role = last?.role || r.role || '*';
       if (role === '*') throw new Error('not reserved');
-      const resources = Resources.fromProto([{ ...r, role, reservations: [] }]);
+      // A DYNAMIC reservation's principal and labels stay part of the resources' identity.
+      const resources = Resources.fromProto([{ ...r, role }]);
       if (last?.type === DYNAMIC) {
         const principal = last.principal ?? undefined;
         const labels: Label[] = (last.labels?.labels ?? []).map((l) => ({ key: l.key, value: l.value ?? null }));

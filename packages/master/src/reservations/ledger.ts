@@ -2,7 +2,11 @@
  * Dynamic reservations (Mesos RESERVE / UNRESERVE, `/reserve`, `/unreserve`).
  *
  * A dynamic reservation turns unreserved resources of an agent into resources
- * reserved for a role, with the principal that made it and labels. The ledger
+ * reserved for a role, with the principal that made it and labels. The
+ * principal and labels are part of the resources' identity in the algebra
+ * (`Resources` keeps differently labelled reservations apart, as Mesos does),
+ * so offers list each distinct reservation, and an UNRESERVE, CREATE or LAUNCH
+ * names exactly one. The ledger
  * applies it to the agent's total (so the allocator offers the resources only
  * to the role and its descendants) and keeps the metadata, so that only
  * dynamically reserved resources can be unreserved, and so that the
@@ -23,7 +27,7 @@
  * checkpoints and sends back in Register / Reregister; a master that does not
  * know the agent (after a failover) rebuilds them from it.
  */
-import { AgoraError, type Logger, Resources } from '@agora/common';
+import { AgoraError, type Logger, makeReservation, Resources } from '@agora/common';
 import { agora, type Resource } from '@agora/proto';
 import type { AgentManager, AgentRecord } from '../agents/agent-manager.js';
 import type { DynamicReservation } from './types.js';
@@ -64,7 +68,8 @@ export function parseReservation(list: readonly Resource[], what: 'reserve' | 'u
     if (last !== undefined && last.type !== undefined && last.type !== null && last.type !== 2 /* DYNAMIC */) {
       throw invalid(`${what}: resource #${i} '${r.name}': only DYNAMIC reservations can be made or removed`);
     }
-    const resources = Resources.fromProto([{ ...r, role, reservations: [] }]);
+    // The principal and labels of `reservations[]` (last entry) become part of the resources' identity.
+    const resources = Resources.fromProto([{ ...r, role }]);
     if (!resources.volumes().isEmpty()) {
       throw what === 'reserve'
         ? new AgoraError('AGORA_ERR_INVALID_VOLUME', `reserve: resource #${i} carries a persistent volume`)
@@ -80,8 +85,23 @@ export function parseReservation(list: readonly Resource[], what: 'reserve' | 'u
       resources,
     });
   });
+  return requestOf(parts);
+}
+
+function requestOf(parts: DynamicReservation[]): ReservationRequest {
   const reserved = parts.reduce((acc, p) => acc.add(p.resources), Resources.empty());
   return { parts, reserved, unreserved: reserved.withRole('*') };
+}
+
+/** The request with `principal` on each part that names none (the operator's, for `/reserve`). */
+export function withDefaultPrincipal(request: ReservationRequest, principal: string | undefined): ReservationRequest {
+  if (principal === undefined || principal === '') return request;
+  return requestOf(
+    request.parts.map((p) => {
+      if (p.principal !== undefined && p.principal !== null && p.principal !== '') return p;
+      return { ...p, principal, resources: p.resources.withReservation(makeReservation(principal, p.labels)) };
+    }),
+  );
 }
 
 export class ReservationLedger {
@@ -232,50 +252,36 @@ export class ReservationLedger {
   }
 
   /**
-   * How a reserved resource of `agent` is described in an offer (`Resource.reservations`): STATIC when the
-   * agent's configuration reserves it, DYNAMIC (with the principal and labels, when all its reservations share
-   * them) when reserved dynamically; undefined when one offered entry mixes both (it keeps only `role`).
+   * How a reserved resource of `agent` is described in an offer (`Resource.reservations`). One that carries a
+   * dynamic reservation's principal or labels already names it (the algebra keeps it: `reservations[]`). One
+   * without is STATIC when the agent's configuration reserves it, DYNAMIC when reserved dynamically without a
+   * principal and labels, and undefined when one offered entry mixes both (it keeps only `role`).
    */
   describe(agent: AgentRecord, resource: Resource): Resource['reservations'] | undefined {
     const role = resource.role ?? '*';
     if (role === '*') return undefined;
-    if (resource.disk?.persistence) return this.describeVolume(agent, resource, role);
-    const parts = this.of(agent.id).filter((p) => p.role === role && p.resources.names().includes(resource.name));
-    const dynamic = parts.reduce((acc, p) => acc.add(p.resources), Resources.empty()).reservedFor(role);
-    const staticPart = agent.total.reservedFor(role).withoutVolumes().subtractSaturating(dynamic);
-    const hasStatic = staticPart.names().includes(resource.name);
-    if (parts.length === 0) return hasStatic ? [{ type: STATIC, role }] : undefined;
-    if (hasStatic) return undefined;
-    const first = parts[0]!;
-    const key = (p: DynamicReservation) => JSON.stringify([p.principal ?? null, p.labels]);
-    const same = parts.every((p) => key(p) === key(first));
-    return [
-      {
-        type: DYNAMIC,
-        role,
-        ...(same && first.principal !== undefined ? { principal: first.principal } : {}),
-        ...(same && first.labels.length > 0 ? { labels: { labels: first.labels.map((l) => ({ ...l })) } } : {}),
-      },
-    ];
-  }
-
-  private describeVolume(agent: AgentRecord, resource: Resource, role: string): Resource['reservations'] {
-    let one: Resources;
-    try {
-      one = Resources.fromProto([{ ...resource, reservations: [] }]);
-    } catch {
-      return [{ type: STATIC, role }];
+    if (resource.reservations && resource.reservations.length > 0) return resource.reservations;
+    const dynamic = this.of(agent.id)
+      .filter((p) => p.role === role)
+      .reduce((acc, p) => acc.add(p.resources), Resources.empty())
+      .withoutReservationIdentity();
+    if (resource.disk?.persistence) {
+      // A volume without identity: DYNAMIC when it lies in a reservation, else on statically reserved disk.
+      let one: Resources;
+      try {
+        one = Resources.fromProto([resource]);
+      } catch {
+        return [{ type: STATIC, role }];
+      }
+      return [{ type: dynamic.contains(one) ? DYNAMIC : STATIC, role }];
     }
-    const part = this.of(agent.id).find((p) => p.role === role && p.resources.contains(one));
-    if (part === undefined) return [{ type: STATIC, role }];
-    return [
-      {
-        type: DYNAMIC,
-        role,
-        ...(part.principal === undefined ? {} : { principal: part.principal }),
-        ...(part.labels.length > 0 ? { labels: { labels: part.labels.map((l) => ({ ...l })) } } : {}),
-      },
-    ];
+    const plainDynamic = dynamic.withoutVolumeInfo();
+    const hasDynamic = plainDynamic.names().includes(resource.name);
+    const staticPart = agent.total.reservedFor(role).withoutVolumes().withoutReservationIdentity();
+    const hasStatic = staticPart.subtractSaturating(plainDynamic).names().includes(resource.name);
+    if (hasDynamic && hasStatic) return undefined;
+    if (hasDynamic) return [{ type: DYNAMIC, role }];
+    return hasStatic ? [{ type: STATIC, role }] : undefined;
   }
 
   /** Look up an agent or throw AGORA_ERR_UNKNOWN_AGENT. */

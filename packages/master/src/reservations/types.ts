@@ -5,6 +5,9 @@ export interface DynamicReservation {
   role: string;
   principal: string | undefined;
   labels: ReadonlyArray<{ key: string; value?: string | null }>;
-  /** The reserved resources (every entry's role is `role`). */
+  /**
+   * The reserved resources: every entry's role is `role`, and every entry carries `principal` and `labels` as
+   * its reservation identity in the algebra (none when both are absent).
+   */
   resources: Resources;
 }

@@ -65,7 +65,8 @@ export function parseVolumes(list: readonly Resource[], what: 'create' | 'destro
     }
     let one: Resources;
     try {
-      one = Resources.fromProto([{ ...r, role, reservations: [] }]);
+      // The reservation's principal and labels (`reservations[]`) name the reserved disk the volume is on.
+      one = Resources.fromProto([{ ...r, role }]);
     } catch (err) {
       throw fail('AGORA_ERR_INVALID_VOLUME', toAgoraError(err).message);
     }

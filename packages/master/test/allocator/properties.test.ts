@@ -1,4 +1,4 @@
-import { parseResources, Resources } from '@agora/common';
+import { makeReservation, parseResources, Resources } from '@agora/common';
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -130,6 +130,37 @@ props('the same snapshot, time and seed give the same decisions', () => {
     }),
     { numRuns: 100 },
   );
+});
+
+props('labelled reservations are allocated as their unlabelled quantities (DRF and quota ignore the labels)', () => {
+  const id = makeReservation('ops', [{ key: 'marathon_task_id', value: 'i-1' }]);
+  let labelledOffers = 0;
+  fc.assert(
+    fc.property(snapshotArb, fc.integer(), (snap, seed) => {
+      // The free reserved part of every agent becomes one labelled reservation (same quantities).
+      const labelled: AllocationSnapshot = {
+        ...snap,
+        agents: snap.agents.map((a) => {
+          const free = a.total.subtractSaturating(a.allocated);
+          const reserved = free.subtractSaturating(free.unreserved());
+          return { ...a, total: a.total.subtractSaturating(reserved).add(reserved.withReservation(id)) };
+        }),
+      };
+      const show = (s: ReturnType<typeof allocate>, strip: boolean) =>
+        s.offers
+          .map(
+            (o) =>
+              `${o.frameworkId}@${o.agentId}/${o.role}=${strip ? o.resources.withReservation(undefined) : o.resources}`,
+          )
+          .join(' ');
+      const plain = allocate(snap, NOW, seeded(seed));
+      const got = allocate(labelled, NOW, seeded(seed));
+      assert.is(show(got, true), show(plain, false));
+      labelledOffers += got.offers.filter((o) => !o.resources.withoutReservationIdentity().equals(o.resources)).length;
+    }),
+    { numRuns: 200 },
+  );
+  assert.ok(labelledOffers > 20, `labelled reservations were offered (${labelledOffers})`);
 });
 
 props('every active, unsuppressed framework eventually gets an offer when others decline', () => {

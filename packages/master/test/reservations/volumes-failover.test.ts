@@ -5,7 +5,9 @@
  * the leader and the agent are both stopped; the agent restarts from its
  * checkpoint, the new leader rebuilds the reservations and the volume when
  * the agent re-registers, offers them to the role again, and a task on the
- * volume finds the data written before the failover.
+ * volume finds the data written before the failover. Two reservations of the
+ * role told apart by their labels come back as two (the checkpoint carries
+ * each reservation's labels), and a task consumes the one it names.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,12 +24,29 @@ import { acknowledgeAll, asTestMaster, db, nextOfferWith, volume } from './volum
 const test = suite('reservations and volumes across a master failover');
 const DYNAMIC = agora.v1.Resource.ReservationInfo.Type.DYNAMIC;
 
-function task(id: string, agentId: string, command: string): agora.v1.TaskInfo.$Properties {
+/** `cpus` reserved for 'db' with the label `id`. */
+function labelledCpus(value: number, id: string): agora.v1.Resource.$Properties {
+  return {
+    ...db('cpus', value),
+    reservations: [{ type: DYNAMIC, role: 'db', labels: { labels: [{ key: 'id', value: id }] } }],
+  };
+}
+
+function labelOf(r: agora.v1.Resource): string {
+  return r.reservations.at(-1)?.labels?.labels.find((l) => l.key === 'id')?.value ?? '-';
+}
+
+function task(
+  id: string,
+  agentId: string,
+  command: string,
+  extra: agora.v1.Resource.$Properties[] = [],
+): agora.v1.TaskInfo.$Properties {
   return {
     name: id,
     task_id: { value: id },
     agent_id: { value: agentId },
-    resources: [db('cpus', 0.1, '*'), db('mem', 32, '*'), volume('v1', 40, 'data')],
+    resources: [db('cpus', 0.1, '*'), db('mem', 32, '*'), volume('v1', 40, 'data'), ...extra],
     command: { value: command, shell: true },
   };
 }
@@ -64,7 +83,10 @@ test('the new leader offers the reservation and the volume again, with the data'
     const agentId = first.agent_id.value;
     s1.send(
       accept(s1, first.id.value, [
-        { type: OperationType.RESERVE, reserve: { resources: [db('cpus', 0.5), db('disk', 40)] } },
+        {
+          type: OperationType.RESERVE,
+          reserve: { resources: [db('cpus', 0.5), db('disk', 40), labelledCpus(0.2, 'a'), labelledCpus(0.3, 'b')] },
+        },
         { type: OperationType.CREATE, create: { volumes: [volume('v1', 40, 'data')] } },
         { type: OperationType.LAUNCH, launch: { task_infos: [task('writer', agentId, 'echo before > data/f')] } },
       ]),
@@ -95,15 +117,24 @@ test('the new leader offers the reservation and the volume again, with the data'
     assert.is(vol.scalar?.value, 40);
     assert.is(vol.reservations?.[0]?.type, DYNAMIC);
     assert.is(vol.reservations?.[0]?.role, 'db');
-    const cpus = offer.resources.find((r) => r.name === 'cpus' && r.role === 'db');
-    assert.is(cpus?.scalar?.value, 0.5, 'the dynamic cpus reservation is back too');
-    assert.is(cpus?.reservations?.[0]?.type, DYNAMIC);
+    const cpus = offer.resources.filter((r) => r.name === 'cpus' && r.role === 'db');
+    assert.equal(
+      cpus.map((r) => [labelOf(r), r.scalar?.value, r.reservations?.[0]?.type]),
+      [
+        ['-', 0.5, DYNAMIC],
+        ['a', 0.2, DYNAMIC],
+        ['b', 0.3, DYNAMIC],
+      ],
+      'the dynamic cpus reservations are back, the labelled ones apart',
+    );
 
     s2.send(
       accept(s2, offer.id.value, [
         {
           type: OperationType.LAUNCH,
-          launch: { task_infos: [task('reader', agentId, 'grep -q before data/f && touch data/seen')] },
+          launch: {
+            task_infos: [task('reader', agentId, 'grep -q before data/f && touch data/seen', [labelledCpus(0.2, 'a')])],
+          },
         },
       ]),
     );

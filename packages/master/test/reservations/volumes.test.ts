@@ -4,7 +4,7 @@
  * changes nothing; a volume lives inside its dynamic reservation, or apart on
  * statically reserved disk; the checkpoint round-trips.
  */
-import { type AgoraError, parseResources, Resources } from '@agora/common';
+import { type AgoraError, makeReservation, parseResources, Resources } from '@agora/common';
 import { agora, type Resource } from '@agora/proto';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -16,12 +16,14 @@ const test = suite('persistent volumes: CREATE / DESTROY planning and the checkp
 const { SCALAR } = agora.v1.Value.Type;
 const { DYNAMIC, STATIC } = agora.v1.Resource.ReservationInfo.Type;
 
-function vol(id: string, size: number, role = 'db', path = 'data'): agora.v1.Resource.$Properties {
+const LABELS = [{ key: 'k', value: 'v' }];
+
+function vol(id: string, size: number, role = 'db', path = 'data', labelled = false): agora.v1.Resource.$Properties {
   return {
     name: 'disk',
     type: SCALAR,
     scalar: { value: size },
-    reservations: [{ type: DYNAMIC, role }],
+    reservations: [{ type: DYNAMIC, role, ...(labelled ? { principal: 'ops', labels: { labels: LABELS } } : {}) }],
     disk: { persistence: { id }, volume: { container_path: path, mode: 1 } },
   };
 }
@@ -30,15 +32,26 @@ function volumes(...list: agora.v1.Resource.$Properties[]): Resources {
   return parseVolumes(list as agora.v1.Resource[], 'create');
 }
 
-/** An agent with static `disk(db):50`, and `cpus(db):1;disk(db):100` reserved dynamically by 'ops'. */
+/** An agent with static `disk(db):50`, and `cpus(db):1;disk(db):100` reserved dynamically. */
 function state(): VolumeState {
   const part: DynamicReservation = {
     role: 'db',
-    principal: 'ops',
-    labels: [{ key: 'k', value: 'v' }],
+    principal: undefined,
+    labels: [],
     resources: parseResources('cpus(db):1;disk(db):100'),
   };
   return { parts: [part], staticVolumes: Resources.empty(), total: parseResources('cpus:3;cpus(db):1;disk(db):150') };
+}
+
+/** The same, the dynamic reservation made by 'ops' with labels k=v (part of the resources' identity). */
+function labelledState(): VolumeState {
+  const resources = parseResources('cpus(db):1;disk(db):100').withReservation(makeReservation('ops', LABELS));
+  const part: DynamicReservation = { role: 'db', principal: 'ops', labels: LABELS, resources };
+  return {
+    parts: [part],
+    staticVolumes: Resources.empty(),
+    total: parseResources('cpus:3;disk(db):50').add(resources),
+  };
 }
 
 function code(fn: () => unknown): string {
@@ -127,9 +140,33 @@ test('DESTROY turns the volume back into reserved disk; refused when unknown, in
   assert.ok(gone.state.total.equals(s.total));
 });
 
+test('CREATE on a labelled reservation must name its principal and labels', () => {
+  const s = labelledState();
+  assert.is(
+    code(() => planCreate('a1', s, volumes(vol('v1', 100)), s.total)),
+    'AGORA_ERR_INVALID_OPERATION',
+  );
+  const plan = planCreate('a1', s, volumes(vol('v1', 100, 'db', 'data', true)), s.total);
+  assert.is(plan.state.parts[0]?.resources.toString(), 'cpus(db, ops, {k: v}):1;disk(db, ops, {k: v})[v1:data:rw]:100');
+  assert.ok(plan.state.staticVolumes.isEmpty());
+  // DESTROY names it the same way; a volume without the labels is not that volume.
+  assert.is(
+    code(() => planDestroy('a1', plan.state, volumes(vol('v1', 100)), plan.available, Resources.empty())),
+    'AGORA_ERR_UNKNOWN_VOLUME',
+  );
+  const gone = planDestroy(
+    'a1',
+    plan.state,
+    volumes(vol('v1', 100, 'db', 'data', true)),
+    plan.available,
+    Resources.empty(),
+  );
+  assert.ok(gone.state.total.equals(s.total));
+});
+
 test('the checkpoint carries DYNAMIC reservations with principal and labels, STATIC volumes, and round-trips', () => {
-  const s = state();
-  const dyn = planCreate('a1', s, volumes(vol('v1', 100)), s.total);
+  const s = labelledState();
+  const dyn = planCreate('a1', s, volumes(vol('v1', 100, 'db', 'data', true)), s.total);
   const plan = planCreate('a1', dyn.state, volumes(vol('v2', 50, 'db', 'logs')), dyn.available);
   const list = toCheckpointed(plan.state.parts, plan.state.staticVolumes);
   assert.equal(

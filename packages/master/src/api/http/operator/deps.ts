@@ -6,7 +6,7 @@ import { agora } from '@agora/proto';
 import { allocationByRole } from '../../../allocation/allocation-cycle.js';
 import { isWithin, Quantities } from '../../../allocator/index.js';
 import { buildRolesJson, clusterTotalOf, type QuotaService } from '../../../quota/index.js';
-import { parseReservation, type ReservationRequest } from '../../../reservations/ledger.js';
+import { parseReservation, type ReservationRequest, withDefaultPrincipal } from '../../../reservations/ledger.js';
 import { parseVolumes } from '../../../reservations/volumes.js';
 import type { MasterParts } from '../../../routing/parts.js';
 import { isEndedState } from '../../../tasks/task-tracker.js';
@@ -146,8 +146,7 @@ export function operatorReservations(parts: MasterParts): ReservationDeps {
   return {
     reserve: async (agentId, json, principal) => {
       const agent = ledger.agent(agentId);
-      const request = parse(json, 'reserve');
-      if (principal !== undefined) for (const p of request.parts) p.principal ??= principal;
+      const request = withDefaultPrincipal(parse(json, 'reserve'), principal);
       const free = agent.total.subtractSaturating(usedByTasks(agentId));
       try {
         ledger.checkReserve(request, free);

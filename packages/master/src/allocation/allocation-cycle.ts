@@ -64,7 +64,10 @@ export function taskRole(frameworkRoles: readonly string[], resources: Resources
   return first;
 }
 
-/** What each framework holds per allocation role: its tasks (see taskRole) and its offers (by allocation_info.role). */
+/**
+ * What each framework holds per allocation role: its tasks (by the role they were launched with, else see taskRole)
+ * and its offers (by allocation_info.role).
+ */
 export function allocationByRole(
   frameworks: FrameworkManager,
   offers: OfferManager,
@@ -82,7 +85,7 @@ export function allocationByRole(
   const rolesOf = new Map(frameworks.all().map((f) => [f.id, f.roles] as const));
   for (const t of tasks.all()) {
     if (isEndedState(t.state)) continue;
-    add(t.frameworkId, taskRole(rolesOf.get(t.frameworkId) ?? ['*'], t.resources), t.resources);
+    add(t.frameworkId, t.role ?? taskRole(rolesOf.get(t.frameworkId) ?? ['*'], t.resources), t.resources);
   }
   for (const o of offers.all()) {
     const byRole = new Map<string, Resource[]>();

@@ -8,6 +8,7 @@ import { AgoraError, toAgoraError } from '@agora/common';
 import {
   agora,
   refuseSeconds,
+  type Resource,
   type TaskInfo,
   TaskState,
   TaskStatusReason,
@@ -170,7 +171,8 @@ export class SchedulerCalls implements SchedulerCallHandler {
           masterStatus(task, TaskState.TASK_ERROR, TaskStatusReason.REASON_TASK_INVALID, this.now(), message),
         );
       }
-      for (const { task, resources } of result.accepted) {
+      for (const { task: launched, resources } of result.accepted) {
+        const task = withAllocationRole(launched, taken.role);
         const runTask = { run_task: { framework: framework.info, task } };
         if (!agents.send(taken.agentId, runTask)) {
           remaining = remaining.add(resources);
@@ -186,7 +188,7 @@ export class SchedulerCalls implements SchedulerCallHandler {
           );
           continue;
         }
-        tasks.launch(framework.id, task, resources, framework.info.user ?? undefined);
+        tasks.launch(framework.id, task, resources, framework.info.user ?? undefined, taken.role);
         logger.info(
           {
             frameworkId: framework.id,
@@ -341,4 +343,18 @@ export function masterStatus(
     agent_id: { value: task.agent_id.value },
     timestamp: now / 1000,
   };
+}
+
+/**
+ * The task with `allocation_info.role` set on its resources (and its executor's) where the framework left it out,
+ * as Mesos' master does for the offer's role: the agent keeps and reports it, so the allocation survives a failover.
+ */
+function withAllocationRole(task: TaskInfo, role: string | undefined): TaskInfo {
+  if (role === undefined) return task;
+  const stamp = (list: readonly Resource[] | null | undefined): Resource[] =>
+    (list ?? []).map((r) => (r.allocation_info?.role ? r : { ...r, allocation_info: { role } }) as Resource);
+  const stamped = { ...task, resources: stamp(task.resources) } as TaskInfo;
+  if (task.executor)
+    stamped.executor = { ...task.executor, resources: stamp(task.executor.resources) } as typeof task.executor;
+  return stamped;
 }

@@ -41,6 +41,12 @@ export interface TaskRecord {
    * (`timestamp`, `cpus_user_time_secs`, `mem_rss_bytes`, …); dropped when the task ends.
    */
   statistics?: Readonly<Record<string, number>> | undefined;
+  /**
+   * The role its resources are allocated to (the offer's `allocation_info.role`; also stamped on the TaskInfo's
+   * resources sent to the agent, which reports it back on re-registration). Undefined for tasks recovered from
+   * agents that did not report one.
+   */
+  role?: string | undefined;
 }
 
 /** One task's usage from an agent's UsageReport. */
@@ -120,8 +126,15 @@ export class TaskTracker {
   }
 
   /** A task the master launched (RunTask sent): TASK_STAGING. */
-  launch(frameworkId: string, task: TaskInfo, resources: Resources, user: string | undefined): TaskRecord {
+  launch(
+    frameworkId: string,
+    task: TaskInfo,
+    resources: Resources,
+    user: string | undefined,
+    role?: string,
+  ): TaskRecord {
     const record: TaskRecord = {
+      ...(role === undefined ? {} : { role }),
       frameworkId,
       taskId: task.task_id.value,
       agentId: task.agent_id.value,
@@ -148,7 +161,9 @@ export class TaskTracker {
   recover(task: agora.v1.Task, resources: Resources): TaskRecord | undefined {
     const k = key(task.framework_id.value, task.task_id.value);
     if (this.tasks.has(k)) return undefined;
+    const role = task.resources.find((r) => r.allocation_info?.role)?.allocation_info?.role ?? undefined;
     const record: TaskRecord = {
+      ...(role === undefined ? {} : { role }),
       frameworkId: task.framework_id.value,
       taskId: task.task_id.value,
       agentId: task.agent_id.value,

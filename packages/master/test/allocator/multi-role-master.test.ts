@@ -10,16 +10,22 @@ import {
   type AgentPeer,
   CallType,
   cleanup,
+  connectAgentChannel,
   isOffers,
+  launchCall,
   registerAgent,
   scalar,
   type SchedulerPeer,
   startMaster,
   subscribeScheduler,
   type TestMaster,
+  taskInfo,
+  waitFor,
 } from '../support/harness.js';
 
 const test = suite('multi-role frameworks on a master');
+
+type RolesJson = { roles: Array<{ name: string; allocated?: { cpus?: number } }> };
 
 function roleOf(offer: agora.v1.Offer): string {
   const roles = new Set(offer.resources.map((r) => r.allocation_info?.role));
@@ -85,6 +91,89 @@ test('one offer per role; declining one role’s offer filters that role only; s
     const third = await offersFor(s, ['a']);
     assert.not.ok(third.has('b'));
     assert.is(cpus(third.get('a')!), 3, 'a gets its reservation and the unreserved cpu');
+  } finally {
+    await cleanup(t, agent, s);
+  }
+});
+
+test("a task launched from a role's offer on unreserved resources is allocated to that role, also after re-registration", async () => {
+  let t: TestMaster | undefined;
+  let agent: AgentPeer | undefined;
+  let s: SchedulerPeer | undefined;
+  try {
+    t = await startMaster();
+    agent = await registerAgent(t, { resources: [scalar('cpus', 2), scalar('mem', 512)] });
+    s = await subscribeScheduler(t, { roles: ['a', 'b'] });
+    // Refuse role a's offers until role b gets the (unreserved) agent: b is not the framework's first role.
+    let offer: agora.v1.Offer | undefined;
+    while (offer === undefined) {
+      const event = await s.next(isOffers, 'an offer');
+      for (const o of event.offers!.offers) {
+        if (roleOf(o) === 'b' && offer === undefined) offer = o;
+        else
+          s.send({
+            type: CallType.DECLINE,
+            framework_id: { value: s.frameworkId },
+            decline: { offer_ids: [{ value: o.id.value }], filters: { refuse_seconds: 3600 } },
+          });
+      }
+    }
+    s.send(launchCall(s, [offer.id.value], [taskInfo('t1', agent.agentId, [scalar('cpus', 1), scalar('mem', 128)])]));
+    const run = await agent.next((m) => m.run_task !== null, 'RunTask');
+    assert.equal(
+      run.run_task!.task.resources.map((r) => r.allocation_info?.role),
+      ['b', 'b'],
+      'the agent gets the allocation role on the task resources',
+    );
+    const allocatedTo = async (m: TestMaster, role: string) => {
+      const body = (await m.getJson('/roles')) as unknown as RolesJson;
+      return body.roles.find((r) => r.name === role)?.allocated?.cpus ?? 0;
+    };
+    const master = t;
+    await waitFor(async () => (await allocatedTo(master, 'b')) === 1, { message: 'cpus 1 allocated to b' });
+    assert.is(await allocatedTo(master, 'a'), 0, 'nothing allocated to the first role a');
+
+    // A second master learns the task from the agent's re-registration (the role travels on the resources).
+    const second = await startMaster();
+    try {
+      const peer = await connectAgentChannel(second);
+      peer.send({
+        reregister: {
+          agent_info: {
+            hostname: 'h',
+            id: { value: agent.agentId },
+            resources: [scalar('cpus', 2), scalar('mem', 512)],
+          },
+          tasks: [
+            {
+              name: 't1',
+              task_id: { value: 't1' },
+              framework_id: { value: s.frameworkId },
+              agent_id: { value: agent.agentId },
+              state: 1,
+              resources: run.run_task!.task.resources,
+            },
+          ],
+          frameworks: [
+            {
+              framework_info: {
+                user: 'tester',
+                name: 'test-framework',
+                id: { value: s.frameworkId },
+                roles: ['a', 'b'],
+              },
+            },
+          ],
+        },
+      });
+      await peer.next((m) => m.reregistered !== null, 'Reregistered');
+      await waitFor(async () => (await allocatedTo(second, 'b')) === 1, {
+        message: 'the recovered task allocated to b',
+      });
+      peer.close();
+    } finally {
+      await second.close();
+    }
   } finally {
     await cleanup(t, agent, s);
   }

@@ -9,6 +9,7 @@ const PURE = [
   '^frameworks/marathon/src/deployments/deployment-plan',
   '^frameworks/marathon/src/health/health-policy',
   '^frameworks/marathon/src/scheduling/instance-planner',
+  '^frameworks/marathon/src/scheduling/unreachable-policy',
   '^frameworks/marathon/src/scheduling/offer-cycle',
   '^frameworks/marathon/src/scheduling/resident-',
   '^packages/agent/src/health/policy',

@@ -29,6 +29,7 @@ import { FileSecretSource } from './secrets/file-secrets.js';
 import { ReservationTracker } from './scheduler/resident-tracker.js';
 import { TaskTracker } from './scheduler/task-tracker.js';
 import { LaunchQueue } from './scheduling/launch-queue.js';
+import { applyRuntimeConfiguration } from './storage/backup.js';
 import { FileStore } from './storage/file/file-store.js';
 import { RedisStore } from './storage/redis/redis-store.js';
 import type { MarathonStore } from './storage/repositories.js';
@@ -192,6 +193,10 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
   });
 
   const services: ApiServices = { apps, tasks, deployments, info, logger: logLevels.child('api') };
+  if (store.runtimeConfiguration !== undefined) {
+    const runtime = store.runtimeConfiguration;
+    services.requestBackupRestore = (config) => runtime.put(config);
+  }
   services.killTasks = (ids) => scheduler.killTasks(ids);
   services.wipeTasks = (ids) => scheduler.wipeTasks(ids);
   services.launchQueue = launchQueue;
@@ -236,6 +241,7 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
 
   /** Load the state, resume deployments and subscribe: at start, or when elected. */
   async function activate(): Promise<void> {
+    await applyRuntimeConfiguration(store, logger, new Date(clock.now()));
     await apps.load();
     await groups.load();
     const resumed = await deployments.load();

@@ -202,7 +202,7 @@ test('a restarted Marathon keeps its tasks running and launches nothing twice', 
   assert.is(fw?.name, 'marathon');
   assert.is(fw?.webui_url, marathon!.url);
   assert.is(fw?.failover_timeout, 604800);
-  assert.equal([...(fw?.capabilities ?? [])].sort(), ['PARTITION_AWARE', 'TASK_KILLING_STATE']);
+  assert.equal([...(fw?.capabilities ?? [])].sort(), ['MULTI_ROLE', 'PARTITION_AWARE', 'TASK_KILLING_STATE']);
   const live = (fw?.tasks ?? []).filter((t) => t.state === 'TASK_RUNNING' && t.id.startsWith('prod_web.'));
   assert.equal(live.map((t) => t.id).sort(), before);
 });

@@ -31,6 +31,8 @@ export interface ApiServices {
   now?: () => number;
   /** Give up leadership (HA); absent: a single instance, which keeps leading. */
   abdicate?: () => Promise<void>;
+  /** Store a backup/restore request for the next leader (`DELETE /v2/leader?backup=&restore=`; storage/backup.ts). */
+  requestBackupRestore?: (config: { backup?: string; restore?: string }) => Promise<void>;
   /** The current leader `host:port`, when another instance leads (HA); absent: this one. */
   leader?: () => string | undefined;
   /** Request counters for `/metrics` (filled by the API itself). */

@@ -18,6 +18,7 @@ import type { AppDefinition } from '../model/app-definition.js';
 import { nextVersion } from '../model/app-json.js';
 import { type ParseAppOptions, parseAppDefinition } from '../model/app-parser.js';
 import { canonicalPathId } from '../model/path-id.js';
+import { type RoleResolver, roleSettingsFor } from '../model/role-settings.js';
 import type { MarathonStore, RootGroupRecord } from '../storage/repositories.js';
 import { commitChange } from '../storage/store-change.js';
 import { SerialQueue } from '../util/serial-queue.js';
@@ -58,6 +59,8 @@ export interface BatchOptions {
   origin?: RequestOrigin;
   /** The root group version to store in the same write, given the apps after the change. */
   root?: (apps: readonly AppDefinition[], version: string) => RootGroupRecord;
+  /** `enforceRole` of top-level groups as the change sets them (group id → flag), over the stored ones. */
+  enforceRoles?: ReadonlyMap<string, boolean>;
 }
 
 export interface BatchResult {
@@ -76,6 +79,7 @@ export class AppManager {
   readonly onDidChangeApp: Event<AppChange> = this.onDidChangeEmitter.event;
   private readonly defaultRole: string;
   private readonly servicePorts: ServicePortRange;
+  private enforceRoleOf: (topLevelGroupId: string) => boolean | undefined = () => undefined;
 
   constructor(
     private readonly store: MarathonStore,
@@ -90,7 +94,31 @@ export class AppManager {
 
   /** How app definitions are parsed here (default role, enabled features); bulk and group parsing use it too. */
   get parseOptions(): ParseAppOptions {
-    return { defaultRole: this.defaultRole, enabledFeatures: this.options.enabledFeatures ?? [] };
+    return this.parseOptionsWith(undefined);
+  }
+
+  /** Where the stored `enforceRole` of top-level groups is read (the group manager). */
+  useGroupRoles(enforceRoleOf: (topLevelGroupId: string) => boolean | undefined): void {
+    this.enforceRoleOf = enforceRoleOf;
+  }
+
+  /** Every role an app has, and `--mesos_role` (the roles the framework subscribes with), sorted. */
+  rolesInUse(): string[] {
+    return [...new Set([this.defaultRole, ...[...this.apps.values()].map((a) => a.role)])].sort();
+  }
+
+  private parseOptionsWith(overrides: ReadonlyMap<string, boolean> | undefined): ParseAppOptions {
+    const roles: RoleResolver = (appId, enforceRole) =>
+      roleSettingsFor(
+        {
+          mesosRole: this.defaultRole,
+          enforceRoleOf: (g) => overrides?.get(g) ?? this.enforceRoleOf(g),
+          existingRoleOf: (id) => this.apps.get(id)?.role,
+        },
+        appId,
+        enforceRole,
+      );
+    return { defaultRole: this.defaultRole, enabledFeatures: this.options.enabledFeatures ?? [], roles };
   }
 
   /** Read every app from the store (at start). */
@@ -182,7 +210,7 @@ export class AppManager {
     const plan = planBatch(ops, {
       current: this.apps,
       now,
-      parse: this.parseOptions,
+      parse: this.parseOptionsWith(options.enforceRoles),
       servicePorts: this.servicePorts,
     });
     this.checkLocks([...plan.after.keys()], options.force === true);

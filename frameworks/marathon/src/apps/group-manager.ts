@@ -73,7 +73,9 @@ export class GroupManager {
     private readonly deployments: DeploymentTracker,
     private readonly clock: Clock,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    apps.useGroupRoles((id) => this.explicit.get(id)?.enforceRole);
+  }
 
   async load(): Promise<void> {
     const root = await this.store.groups?.root();
@@ -333,8 +335,12 @@ export class GroupManager {
     const batch: BatchOp[] = ops.map((o) =>
       o.op === 'delete' ? { op: 'delete', id: o.id } : { op: 'put', id: o.id, body: o.body, partial: false },
     );
+    const enforceRoles = new Map<string, boolean>();
+    for (const m of metas)
+      if (parentOf(m.id) === '/' && m.enforceRole !== undefined) enforceRoles.set(m.id, m.enforceRole);
     const result = await this.apps.change(batch, {
       force: true,
+      enforceRoles,
       root: (apps) => {
         const newest = [this.version ?? new Date(0).toISOString(), ...apps.map((a) => a.version)].sort();
         record = {

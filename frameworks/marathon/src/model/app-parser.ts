@@ -18,12 +18,22 @@ import {
 import { appToJson } from './app-json.js';
 import { E_OBJECT, isObject, readAppJson } from './app-reads.js';
 import { type NormalizeOptions, normalizeApp } from './normalize.js';
+import { type RoleResolver, roleViolation } from './role-settings.js';
 import { type ValidateOptions, validateAppInput, validateAppSpec } from './validate.js';
+import { canonicalPathId } from './path-id.js';
 import { type Violation, Violations } from './violations.js';
 
 export interface ParseAppOptions extends NormalizeOptions, ValidateOptions {
   /** The id to use instead of the body's (PUT: the path wins). */
   id?: string;
+  /**
+   * Marathon 1.9+ roles: the default role and the valid roles of the app
+   * (`role-settings.ts`); when given it replaces `defaultRole` and a role
+   * outside the valid ones is a violation at `/role`.
+   */
+  roles?: RoleResolver;
+  /** The `enforceRole` the app's top-level group gets in the same change (passed to `roles`). */
+  enforceRole?: boolean;
 }
 
 /** `json`: the body has the wrong shape (Marathon's "Invalid JSON"); `semantic`: "Object is not valid". */
@@ -50,8 +60,14 @@ export function parseAppDefinition(raw: unknown, options: ParseAppOptions = {}):
 
   const out = new Violations();
   validateAppInput(input, out);
-  const spec = normalizeApp(input, options);
+  const roles =
+    options.roles !== undefined && typeof input['id'] === 'string'
+      ? options.roles(canonicalPathId(input['id']), options.enforceRole)
+      : undefined;
+  const spec = normalizeApp(input, roles === undefined ? options : { ...options, defaultRole: roles.defaultRole });
   validateAppSpec(spec, input, out, options);
+  const badRole = roles === undefined ? undefined : roleViolation(spec.role, roles);
+  if (badRole !== undefined) out.add('/role', badRole);
   if (!out.isEmpty) return { ok: false, kind: 'semantic', violations: out.toArray(), unknownFields };
   return { ok: true, spec, unknownFields };
 }

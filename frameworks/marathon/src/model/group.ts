@@ -11,7 +11,7 @@
  * ```
  */
 import type { AppSpec, JsonObject, JsonValue } from './app-definition.js';
-import { type AppParseResult, parseAppDefinition } from './app-parser.js';
+import { type AppParseResult, type ParseAppOptions, parseAppDefinition } from './app-parser.js';
 import { E_ARRAY, E_NUMBER, E_OBJECT, E_STRING, isObject } from './app-reads.js';
 import { canonicalSegments, pathIdErrors } from './path-id.js';
 import { type Violation, Violations } from './violations.js';
@@ -64,7 +64,7 @@ function readNode(
   at: string,
   out: Violations,
   json: Violations,
-  parseOptions: { defaultRole?: string; enabledFeatures?: readonly string[] },
+  parseOptions: ParseAppOptions,
 ): GroupUpdateNode {
   const node: GroupUpdateNode = { id };
   if (!isObject(raw)) {
@@ -76,7 +76,11 @@ function readNode(
     if (!Array.isArray(deps) || !deps.every((d) => typeof d === 'string')) json.add(`${at}/dependencies`, E_ARRAY);
     else node.dependencies = (deps as string[]).map((d) => resolveId(d, id));
   }
-  if (typeof raw['enforceRole'] === 'boolean') node.enforceRole = raw['enforceRole'];
+  if (typeof raw['enforceRole'] === 'boolean') {
+    node.enforceRole = raw['enforceRole'];
+    // A top-level group's enforceRole set in this change decides the roles of the apps under it.
+    if (parentOf(id) === '/') parseOptions = { ...parseOptions, enforceRole: raw['enforceRole'] };
+  }
   const apps = raw['apps'];
   if (apps !== undefined && apps !== null) {
     if (!Array.isArray(apps)) json.add(`${at}/apps`, E_ARRAY);
@@ -141,11 +145,7 @@ function readNode(
  * Parse a group update body for the group at `basePath` (the URL's group;
  * `/` for `/v2/groups`). The body's `id`, if any, is resolved against it.
  */
-export function parseGroupUpdate(
-  raw: unknown,
-  basePath: string,
-  options: { defaultRole?: string; enabledFeatures?: readonly string[] } = {},
-): GroupParseResult {
+export function parseGroupUpdate(raw: unknown, basePath: string, options: ParseAppOptions = {}): GroupParseResult {
   const json = new Violations();
   const out = new Violations();
   if (!isObject(raw as JsonValue)) return { ok: false, kind: 'json', violations: [{ path: '/', errors: [E_OBJECT] }] };

@@ -59,6 +59,10 @@ export interface TaskRecord {
   /** Resident apps: the reservation (instance) the task runs on, and its volumes (model/reservation.ts). */
   reservationId?: string;
   localVolumes?: Array<{ containerPath: string; persistenceId: string }>;
+  /** TASK_UNREACHABLE: epoch ms since when (the master's `unreachable_time`, else the update's arrival). */
+  unreachableSince?: number;
+  /** TASK_UNREACHABLE past `inactiveAfterSeconds`: `UnreachableInactive`, no longer counted (scheduling/unreachable-policy.ts). */
+  unreachableInactive?: boolean;
 }
 
 /** Where a task is, as constraints see it. */
@@ -101,9 +105,11 @@ export const TERMINAL_TASK_STATES: ReadonlySet<TaskStateName> = new Set([
 ]);
 
 /**
- * States that make Marathon give the task up and launch a replacement
- * (with `unreachableStrategy` `{0,0}`, the default): the terminal ones plus
- * LOST and UNKNOWN (the master does not know the task), and UNREACHABLE.
+ * States that make Marathon give the task up and launch a replacement: the
+ * terminal ones plus LOST and UNKNOWN (the master does not know the task),
+ * and UNREACHABLE unless `unreachableDisabled` (as with `unreachableStrategy`
+ * `{0,0}`; the scheduler decides UNREACHABLE by the app's strategy, see
+ * scheduling/unreachable-policy.ts, and passes true).
  */
 export function isGoneForGood(state: TaskStateName, unreachableDisabled: boolean): boolean {
   if (TERMINAL_TASK_STATES.has(state) || state === 'TASK_LOST' || state === 'TASK_UNKNOWN') return true;

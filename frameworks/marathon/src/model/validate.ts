@@ -11,6 +11,7 @@
 import type { AppSpec, JsonObject, JsonValue } from './app-definition.js';
 import { isObject } from './app-reads.js';
 import { pathIdErrors } from './path-id.js';
+import { secretPathError } from './secret-volumes.js';
 import { validateSchedulingAndChecks } from './validate-checks.js';
 import { childPath, type Violations } from './violations.js';
 
@@ -138,6 +139,27 @@ function validatePullConfig(spec: AppSpec, input: JsonObject, out: Violations, f
   }
 }
 
+/**
+ * Secret volumes `{containerPath, secret}`: need the feature and a secret of that name in `secrets`; the
+ * path must be relative, inside the sandbox (we have no container image to mount into).
+ */
+function validateSecretVolumes(spec: AppSpec, out: Violations, features: readonly string[]): void {
+  const volumes = spec.container?.['volumes'];
+  if (!Array.isArray(volumes)) return;
+  volumes.forEach((v, i) => {
+    if (!isObject(v) || v['secret'] === undefined || v['secret'] === null) return;
+    const path = `/container/volumes(${i})`;
+    if (!features.includes('secrets')) out.add(`${path}/secret`, featureNotEnabled('secrets'));
+    else if (typeof v['secret'] !== 'string' || spec.secrets[v['secret']] === undefined) {
+      out.add(`${path}/secret`, 'volume.secret must refer to an existing secret');
+    }
+    if (typeof v['containerPath'] === 'string') {
+      const bad = secretPathError(v['containerPath']);
+      if (bad !== undefined && v['containerPath'] !== '') out.add(`${path}/containerPath`, bad);
+    }
+  });
+}
+
 function validateSecrets(spec: AppSpec, out: Violations, features: readonly string[]): void {
   const names = Object.keys(spec.secrets);
   if (names.length === 0) return;
@@ -204,6 +226,7 @@ export function validateAppSpec(
   validateEnv(spec, out, features);
   validateSecrets(spec, out, features);
   validatePullConfig(spec, input, out, features);
+  validateSecretVolumes(spec, out, features);
   validatePortDefinitions(spec, out);
 
   const hostNetworking = spec.networks.every((n) => n.mode === 'host');

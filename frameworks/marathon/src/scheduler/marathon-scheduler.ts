@@ -56,6 +56,9 @@ export class MarathonScheduler implements SchedulerContext {
   private storedFrameworkId: string | undefined;
   private closed = false;
   private reviewQueued = false;
+  /** The roles the framework is subscribed with (MULTI_ROLE): `--mesos_role` and every app's role. */
+  private subscribedRoles: string[] = [];
+  private frameworkInfo: agora.v1.FrameworkInfo.$Properties | undefined;
   readonly options: ResolvedSchedulerOptions;
 
   constructor(
@@ -97,11 +100,17 @@ export class MarathonScheduler implements SchedulerContext {
       name: o.frameworkName,
       failover_timeout: o.failoverTimeoutSeconds,
       checkpoint: true,
-      role: o.role,
+      roles: this.rolesToSubscribe(),
       hostname: o.hostname,
       webui_url: o.webuiUrl(),
-      capabilities: [{ type: Capability.PARTITION_AWARE }, { type: Capability.TASK_KILLING_STATE }],
+      capabilities: [
+        { type: Capability.PARTITION_AWARE },
+        { type: Capability.TASK_KILLING_STATE },
+        { type: Capability.MULTI_ROLE },
+      ],
     };
+    this.subscribedRoles = [...(framework.roles ?? [])];
+    this.frameworkInfo = framework;
     if (this.storedFrameworkId !== undefined) framework.id = { value: this.storedFrameworkId };
     const driver = new SchedulerDriver({
       master: o.master,
@@ -213,6 +222,7 @@ export class MarathonScheduler implements SchedulerContext {
   }
 
   async review(): Promise<void> {
+    await this.reviewer.reviewUnreachable(); // unreachableStrategy deadlines (store writes) before the plan
     this.reviewer.review();
   }
 
@@ -264,7 +274,25 @@ export class MarathonScheduler implements SchedulerContext {
     this.call('implicit reconcile', (d) => d.reconcile([]));
   }
 
+  /** `--mesos_role` and the roles of the apps, with those subscribed already (roles are only added while running). */
+  private rolesToSubscribe(): string[] {
+    return [...new Set([...this.subscribedRoles, ...this.parts.apps.rolesInUse()])].sort();
+  }
+
+  /** An app with a role not subscribed yet: subscribe again with it so offers for it come (Mesos UPDATE_FRAMEWORK). */
+  private updateRoles(): void {
+    const roles = this.rolesToSubscribe();
+    if (this.frameworkInfo === undefined || roles.join('\n') === this.subscribedRoles.join('\n')) return;
+    this.frameworkInfo = { ...this.frameworkInfo, roles };
+    const info = this.frameworkInfo;
+    this.subscribedRoles = roles;
+    this.parts.logger.info({ roles }, 'subscribing with the roles of the apps');
+    // Not subscribed now: the driver keeps the info and sends it at its next SUBSCRIBE.
+    this.driver?.updateFramework(info);
+  }
+
   private async appChanged(appId: string, kind: 'created' | 'updated' | 'deleted'): Promise<void> {
+    if (kind !== 'deleted') this.updateRoles();
     if (kind === 'deleted') {
       this.parts.launchQueue.reset(appId);
       this.parts.tasks.forgetApp(appId);

@@ -14,6 +14,7 @@ import { mesosHealthCheck } from '../health/mesos-health.js';
 import type { AppDefinition } from '../model/app-definition.js';
 import { taskIdFor } from '../model/path-id.js';
 import { isResident } from '../model/reservation.js';
+import { secretVolumesOf } from '../model/secret-volumes.js';
 import { placementOfTask, type TaskRecord } from '../model/task.js';
 import { isKilling, planInstances } from '../scheduling/instance-planner.js';
 import { type Demand, type OfferView, runOfferCycle } from '../scheduling/offer-cycle.js';
@@ -41,6 +42,10 @@ export function offerView(offer: agora.v1.Offer): OfferView {
     resources: Resources.fromProto(offer.resources),
     attributes: attributeValues(offer.attributes ?? []),
   };
+  // A multi-role framework's offer is allocated to one role (allocation_info.role on every resource).
+  const allocated = new Set((offer.resources ?? []).map((r) => r.allocation_info?.role ?? undefined));
+  const allocationRole = allocated.size === 1 ? [...allocated][0] : undefined;
+  if (typeof allocationRole === 'string' && allocationRole !== '') view.allocationRole = allocationRole;
   const domain = offer.domain?.fault_domain;
   const region = domain?.region?.name;
   const zone = domain?.zone?.name;
@@ -68,7 +73,7 @@ export function currentDemand(ctx: SchedulerContext, now: number): Demand[] {
 }
 
 function hasSecretRefs(app: AppDefinition): boolean {
-  return Object.values(app.env).some((v) => typeof v !== 'string');
+  return Object.values(app.env).some((v) => typeof v !== 'string') || secretVolumesOf(app).length > 0;
 }
 
 /**

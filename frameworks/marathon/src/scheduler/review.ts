@@ -11,6 +11,7 @@ import type { TaskRecord } from '../model/task.js';
 import { planDeletedApp, planInstances } from '../scheduling/instance-planner.js';
 import { residentCleanupPending } from './resident-offers.js';
 import type { SchedulerContext, SchedulerParts } from './scheduler-context.js';
+import { reviewUnreachableTasks, UnreachableReconciler } from './unreachable.js';
 
 /** Healthy (every health check alive) and, while a deployment runs, ready. */
 export function isHealthyAndReady(parts: SchedulerParts, task: TaskRecord): boolean {
@@ -74,8 +75,19 @@ export function killTask(
 export class Reviewer {
   private hadDemand = false;
   private suppressed = false;
+  private readonly unreachable = new UnreachableReconciler();
 
   constructor(private readonly ctx: SchedulerContext) {}
+
+  /**
+   * Before each review: unreachable tasks past their deadlines become inactive or are expunged
+   * (store writes), and unreachable tasks are reconciled to learn when they come back.
+   */
+  async reviewUnreachable(): Promise<void> {
+    await reviewUnreachableTasks(this.ctx);
+    const due = this.unreachable.due(this.ctx);
+    if (due.length > 0) this.ctx.call('reconcile unreachable', (d) => d.reconcile(due));
+  }
 
   /** A (re-)SUBSCRIBE resets suppression on the master. */
   resetSuppression(): void {

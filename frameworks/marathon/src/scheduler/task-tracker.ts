@@ -30,6 +30,8 @@ export class TaskTracker {
   /** app id → its tasks by id (an index over `tasks`). */
   private readonly byAppId = new Map<string, Map<string, TaskRecord>>();
   private readonly failures = new Map<string, TaskFailure>();
+  /** Expunged unreachable tasks still watched (memory only): task id → agent id and until when (epoch ms). */
+  private readonly expunged = new Map<string, { agentId: string; until: number }>();
 
   constructor(private readonly repository: TaskRepository) {}
 
@@ -88,6 +90,30 @@ export class TaskTracker {
   markKillRequested(taskId: string, now: number): void {
     const t = this.tasks.get(taskId);
     if (t !== undefined) this.remember({ ...t, killRequestedAt: now });
+  }
+
+  /** Watch an expunged unreachable task until `until`, so it is killed if it comes back meanwhile. */
+  watchExpunged(task: TaskRecord, until: number): void {
+    this.expunged.set(task.id, { agentId: task.agentId, until });
+  }
+
+  /** Whether the (unknown) task is an expunged one still watched. */
+  isWatchedExpunged(taskId: string): boolean {
+    return this.expunged.has(taskId);
+  }
+
+  unwatchExpunged(taskId: string): void {
+    this.expunged.delete(taskId);
+  }
+
+  /** The expunged tasks still watched at `now` (older ones are dropped: the periodic reconciliation covers them). */
+  watchedExpunged(now: number): Array<{ taskId: string; agentId: string }> {
+    const out: Array<{ taskId: string; agentId: string }> = [];
+    for (const [taskId, w] of this.expunged) {
+      if (w.until <= now) this.expunged.delete(taskId);
+      else out.push({ taskId, agentId: w.agentId });
+    }
+    return out;
   }
 
   recordFailure(failure: TaskFailure): void {

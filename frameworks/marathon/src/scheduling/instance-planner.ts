@@ -23,6 +23,7 @@
 import { parseConstraints, selectVictims } from '../constraints/constraints.js';
 import type { AppDefinition, KillSelection } from '../model/app-definition.js';
 import { placementOfTask, type TaskRecord, type TaskStateName } from '../model/task.js';
+import { countsTowardInstances } from './unreachable-policy.js';
 
 export type KillReason = 'SCALE_DOWN' | 'OUTDATED' | 'APP_DELETED';
 
@@ -71,14 +72,19 @@ export function planDeletedApp(tasks: readonly TaskRecord[]): InstancePlan {
   return { launch: 0, kill, converged: tasks.length === 0 };
 }
 
-/** The plan for an app given its live (non-terminal) tasks. */
+/**
+ * The plan for an app given its live (non-terminal) tasks. Unreachable tasks
+ * past `inactiveAfterSeconds` (`UnreachableInactive`) do not count: they are
+ * replaced, and left alone until they are expunged or come back.
+ */
 export function planInstances(
   app: AppDefinition,
-  tasks: readonly TaskRecord[],
+  allTasks: readonly TaskRecord[],
   /** Healthy and ready (health/readiness checks); by default: running. */
   isHealthy: (task: TaskRecord) => boolean = (t) => t.state === 'TASK_RUNNING',
 ): InstancePlan {
   const n = app.instances;
+  const tasks = allTasks.filter(countsTowardInstances);
   const killing = tasks.filter(isKilling);
   const candidates = tasks.filter((t) => !isKilling(t));
   const current = candidates.filter((t) => isCurrent(t, app));

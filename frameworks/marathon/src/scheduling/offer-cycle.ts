@@ -18,6 +18,11 @@ export interface OfferView {
   attributes?: Readonly<Record<string, string>>;
   region?: string;
   zone?: string;
+  /**
+   * The role the offer is allocated to (`allocation_info.role`, MULTI_ROLE):
+   * only apps of that role may use it (Marathon 1.9+). Absent: any app.
+   */
+  allocationRole?: string;
 }
 
 /** The placement constraints read from an offer. */
@@ -67,6 +72,10 @@ export function runOfferCycle(
     for (const { app } of demand) {
       const wanted = left.get(app.id) ?? 0;
       if (wanted <= 0) continue;
+      if (offer.allocationRole !== undefined && offer.allocationRole !== app.role) {
+        refusals.push({ appId: app.id, offerId: offer.id, reason: 'UNFULFILLED_ROLE' });
+        continue;
+      }
       const appPlaced = placed.get(app.id) ?? [];
       const result = matchOffer(app, wanted, remaining, { ...options, placement: { offer: at, placed: appPlaced } });
       if (result.launches.length > 0) {

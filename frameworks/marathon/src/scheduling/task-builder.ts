@@ -9,6 +9,7 @@
 import type { CommandInfo, TaskInfo } from '@agora/proto';
 import type { AppDefinition } from '../model/app-definition.js';
 import { taskNameFor } from '../model/path-id.js';
+import { secretVolumesOf, withSecretFiles } from '../model/secret-volumes.js';
 import type { InstanceLaunch } from './offer-matcher.js';
 
 /** Label values longer than this are not exported (Marathon's limit). */
@@ -110,7 +111,7 @@ export function buildTaskInfo(spec: TaskLaunchSpec): TaskInfo {
     task_id: { value: spec.taskId },
     agent_id: { value: spec.agentId },
     resources: instance.resources.toProto(),
-    command: commandFor(app, env),
+    command: withSecretFiles(commandFor(app, env), secretVolumesOf(app)),
     labels: { labels: Object.entries(app.labels).map(([key, value]) => ({ key, value })) },
   };
   if (app.taskKillGracePeriodSeconds !== undefined) {

@@ -5,17 +5,21 @@
  * a relative path inside the directory (no `..`, not absolute).
  *
  * Values are read at launch time, go only into the task's environment
- * (`env: {"PW": {"secret": "name"}}`) and are never logged, stored, returned
+ * (`env: {"PW": {"secret": "name"}}`, and secret volumes' variables) and are never logged, stored, returned
  * by the API or published in events; errors name the secret, never a value.
  */
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { AgoraError } from '@agora/common';
 import type { AppDefinition } from '../model/app-definition.js';
+import { secretVolumeEnvName, secretVolumesOf } from '../model/secret-volumes.js';
 
 /** Where the scheduler gets the environment values of an app's secret references. */
 export interface SecretSource {
-  /** env name → secret value for every `env` entry of `app` that references a secret. */
+  /**
+   * env name → secret value for every `env` entry of `app` that references a secret, and
+   * `AGORA_SECRET_VOLUME_<n>` → value for every secret volume (model/secret-volumes.ts).
+   */
   environmentOf(app: AppDefinition): Promise<Record<string, string>>;
 }
 
@@ -34,6 +38,7 @@ export class FileSecretSource implements SecretSource {
       if (typeof value === 'string') continue;
       out[name] = await this.read(app, value.secret);
     }
+    for (const v of secretVolumesOf(app)) out[secretVolumeEnvName(v.index)] = await this.read(app, v.secret);
     return out;
   }
 
@@ -68,6 +73,10 @@ export class NoSecretSource implements SecretSource {
     const ref = Object.values(app.env).find((v) => typeof v !== 'string');
     if (ref !== undefined && typeof ref !== 'string') {
       throw secretError(app, ref.secret, 'cannot be resolved: Marathon runs without --secrets_dir');
+    }
+    const volume = secretVolumesOf(app)[0];
+    if (volume !== undefined) {
+      throw secretError(app, volume.secret, 'cannot be resolved: Marathon runs without --secrets_dir');
     }
     return {};
   }

@@ -134,6 +134,23 @@ export interface EventLogRepository {
   deleteCursor(callbackUrl: string): Promise<void>;
 }
 
+/**
+ * A request for the next leader, stored by `DELETE /v2/leader?backup=&restore=` (Marathon's
+ * `runtime-configuration`): at takeover it writes a backup to `backup` and then loads `restore`.
+ */
+export interface RuntimeConfiguration {
+  /** `file:///path` */
+  backup?: string;
+  /** `file:///path` */
+  restore?: string;
+}
+
+export interface RuntimeConfigurationRepository {
+  get(): Promise<RuntimeConfiguration | undefined>;
+  put(config: RuntimeConfiguration): Promise<void>;
+  delete(): Promise<void>;
+}
+
 export interface MarathonStore {
   /** `redis` or `file`, for /v2/info and logs. */
   readonly kind: 'redis' | 'file';
@@ -149,6 +166,14 @@ export interface MarathonStore {
   readonly reservations?: ReservationRepository;
   /** Group data and root group versions (optional so other store implementations stay valid). */
   readonly groups?: GroupRepository;
+  /** The backup/restore request for the next leader (optional so other store implementations stay valid). */
+  readonly runtimeConfiguration?: RuntimeConfigurationRepository;
+  /**
+   * Remove the whole Marathon state (apps and versions, groups, tasks, deployments, reservations, framework
+   * id, event subscriptions) but not the schema version, the runtime configuration or the event log: the
+   * first step of a restore. Optional so other store implementations stay valid.
+   */
+  clear?(): Promise<void>;
   /** Connect / create the layout; AGORA_ERR_STORAGE when the store cannot be reached. */
   open(): Promise<void>;
   close(): Promise<void>;

@@ -73,7 +73,7 @@ export class SchedulerDriver {
   private readonly maxMissedHeartbeats: number;
   private readonly subscribeTimeoutMs: number;
   private readonly maxRedirects: number;
-  private readonly framework: FrameworkInfo;
+  private framework: FrameworkInfo;
   private readonly backoff: Backoff;
   private readonly locator: LeaderLocator;
 
@@ -180,6 +180,22 @@ export class SchedulerDriver {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /**
+   * Change the FrameworkInfo (e.g. its `roles`): used for every later
+   * SUBSCRIBE and, when subscribed, sent now as a SUBSCRIBE with the
+   * framework id on the live connection — the master updates the framework
+   * in place and answers SUBSCRIBED again (Mesos' UPDATE_FRAMEWORK).
+   * `onDidSubscribe` fires again with `resubscribed`. Throws on a bad info.
+   */
+  updateFramework(framework: FrameworkInfo): void {
+    calls.checkFrameworkInfo(framework);
+    this.framework = { ...framework };
+    const conn = this.current;
+    if (conn?.subscribed === true && conn.channel.isOpen && this.knownFrameworkId !== undefined) {
+      conn.channel.send(calls.subscribeCall(this.framework, this.knownFrameworkId));
+    }
   }
 
   /** TEARDOWN: the master kills every task and removes the framework; then close. */

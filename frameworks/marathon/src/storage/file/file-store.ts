@@ -13,6 +13,7 @@
  * deployments/<id>.json                        running DeploymentRecord
  * reservations/<id>.json                       ReservationRecord of a resident app's instance
  * schema-version                               STORE_SCHEMA_VERSION, checked at open
+ * runtime-configuration.json                   backup/restore request for the next leader (storage/backup.ts)
  * ```
  *
  * `<safe app id>` is Marathon's safe path (`/a/b` → `a_b`).
@@ -39,6 +40,8 @@ import {
   type GroupRepository,
   type RootGroupRecord,
   type ReservationRepository,
+  type RuntimeConfiguration,
+  type RuntimeConfigurationRepository,
 } from '../repositories.js';
 import type { ReservationRecord } from '../../model/reservation.js';
 import type { AtomicStore, StoreChange } from '../store-change.js';
@@ -106,6 +109,7 @@ export class FileStore implements MarathonStore, AtomicStore {
   readonly deployments: DeploymentRepository;
   readonly groups: GroupRepository;
   readonly reservations: ReservationRepository;
+  readonly runtimeConfiguration: RuntimeConfigurationRepository;
 
   constructor(readonly location: string) {
     const dir = location;
@@ -194,6 +198,18 @@ export class FileStore implements MarathonStore, AtomicStore {
       delete: () => guarded('delete the framework id', () => rm(frameworkIdFile, { force: true })),
     };
 
+    const runtimeFile = join(dir, 'runtime-configuration.json');
+    this.runtimeConfiguration = {
+      get: () =>
+        guarded('read the runtime configuration', async () => {
+          const text = await readOptional(runtimeFile);
+          return text === undefined ? undefined : parseStored<RuntimeConfiguration>(text, 'the runtime configuration');
+        }),
+      put: (config) =>
+        guarded('write the runtime configuration', () => writeFileAtomic(runtimeFile, JSON.stringify(config))),
+      delete: () => guarded('delete the runtime configuration', () => rm(runtimeFile, { force: true })),
+    };
+
     const subscriptionsFile = join(dir, 'event-subscriptions.json');
     const readSubscriptions = async (): Promise<string[]> => {
       const text = await readOptional(subscriptionsFile);
@@ -276,6 +292,19 @@ export class FileStore implements MarathonStore, AtomicStore {
       if (found === undefined) await writeFileAtomic(file, `${STORE_SCHEMA_VERSION}\n`);
       else if (found !== String(STORE_SCHEMA_VERSION)) throw schemaMismatch(found, this.location);
       await replayJournal(this.parts());
+    });
+  }
+
+  clear(): Promise<void> {
+    return guarded('clear the state directory', async () => {
+      const dirs = ['apps', 'app-versions', 'tasks', 'deployments', 'reservations', 'root-group-versions'];
+      for (const sub of dirs) await rm(join(this.location, sub), { recursive: true, force: true });
+      for (const f of ['framework-id', 'event-subscriptions.json', 'root-group.json']) {
+        await rm(join(this.location, f), { force: true });
+      }
+      for (const sub of ['apps', 'app-versions', 'tasks', 'deployments']) {
+        await mkdir(join(this.location, sub), { recursive: true });
+      }
     });
   }
 

@@ -14,6 +14,7 @@
  * | `deployments`            | hash   | deployment id → DeploymentRecord  |
  * | `reservations`           | hash   | reservation id → ReservationRecord (resident apps) |
  * | `schema-version`         | string | STORE_SCHEMA_VERSION, checked at open |
+ * | `runtime-configuration`  | string | backup/restore request for the next leader (storage/backup.ts) |
  *
  * Commands fail fast while Redis is unreachable (no offline queue), so the
  * API can answer 503 at once; the client reconnects in the background.
@@ -38,6 +39,8 @@ import {
   type GroupRepository,
   type RootGroupRecord,
   type ReservationRepository,
+  type RuntimeConfiguration,
+  type RuntimeConfigurationRepository,
 } from '../repositories.js';
 import type { ReservationRecord } from '../../model/reservation.js';
 import type { AtomicStore, StoreChange } from '../store-change.js';
@@ -78,6 +81,7 @@ export class RedisStore implements MarathonStore, AtomicStore {
   readonly deployments: DeploymentRepository;
   readonly groups: GroupRepository;
   readonly reservations: ReservationRepository;
+  readonly runtimeConfiguration: RuntimeConfigurationRepository;
   private readonly redis: Redis;
   private readonly prefix: string;
 
@@ -178,6 +182,22 @@ export class RedisStore implements MarathonStore, AtomicStore {
         }),
     };
 
+    this.runtimeConfiguration = {
+      get: () =>
+        guarded('read the runtime configuration', async () => {
+          const text = await redis.get(key('runtime-configuration'));
+          return text === null ? undefined : parseStored<RuntimeConfiguration>(text, 'the runtime configuration');
+        }),
+      put: (config) =>
+        guarded('write the runtime configuration', async () => {
+          await redis.set(key('runtime-configuration'), JSON.stringify(config));
+        }),
+      delete: () =>
+        guarded('delete the runtime configuration', async () => {
+          await redis.del(key('runtime-configuration'));
+        }),
+    };
+
     this.eventSubscriptions = {
       list: () => guarded('list event subscriptions', () => redis.zrange(key('event-subscriptions'), '0', '-1')),
       add: (url) =>
@@ -257,6 +277,23 @@ export class RedisStore implements MarathonStore, AtomicStore {
       await this.redis.set(key, String(STORE_SCHEMA_VERSION), 'NX');
       const found = await this.redis.get(key);
       if (found !== String(STORE_SCHEMA_VERSION)) throw schemaMismatch(String(found), this.location);
+    });
+  }
+
+  /** Delete every key under the prefix but the schema version, the runtime configuration and the event log. */
+  clear(): Promise<void> {
+    return guarded('clear the state', async () => {
+      const keep = new Set(
+        ['schema-version', 'runtime-configuration', 'event-log', 'event-cursors'].map((k) => this.prefix + k),
+      );
+      const pattern = `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+        cursor = next;
+        const doomed = keys.filter((k) => !keep.has(k));
+        if (doomed.length > 0) await this.redis.del(...doomed);
+      } while (cursor !== '0');
     });
   }
 

@@ -10,7 +10,8 @@ import { silentLogger } from '@agora/common';
 import type { agora } from '@agora/proto';
 import { commandProbe, type EnterContainer } from '../health/command.js';
 import { httpProbe } from '../health/http.js';
-import type { Probe } from '../health/probe.js';
+import type { Probe, ProbeResult } from '../health/probe.js';
+import { ProbeLoop } from '../health/probe-loop.js';
 import { tcpProbe } from '../health/tcp.js';
 import { type CheckConfig, type CheckStatusInfo, checkConfig, checkStatusOf, sameCheckStatus } from './policy.js';
 
@@ -43,22 +44,20 @@ function probeOf(check: agora.v1.CheckInfo.$Properties, config: CheckConfig, ctx
 }
 
 export class TaskChecker implements Disposable {
-  private timer: Disposable | undefined;
-  private disposed = false;
+  private readonly loop: ProbeLoop;
   private readonly logger: Logger;
-  /** Checks run so far. */
-  runs = 0;
 
   private constructor(
     private readonly config: CheckConfig,
-    private readonly probe: Probe,
-    private readonly clock: Clock,
+    probe: Probe,
+    clock: Clock,
     private readonly hooks: CheckHooks,
     /** The last status the framework heard of (the empty one sent with TASK_RUNNING, or none after recovery). */
     private last: CheckStatusInfo | undefined,
     logger: Logger | undefined,
   ) {
     this.logger = logger ?? silentLogger();
+    this.loop = new ProbeLoop(probe, clock, config, (result) => this.onResult(result));
   }
 
   /** Start checking now (the first check after `delay`). Throws AGORA_ERR_BAD_REQUEST for an invalid check. */
@@ -71,27 +70,20 @@ export class TaskChecker implements Disposable {
   ): TaskChecker {
     const config = checkConfig(check);
     const checker = new TaskChecker(config, probeOf(check, config, ctx), clock, hooks, options.last, options.logger);
-    checker.schedule(config.delayMs);
+    checker.loop.start(config.delayMs);
     return checker;
   }
 
+  /** Checks run so far. */
+  get runs(): number {
+    return this.loop.runs;
+  }
+
   dispose(): void {
-    this.disposed = true;
-    this.timer?.dispose();
-    this.timer = undefined;
+    this.loop.dispose();
   }
 
-  private schedule(ms: number): void {
-    if (this.disposed) return;
-    this.timer = this.clock.setTimeout(() => void this.runOnce(), ms);
-  }
-
-  private async runOnce(): Promise<void> {
-    this.timer = undefined;
-    if (this.disposed) return;
-    this.runs++;
-    const result = await this.probe(this.config.timeoutMs);
-    if (this.disposed) return;
+  private onResult(result: ProbeResult): void {
     const status = checkStatusOf(this.config.kind, {
       exitCode: result.exitCode,
       statusCode: result.statusCode,
@@ -102,6 +94,5 @@ export class TaskChecker implements Disposable {
       this.last = status;
       this.hooks.onCheckStatus(status, result.message);
     }
-    this.schedule(this.config.intervalMs);
   }
 }

@@ -75,22 +75,27 @@ export class ProcessContainerizer implements Containerizer {
       if (out !== undefined) closeSync(out);
       if (err !== undefined) closeSync(err);
     }
-    await new Promise<void>((resolve, reject) => {
-      const onSpawn = () => {
-        child.off('error', onError);
-        resolve();
-      };
-      const onError = (cause: Error) => {
-        child.off('spawn', onSpawn);
-        reject(launchFailed(program, cause));
-      };
-      child.once('spawn', onSpawn);
-      child.once('error', onError);
-    });
+    await whenSpawned(child, (cause) => launchFailed(program, cause));
     const container = new ProcessContainer(spec.containerId, child, this.clock, this.logger);
     this.logger.debug({ containerId: spec.containerId, pid: container.pid, sandbox: spec.sandbox }, 'launched');
     return container;
   }
+}
+
+/** Settles once `child` has spawned; rejects with `fail(cause)` if it could not. */
+export function whenSpawned(child: ChildProcess, fail: (cause: Error) => Error): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onSpawn = () => {
+      child.off('error', onError);
+      resolve();
+    };
+    const onError = (cause: Error) => {
+      child.off('spawn', onSpawn);
+      reject(fail(cause));
+    };
+    child.once('spawn', onSpawn);
+    child.once('error', onError);
+  });
 }
 
 function launchFailed(program: Program, cause: unknown): AgoraError {

@@ -363,10 +363,7 @@ export class ExecutorRun implements ExecutorRunHandle {
     if (this.subscribed || this.terminated) return;
     this.logger.warn('the executor did not subscribe in time; killing it');
     const message = 'Executor did not register within the registration timeout';
-    for (const task of this.tasks.values()) {
-      task.fail(TaskState.TASK_FAILED, TaskStatusReason.REASON_EXECUTOR_REGISTRATION_TIMEOUT, message);
-    }
-    this.tasks.clear();
+    this.failAll(TaskState.TASK_FAILED, TaskStatusReason.REASON_EXECUTOR_REGISTRATION_TIMEOUT, message);
     void this.container?.kill(0);
   }
 
@@ -375,11 +372,14 @@ export class ExecutorRun implements ExecutorRunHandle {
     this.logger.warn({ timeoutMs }, 'the recovered executor did not re-subscribe in time; killing it');
     const message = `Executor did not reregister within ${timeoutMs} ms`;
     const state = this.partitionAware() ? TaskState.TASK_GONE : TaskState.TASK_LOST;
-    for (const task of this.tasks.values()) {
-      task.fail(state, TaskStatusReason.REASON_EXECUTOR_REREGISTRATION_TIMEOUT, message);
-    }
-    this.tasks.clear();
+    this.failAll(state, TaskStatusReason.REASON_EXECUTOR_REREGISTRATION_TIMEOUT, message);
     void this.container?.kill(0);
+  }
+
+  /** Every task of the run fails (it is no longer the run's). */
+  private failAll(state: TaskState, reason: TaskStatusReason, message: string): void {
+    for (const task of this.tasks.values()) task.fail(state, reason, message);
+    this.tasks.clear();
   }
 
   private partitionAware(): boolean {
@@ -394,8 +394,7 @@ export class ExecutorRun implements ExecutorRunHandle {
     this.registrationTimer?.dispose();
     this.heartbeat?.dispose();
     this.channel?.close(1000, 'executor terminated');
-    for (const task of this.tasks.values()) task.fail(TaskState.TASK_FAILED, reason, message);
-    this.tasks.clear();
+    this.failAll(TaskState.TASK_FAILED, reason, message);
     try {
       this.options.checkpoint?.removeExecutor(this.frameworkId, this.executorId);
     } catch (err) {

@@ -17,7 +17,8 @@ import {
   healthPolicyConfig,
   initialHealthState,
 } from './policy.js';
-import type { Probe } from './probe.js';
+import type { Probe, ProbeResult } from './probe.js';
+import { ProbeLoop } from './probe-loop.js';
 import { tcpProbe } from './tcp.js';
 
 type HealthCheck = agora.v1.HealthCheck.$Properties;
@@ -86,21 +87,19 @@ export function probeFor(check: HealthCheck, ctx: HealthProbeContext): Probe {
 
 export class HealthChecker implements Disposable {
   private state: HealthState;
-  private timer: Disposable | undefined;
-  private disposed = false;
+  private readonly loop: ProbeLoop;
   private readonly logger: Logger;
-  /** Probes run so far. */
-  probes = 0;
 
   constructor(
     private readonly config: HealthPolicyConfig,
-    private readonly probe: Probe,
+    probe: Probe,
     private readonly clock: Clock,
     private readonly hooks: HealthHooks,
     logger?: Logger,
   ) {
     this.logger = logger ?? silentLogger();
     this.state = initialHealthState(clock.now());
+    this.loop = new ProbeLoop(probe, clock, config, (result) => this.onResult(result));
   }
 
   /** Check `check` for a task; starts at once (the first probe after `delay`). */
@@ -118,9 +117,14 @@ export class HealthChecker implements Disposable {
 
   /** Start checking: the first probe after `delay` (the grace period counts from now). */
   begin(): void {
-    if (this.timer !== undefined || this.probes > 0) return;
+    if (this.loop.started) return;
     this.state = initialHealthState(this.clock.now());
-    this.schedule(this.config.delayMs);
+    this.loop.start(this.config.delayMs);
+  }
+
+  /** Probes run so far. */
+  get probes(): number {
+    return this.loop.runs;
   }
 
   get healthy(): boolean | undefined {
@@ -128,22 +132,10 @@ export class HealthChecker implements Disposable {
   }
 
   dispose(): void {
-    this.disposed = true;
-    this.timer?.dispose();
-    this.timer = undefined;
+    this.loop.dispose();
   }
 
-  private schedule(ms: number): void {
-    if (this.disposed) return;
-    this.timer = this.clock.setTimeout(() => void this.runOnce(), ms);
-  }
-
-  private async runOnce(): Promise<void> {
-    this.timer = undefined;
-    if (this.disposed) return;
-    this.probes++;
-    const result = await this.probe(this.config.timeoutMs);
-    if (this.disposed) return;
+  private onResult(result: ProbeResult): void {
     const decision = decideHealth(this.config, this.state, result.ok, this.clock.now());
     this.state = decision.state;
     this.logger.debug(
@@ -152,12 +144,11 @@ export class HealthChecker implements Disposable {
     );
     if (decision.report) this.hooks.onHealthChange(result.ok, result.message);
     if (decision.kill) {
+      // Disposed before the hook hears of it: no further probe is scheduled.
       this.dispose();
       this.hooks.onKill(
         `Task killed after ${this.state.consecutiveFailures} consecutive failed health checks: ${result.message}`,
       );
-      return;
     }
-    this.schedule(this.config.intervalMs);
   }
 }

@@ -3,6 +3,7 @@
  * anything starts (a bad value stops the agent with a message naming it).
  */
 import { AgoraError } from '@agora/common';
+import { CGROUPS_VERSION_CHOICES, type CgroupsVersionChoice } from './isolation/cgroup-values.js';
 import { parseDomainFlag } from './resources/domain.js';
 
 export interface AgentConfig {
@@ -44,7 +45,7 @@ export interface AgentConfig {
    * with what it has), or `v1` / `v2` forced. On v2 a missing cpu/memory controller is a stated posix fallback.
    * @default 'auto'
    */
-  cgroupsVersion?: 'auto' | 'v1' | 'v2';
+  cgroupsVersion?: CgroupsVersionChoice;
   /** Kill a task whose sandbox outgrows its `disk` (`--enforce_container_disk_quota`). @default false */
   enforceContainerDiskQuota?: boolean;
   /** How often sandbox disk usage is measured (`--container_disk_watch_interval`). @default 15000 */
@@ -137,7 +138,7 @@ export function validateAgentConfig(config: AgentConfig): void {
   ) {
     throw badFlag('cgroups_root', config.cgroupsRoot, 'expected a relative cgroup path like "agora"');
   }
-  if (config.cgroupsVersion !== undefined && !['auto', 'v1', 'v2'].includes(config.cgroupsVersion)) {
+  if (config.cgroupsVersion !== undefined && !CGROUPS_VERSION_CHOICES.includes(config.cgroupsVersion)) {
     throw badFlag('cgroups_version', config.cgroupsVersion, 'expected auto, v1 or v2');
   }
   checkPositive('gc_delay', config.gcDelayMs);

@@ -150,13 +150,17 @@ export class ServerProcess {
  * call this so nothing they started keeps running. Returns how many it killed.
  */
 export function killProcessesUnder(dir: string): number {
+  const root = dir.replace(/\/+$/, '');
+  // `dir` itself or below it: never a sibling whose name merely starts the same (`<dir>0`, `<dir>-b`).
+  const under = (path: string) => path === root || path.startsWith(`${root}/`);
+  const named = new RegExp(`${root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w.-])`);
   let killed = 0;
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
       const cwd = readlinkSync(`/proc/${entry}/cwd`);
       const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      if (cwd.startsWith(dir) || cmdline.includes(dir)) {
+      if (under(cwd) || named.test(cmdline)) {
         process.kill(Number(entry), 'SIGKILL');
         killed++;
       }

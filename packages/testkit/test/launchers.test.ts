@@ -1,9 +1,20 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { hasErrorCode } from '@agora/common';
-import { fourLetterWord, freePort, processAlive, startRedis, startZooKeeper, tempDir, waitFor } from '@agora/testkit';
+import {
+  fourLetterWord,
+  freePort,
+  killProcessesUnder,
+  processAlive,
+  removeTempDir,
+  startRedis,
+  startZooKeeper,
+  tempDir,
+  waitFor,
+} from '@agora/testkit';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 
@@ -94,6 +105,35 @@ for (const how of ['exit', 'throw', 'sigterm']) {
     assert.not.ok(existsSync(dir), 'temp dir removed at exit');
   });
 }
+
+utils('killProcessesUnder - kills what runs in the directory or names it, never a sibling named alike', async () => {
+  const root = await tempDir('agora-kill-under-');
+  const dir = join(root, 'a1');
+  for (const d of [dir, join(dir, 'sandbox'), `${dir}0`]) mkdirSync(d, { recursive: true });
+  const start = (cwd: string, ...args: string[]) =>
+    spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)', '--', ...args], { cwd, stdio: 'ignore' });
+  const inside = start(join(dir, 'sandbox'));
+  const naming = start(root, `--work_dir=${dir}`);
+  const sibling = start(`${dir}0`, `--work_dir=${dir}0`);
+  try {
+    const started = (pid: number | undefined) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('60_000');
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(() => [inside, naming, sibling].every((c) => started(c.pid)), { message: 'the processes started' });
+    assert.is(killProcessesUnder(dir), 2);
+    await waitFor(() => !processAlive(inside.pid as number) && !processAlive(naming.pid as number), {
+      message: 'the two processes of the directory killed',
+    });
+    assert.ok(processAlive(sibling.pid as number), 'the sibling directory’s process is left alone');
+  } finally {
+    for (const c of [inside, naming, sibling]) c.kill('SIGKILL');
+    await removeTempDir(root);
+  }
+});
 
 utils.run();
 

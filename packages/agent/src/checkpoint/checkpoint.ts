@@ -258,6 +258,12 @@ export class Checkpointer {
       for (const dir of taskDirs) {
         const taskId = decodeURIComponent(dir);
         const file = this.taskFile(frameworkId, taskId);
+        if (!existsSync(file)) {
+          // A crash inside removeTask (file gone, directory left) or before a first write's rename: no task.
+          this.logger.warn({ frameworkId, taskId, file }, 'task checkpoint directory without its file; removed');
+          rmSync(dirname(file), { recursive: true, force: true });
+          continue;
+        }
         try {
           state.tasks.push(this.decodeTask(file, frameworkId, taskId));
         } catch (err) {
@@ -282,6 +288,11 @@ export class Checkpointer {
     }
     for (const dir of dirs) {
       const file = this.executorFile(frameworkId, decodeURIComponent(dir));
+      if (!existsSync(file)) {
+        // A crash inside removeExecutor: the run had ended.
+        rmSync(dirname(file), { recursive: true, force: true });
+        continue;
+      }
       try {
         const j = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
         if (typeof j['containerId'] !== 'string' || typeof j['sandbox'] !== 'string') {

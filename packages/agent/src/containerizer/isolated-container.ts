@@ -25,7 +25,7 @@ import {
   type IsolatedContainerCheckpoint,
   type IsolatingContainerizerOptions,
 } from './isolating-options.js';
-import { diskUsageBytes, exitFromStatus, readStatusFile, shellQuote } from './supervisor.js';
+import { diskUsageBytes, exitFromStatus, joinCgroupsScript, readStatusFile, shellQuote } from './supervisor.js';
 import { createMountPoints, linkVolumes, mountCommands, type VolumeMount } from './volume-mounts.js';
 
 function signalGroup(pgid: number, signal: NodeJS.Signals): void {
@@ -131,11 +131,7 @@ export class IsolatedContainer implements Container {
       const mount = this.cp.mountNamespace === true ? ` --mount -- ${cd}` : ' --';
       run = `exec ${shellQuote(this.options.nsenter ?? 'nsenter')} --target ${init} --pid${mount} "$@"`;
     }
-    const joinCgroups =
-      files.length === 0
-        ? ''
-        : `for f in ${files.map(shellQuote).join(' ')}; do echo $$ > "$f" || { echo "agora: cannot join cgroup $f" >&2; exit 125; }; done\n`;
-    return { file: '/bin/sh', args: ['-c', `${joinCgroups}${run}`, 'agora-enter', file, ...args] };
+    return { file: '/bin/sh', args: ['-c', `${joinCgroupsScript(files)}${run}`, 'agora-enter', file, ...args] };
   }
 
   addVolumes(volumes: readonly VolumeMount[]): void {

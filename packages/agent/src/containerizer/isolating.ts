@@ -34,6 +34,7 @@ import { AgoraError, type Logger, silentLogger } from '@agora/common';
 import type { agora } from '@agora/proto';
 import {
   type ContainerCgroups,
+  containerCgroupsOf,
   containerPids,
   createContainerCgroups,
   destroyContainerCgroups,
@@ -173,10 +174,8 @@ export class IsolatingContainerizer implements Containerizer {
   async destroy(containerId: string): Promise<void> {
     const host = this.options.plan.cgroups;
     if (host === undefined) return;
-    const paths: Record<string, string> = {};
-    for (const [c, base] of Object.entries(host.bases)) paths[c] = join(base, containerId);
-    const cg: ContainerCgroups = { version: host.version, paths };
-    if (!Object.values(paths).some((p) => existsSync(p))) return;
+    const cg = containerCgroupsOf(host, containerId);
+    if (!Object.values(cg.paths).some((p) => existsSync(p))) return;
     this.logger.warn({ containerId }, 'destroying an orphan container');
     await destroyContainerCgroups(cg);
   }

@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import type { Logger } from '@agora/common';
 import {
   type CgroupsHost,
-  type ContainerCgroups,
+  containerCgroupsOf,
   containerPids,
   destroyContainerCgroups,
   listContainerCgroups,
@@ -69,12 +69,6 @@ function supervisors(runtimeDir: string): Map<string, number[]> {
   return found;
 }
 
-function cgroupsOf(host: CgroupsHost, id: string): ContainerCgroups {
-  const paths: Record<string, string> = {};
-  for (const [controller, base] of Object.entries(host.bases)) paths[controller] = join(base, id);
-  return { version: host.version, paths };
-}
-
 function ownedBy(sweep: OrphanSweep, pids: readonly number[]): boolean {
   const root = sweep.sandboxRoot;
   return pids.some(
@@ -109,14 +103,14 @@ export async function destroyOrphanContainers(sweep: OrphanSweep): Promise<strin
   if (sweep.cgroups !== undefined) {
     for (const id of listContainerCgroups(sweep.cgroups)) {
       if (known.has(id) || candidates.has(id)) continue;
-      if (ownedBy(sweep, containerPids(cgroupsOf(sweep.cgroups, id)))) candidates.add(id);
+      if (ownedBy(sweep, containerPids(containerCgroupsOf(sweep.cgroups, id)))) candidates.add(id);
     }
   }
   const destroyed: string[] = [];
   for (const id of candidates) {
     const pids = live.get(id) ?? [];
     for (const pid of pids) kill(pid);
-    const cg = sweep.cgroups === undefined ? undefined : cgroupsOf(sweep.cgroups, id);
+    const cg = sweep.cgroups === undefined ? undefined : containerCgroupsOf(sweep.cgroups, id);
     const inCgroups = cg === undefined ? [] : containerPids(cg);
     const hadCgroups = cg !== undefined && Object.values(cg.paths).some((p) => existsSync(p));
     if (cg !== undefined && hadCgroups) {

@@ -11,6 +11,13 @@ import { shellQuote } from './volume-mounts.js';
 
 export { shellQuote } from './volume-mounts.js';
 
+/** A shell line that moves the shell itself into each cgroup (`cgroup.procs` files); a failure exits 125. */
+export function joinCgroupsScript(procsFiles: readonly string[]): string {
+  if (procsFiles.length === 0) return '';
+  const files = procsFiles.map(shellQuote).join(' ');
+  return `for f in ${files}; do echo $$ > "$f" || { echo "agora: cannot join cgroup $f" >&2; exit 125; }; done\n`;
+}
+
 /**
  * The pid namespace's init: mounts the container's volumes (in its own mount namespace), runs the command,
  * forwards SIGTERM/SIGINT to the whole namespace, exits with its status.
@@ -38,10 +45,7 @@ export function supervisorScript(opts: {
   /** Shell lines run by the namespace's init before the command (volume mounts, `mountCommands`). */
   mounts?: string;
 }): string {
-  const join_ =
-    opts.procsFiles.length === 0
-      ? ''
-      : `for f in ${opts.procsFiles.map(shellQuote).join(' ')}; do echo $$ > "$f" || { echo "agora: cannot join cgroup $f" >&2; exit 125; }; done\n`;
+  const join_ = joinCgroupsScript(opts.procsFiles);
   const run = opts.pidNamespace
     ? `${shellQuote(opts.unshare)} --pid --mount --propagation private --fork --kill-child /bin/sh -c ${shellQuote(`${opts.mounts ?? ''}${NS_INIT}`)} agora-init "$@"`
     : '"$@"';
@@ -62,8 +66,10 @@ export function exitFromStatus(rc: number): ContainerExit {
 
 export function readStatusFile(file: string): number | undefined {
   try {
-    const n = Number(readFileSync(file, 'utf8').trim());
-    return Number.isInteger(n) ? n : undefined;
+    const text = readFileSync(file, 'utf8').trim();
+    const n = Number(text);
+    // An empty file is no status (Number('') would read as a success).
+    return text !== '' && Number.isInteger(n) ? n : undefined;
   } catch {
     return undefined;
   }

@@ -24,17 +24,22 @@ export interface VolumeMount {
   readOnly: boolean;
 }
 
+/**
+ * The segments of a container path (relative, without `..`, `.` or empty segments); throws
+ * AGORA_ERR_INVALID_VOLUME otherwise (`of` names the volume in the message).
+ */
+export function containerPathParts(containerPath: string, of?: string): string[] {
+  const parts = containerPath.split('/');
+  if (containerPath === '' || containerPath.startsWith('/') || parts.some((p) => p === '..' || p === '' || p === '.')) {
+    const suffix = of === undefined ? '' : ` of volume '${of}'`;
+    throw new AgoraError('AGORA_ERR_INVALID_VOLUME', `bad container_path '${containerPath}'${suffix}`);
+  }
+  return parts;
+}
+
 /** The mount point of `volume` in `sandbox`; throws AGORA_ERR_INVALID_VOLUME for a bad container path. */
 export function mountPoint(sandbox: string, volume: VolumeMount): string {
-  const parts = volume.containerPath.split('/');
-  if (
-    volume.containerPath === '' ||
-    volume.containerPath.startsWith('/') ||
-    parts.some((p) => p === '..' || p === '' || p === '.')
-  ) {
-    throw new AgoraError('AGORA_ERR_INVALID_VOLUME', `bad container_path '${volume.containerPath}'`);
-  }
-  return join(sandbox, ...parts);
+  return join(sandbox, ...containerPathParts(volume.containerPath));
 }
 
 function taken(target: string, volume: VolumeMount): AgoraError {

@@ -133,25 +133,12 @@ export class CommandExecutor {
       } catch (err) {
         const error = toAgoraError(err, 'AGORA_ERR_FETCH_FAILED');
         this.logger.warn({ err: error }, 'fetching the URIs failed');
-        if (this.killGraceMs !== undefined) {
-          this.report(
-            TaskState.TASK_KILLED,
-            'Task killed during launch',
-            TaskStatusReason.REASON_TASK_KILLED_DURING_LAUNCH,
-          );
-        } else {
+        if (!this.killedDuringLaunch()) {
           this.report(TaskState.TASK_FAILED, error.message, TaskStatusReason.REASON_FETCHER_FAILED);
         }
         return;
       }
-      if (this.killGraceMs !== undefined) {
-        this.report(
-          TaskState.TASK_KILLED,
-          'Task killed during launch',
-          TaskStatusReason.REASON_TASK_KILLED_DURING_LAUNCH,
-        );
-        return;
-      }
+      if (this.killedDuringLaunch()) return;
     }
     let container: Container;
     try {
@@ -166,14 +153,7 @@ export class CommandExecutor {
     } catch (err) {
       const error = toAgoraError(err, 'AGORA_ERR_LAUNCH_FAILED');
       this.logger.warn({ err: error }, 'launch failed');
-      if (this.killGraceMs !== undefined) {
-        this.report(
-          TaskState.TASK_KILLED,
-          'Task killed during launch',
-          TaskStatusReason.REASON_TASK_KILLED_DURING_LAUNCH,
-        );
-        return;
-      }
+      if (this.killedDuringLaunch()) return;
       this.report(
         TaskState.TASK_FAILED,
         `Failed to launch the command: ${error.message}`,
@@ -297,6 +277,13 @@ export class CommandExecutor {
     if (this.killGraceMs !== undefined) this.report(TaskState.TASK_KILLED, message);
     else if (exit.code === 0) this.report(TaskState.TASK_FINISHED, message);
     else this.report(TaskState.TASK_FAILED, message);
+  }
+
+  /** A kill came while the launch was under way: report TASK_KILLED (true) or nothing (false). */
+  private killedDuringLaunch(): boolean {
+    if (this.killGraceMs === undefined) return false;
+    this.report(TaskState.TASK_KILLED, 'Task killed during launch', TaskStatusReason.REASON_TASK_KILLED_DURING_LAUNCH);
+    return true;
   }
 
   private supportsKillingState(): boolean {

@@ -173,14 +173,18 @@ export function detectCgroups(root: string, want: CgroupsVersionChoice = 'auto')
   }
 }
 
+/** Where a container's cgroups are (or would be): `<base>/<containerId>` for each controller. */
+export function containerCgroupsOf(host: CgroupsHost, containerId: string): ContainerCgroups {
+  const paths: Record<string, string> = {};
+  for (const [c, base] of Object.entries(host.bases)) paths[c] = join(base, containerId);
+  return { version: host.version, paths };
+}
+
 /** Create a container's cgroups and set its limits. */
 export function createContainerCgroups(host: CgroupsHost, containerId: string, limits: CgroupLimits): ContainerCgroups {
-  const paths: Record<string, string> = {};
-  for (const [c, base] of Object.entries(host.bases)) {
-    paths[c] = join(base, containerId);
-    mkdirSync(paths[c], { recursive: true });
-  }
-  const cg: ContainerCgroups = { version: host.version, paths };
+  const cg = containerCgroupsOf(host, containerId);
+  const { paths } = cg;
+  for (const dir of Object.values(paths)) mkdirSync(dir, { recursive: true });
   if (host.version === 2) {
     // Only the controllers the host enabled are written; the plan asks for no limit of a missing one.
     const dir = paths['unified'] as string;
@@ -382,11 +386,6 @@ export function cgroupStats(cg: ContainerCgroups): CgroupStats {
     cfsPeriodUs: quota > 0 && Number.isFinite(period) ? period : undefined,
     oomKills: oomKills(cg),
   };
-}
-
-/** Whether all of a checkpointed container's cgroups still exist. */
-export function cgroupsExist(cg: ContainerCgroups): boolean {
-  return Object.values(cg.paths).every((p) => existsSync(p));
 }
 
 /** Container ids with a cgroup below the `agora` parent (for orphan cleanup). */

@@ -27,7 +27,7 @@ import { join } from 'node:path';
 import { AgoraError, type Logger, silentLogger } from '@agora/common';
 import { agora, type Resource } from '@agora/proto';
 import { atomicWrite } from '../checkpoint/checkpoint.js';
-import { linkVolumes, type VolumeMount } from '../containerizer/volume-mounts.js';
+import { containerPathParts, linkVolumes, type VolumeMount } from '../containerizer/volume-mounts.js';
 
 const CheckpointResources = agora.v1.agent.MasterToAgent.CheckpointResources;
 
@@ -159,14 +159,7 @@ export class PersistentVolumes {
           `persistent volume '${v.id}' (role ${v.role}) is not checkpointed on this agent`,
         );
       }
-      const parts = v.containerPath.split('/');
-      if (
-        v.containerPath === '' ||
-        v.containerPath.startsWith('/') ||
-        parts.some((p) => p === '..' || p === '' || p === '.')
-      ) {
-        throw new AgoraError('AGORA_ERR_INVALID_VOLUME', `bad container_path '${v.containerPath}' of volume '${v.id}'`);
-      }
+      containerPathParts(v.containerPath, v.id);
       return {
         hostPath: volumeDir(this.workDir, v.role, v.id),
         containerPath: v.containerPath,

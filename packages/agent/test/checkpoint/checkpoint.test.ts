@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasErrorCode, uuidBytes } from '@agora/common';
@@ -74,6 +74,26 @@ test('a corrupt task file is reported with its error and the rest still recovers
   assert.is(state.corrupt.length, 1);
   assert.is(state.corrupt[0]?.taskId, 'broken');
   assert.match(state.corrupt[0]?.error ?? '', /is corrupt/);
+});
+
+test('a task or executor directory left without its file (a crash while removing it) is none, not a corrupt one', () => {
+  const cp = new Checkpointer(root);
+  cp.writeAgent({ agentId: 'A1', bootId: 'b' });
+  cp.writeTask(task('ok'));
+  cp.writeTask(task('done'));
+  rmSync(cp.taskFile('F1', 'done'));
+  mkdirSync(join(root, 'meta', 'frameworks', 'F1', 'tasks', 'half'), { recursive: true });
+  writeFileSync(`${cp.taskFile('F1', 'half')}.tmp-1`, '{"version":1'); // a first write cut before its rename
+  const state = cp.read();
+  assert.equal(
+    state.tasks.map((t) => t.info.task_id.value),
+    ['ok'],
+  );
+  assert.equal(state.corrupt, []);
+  assert.not.ok(existsSync(join(root, 'meta', 'frameworks', 'F1', 'tasks', 'done')), 'the empty directory is removed');
+  mkdirSync(join(root, 'meta', 'frameworks', 'F1', 'executors', 'gone'), { recursive: true });
+  assert.equal(cp.read().executors, []);
+  assert.not.ok(existsSync(join(root, 'meta', 'frameworks', 'F1', 'executors', 'gone')), 'and an executor one too');
 });
 
 test('a corrupt agent file is AGORA_ERR_CHECKPOINT; read() then starts as a new agent', () => {

@@ -49,9 +49,9 @@ export interface AllocationCycleOptions {
 }
 
 /**
- * The role a task's resources count toward: a role of the framework its
- * resources are reserved for (or within), else the framework's first role.
- * (Tasks do not record their offer's allocation role yet.)
+ * The role a task's resources count toward when it has no recorded role (TaskRecord.role: tasks recovered from
+ * agents that did not report one): a role of the framework its resources are reserved for (or within), else the
+ * framework's first role.
  */
 export function taskRole(frameworkRoles: readonly string[], resources: Resources): string {
   const first = frameworkRoles[0] ?? '*';
@@ -88,10 +88,17 @@ export function allocationByRole(
     add(t.frameworkId, t.role ?? taskRole(rolesOf.get(t.frameworkId) ?? ['*'], t.resources), t.resources);
   }
   for (const o of offers.all()) {
+    // Every offer the cycle makes is allocated to one role: its resources need no re-parsing.
+    if (o.role !== undefined) {
+      add(o.frameworkId, o.role, o.resources);
+      continue;
+    }
     const byRole = new Map<string, Resource[]>();
     for (const r of o.offer.resources ?? []) {
       const role = r.allocation_info?.role ?? rolesOf.get(o.frameworkId)?.[0] ?? '*';
-      byRole.set(role, [...(byRole.get(role) ?? []), r]);
+      const list = byRole.get(role);
+      if (list === undefined) byRole.set(role, [r]);
+      else list.push(r);
     }
     for (const [role, list] of byRole) add(o.frameworkId, role, Resources.fromProto(list));
   }

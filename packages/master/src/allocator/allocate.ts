@@ -270,6 +270,23 @@ export function allocate(
     free[at] = resources === left ? Resources.empty() : left.subtractSaturating(resources);
   };
 
+  /** Give to the first framework of the role, in DRF order, that is neither filtered nor refused for gpus. */
+  const giveToFirst = (at: number, role: string, resources: Resources, fs: Sorter): void => {
+    const agent = order[at]!;
+    for (const frameworkId of fs.sort()) {
+      if (isFiltered(frameworkId, agent.id, role)) {
+        refuse({ frameworkId, agentId: agent.id, reason: RefusalReason.FILTERED, role });
+        continue;
+      }
+      if (gpuRefused(frameworkId, agent)) {
+        refuse({ frameworkId, agentId: agent.id, reason: RefusalReason.GPU_NOT_SUPPORTED, role });
+        continue;
+      }
+      give(frameworkId, at, role, resources, fs);
+      return;
+    }
+  };
+
   /** Stage 1: quota guarantees first. */
   if (withQuota?.hasGuarantees) {
     for (let at = 0; at < order.length; at++) {
@@ -295,18 +312,7 @@ export function allocate(
         if (!towardGuarantee && reserved.isEmpty()) continue;
         const toAllocate = reserved.add(part.resources);
         if (!isAllocatable(toAllocate, min)) continue;
-        for (const frameworkId of fs.sort()) {
-          if (isFiltered(frameworkId, agent.id, role)) {
-            refuse({ frameworkId, agentId: agent.id, reason: RefusalReason.FILTERED, role });
-            continue;
-          }
-          if (gpuRefused(frameworkId, agent)) {
-            refuse({ frameworkId, agentId: agent.id, reason: RefusalReason.GPU_NOT_SUPPORTED, role });
-            continue;
-          }
-          give(frameworkId, at, role, toAllocate, fs);
-          break;
-        }
+        giveToFirst(at, role, toAllocate, fs);
         if (!isAllocatable(free[at]!, min)) break;
       }
     }
@@ -353,18 +359,7 @@ export function allocate(
         refuse({ frameworkId: ALL, agentId: agent.id, reason, role });
         continue;
       }
-      for (const frameworkId of fs.sort()) {
-        if (isFiltered(frameworkId, agent.id, role)) {
-          refuse({ frameworkId, agentId: agent.id, reason: RefusalReason.FILTERED, role });
-          continue;
-        }
-        if (gpuRefused(frameworkId, agent)) {
-          refuse({ frameworkId, agentId: agent.id, reason: RefusalReason.GPU_NOT_SUPPORTED, role });
-          continue;
-        }
-        give(frameworkId, at, role, toAllocate, fs);
-        break;
-      }
+      giveToFirst(at, role, toAllocate, fs);
       if (!isAllocatable(free[at]!, min)) break;
     }
   }

@@ -65,7 +65,7 @@ export function parseReservation(list: readonly Resource[], what: 'reserve' | 'u
     if (role === undefined || role === null || role === '' || role === '*') {
       throw invalid(`${what}: resource #${i} '${r.name}' names no reservation role (set reservations[] with a role)`);
     }
-    if (last !== undefined && last.type !== undefined && last.type !== null && last.type !== 2 /* DYNAMIC */) {
+    if (last !== undefined && last.type !== undefined && last.type !== null && last.type !== DYNAMIC) {
       throw invalid(`${what}: resource #${i} '${r.name}': only DYNAMIC reservations can be made or removed`);
     }
     // The principal and labels of `reservations[]` (last entry) become part of the resources' identity.

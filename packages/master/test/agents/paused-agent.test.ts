@@ -58,7 +58,8 @@ test('SIGSTOP makes the agent unreachable; after SIGCONT it re-registers and its
     }
   });
   try {
-    const offer = await nextOffer(s, 'an offer from the real agent');
+    // The agent process starts (tsx) and registers first: allow for a loaded machine.
+    const offer = await nextOffer(s, 'an offer from the real agent', 30_000);
     const agentId = offer.agent_id.value;
     s.send(launchCall(s, [offer.id.value], [taskInfo('sleeper', agentId, [scalar('cpus', 0.1), scalar('mem', 32)])]));
     await s

@@ -262,6 +262,12 @@ test('bad operator calls are answered 400/404/415 and change nothing', async () 
     await agentBarrier(t, agent);
     assert.is(agent.closed, undefined);
     assert.is(((await t.getJson('/state'))['slaves'] as unknown[]).length, 1);
+    const huge = await fetch(`${t.master.url}/teardown`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: `frameworkId=${'x'.repeat(2 << 20)}`,
+    });
+    assert.is(huge.status, 400, 'a body over 1 MiB is a 400, not a 500');
   } finally {
     await cleanup(t, agent);
   }

@@ -13,7 +13,8 @@ import type { AgentRecord } from '../../src/agents/agent-manager.js';
 import { FrameworkManager } from '../../src/frameworks/framework-manager.js';
 import { OfferManager } from '../../src/offers/offer-manager.js';
 import { StateSnapshot, type TasksQuery } from '../../src/state/state-snapshot.js';
-import { buildStateJson, stateSummaryJson, tasksJson } from '../../src/state/state-view.js';
+import { buildStateJson } from '../../src/state/state-view.js';
+import { stateSummaryJson, tasksJson } from '../support/state-reference.js';
 import { TaskTracker } from '../../src/tasks/task-tracker.js';
 
 const test = suite('state snapshot equals the per-request build');

@@ -217,8 +217,12 @@ export function isOffers(e: agora.v1.scheduler.Event): boolean {
   return e.type === EventType.OFFERS;
 }
 
-export async function nextOffer(scheduler: SchedulerPeer, what = 'an offer'): Promise<agora.v1.Offer> {
-  const event = await scheduler.next(isOffers, what);
+export async function nextOffer(
+  scheduler: SchedulerPeer,
+  what = 'an offer',
+  timeoutMs?: number,
+): Promise<agora.v1.Offer> {
+  const event = await scheduler.next(isOffers, what, timeoutMs);
   return event.offers!.offers[0]!;
 }
 

@@ -4,7 +4,9 @@
  * right status and a plain-text message (Mesos answers operator errors as
  * text). Never a 500 for bad input: every thrown AgoraError maps to 4xx/503.
  */
-import type { Context } from 'koa';
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import type { Context, Next } from 'koa';
 import { AgoraError, toAgoraError } from '@agora/common';
 import type { QuotaService } from '../../../quota/index.js';
 
@@ -52,6 +54,38 @@ export async function readBody(ctx: Context): Promise<string> {
     chunks.push(b);
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * A `POST /api/v1` call: the raw body (read up to about MAX_BODY_BYTES) and the call when the body is a JSON
+ * object. Several handlers share the path; one that does not serve the call hands it on with `handOn`.
+ */
+export async function readOperatorCall(
+  ctx: Context,
+): Promise<{ raw: Buffer; call: Record<string, unknown> | undefined }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    chunks.push(chunk as Buffer);
+    if (size > MAX_BODY_BYTES) break;
+  }
+  const raw = Buffer.concat(chunks);
+  try {
+    const parsed = JSON.parse(raw.toString('utf8')) as unknown;
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      return { raw, call: parsed as Record<string, unknown> };
+    }
+  } catch {
+    // Not JSON: handed on.
+  }
+  return { raw, call: undefined };
+}
+
+/** Hand a call read by `readOperatorCall` to the next `/api/v1` handler, which reads the same body again. */
+export function handOn(ctx: Context, raw: Buffer, next: Next): Promise<unknown> {
+  ctx.req = Object.assign(Readable.from([raw]), { headers: ctx.req.headers }) as unknown as IncomingMessage;
+  return next();
 }
 
 const STATUS: Partial<Record<string, number>> = {

@@ -12,27 +12,13 @@
 import type { Router } from '@koa/router';
 import { AgoraError, toAgoraError } from '@agora/common';
 import type { Context } from 'koa';
+import { readBody } from './common.js';
 
 export interface LifecycleOperations {
   /** Throws AGORA_ERR_NOT_SUBSCRIBED for an unknown framework. */
   teardown(frameworkId: string): void;
   /** Resolves once the registry is written. Rejects AGORA_ERR_UNKNOWN_AGENT for an agent never admitted. */
   markAgentGone(agentId: string): Promise<void>;
-}
-
-const MAX_BODY_BYTES = 1024 * 1024;
-
-/** The request body as text (at most 1 MiB; larger: AGORA_ERR_BAD_REQUEST). */
-export async function readBody(ctx: Context): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) throw new AgoraError('AGORA_ERR_BAD_REQUEST', 'request body larger than 1 MiB');
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function answer(ctx: Context, status: number, message: string): void {
@@ -59,14 +45,13 @@ function statusOf(err: AgoraError): number {
 export function addLifecycleRoutes(router: Router, ops: LifecycleOperations): void {
   for (const path of ['/teardown', '/master/teardown']) {
     router.post(path, async (ctx) => {
-      const body = await readBody(ctx);
-      const params = new URLSearchParams(body);
-      const frameworkId = params.get('frameworkId') ?? ctx.query['frameworkId'];
-      if (typeof frameworkId !== 'string' || frameworkId === '') {
-        answer(ctx, 400, "Missing 'frameworkId' query parameter in the request body");
-        return;
-      }
       try {
+        const params = new URLSearchParams(await readBody(ctx));
+        const frameworkId = params.get('frameworkId') ?? ctx.query['frameworkId'];
+        if (typeof frameworkId !== 'string' || frameworkId === '') {
+          answer(ctx, 400, "Missing 'frameworkId' query parameter in the request body");
+          return;
+        }
         ops.teardown(frameworkId);
         answer(ctx, 200, '');
       } catch (err) {

@@ -13,7 +13,7 @@ import { toAgoraError } from '@agora/common';
 import type { Context } from 'koa';
 import type { Maintenance } from '../../../maintenance/maintenance.js';
 import { parseMachineIds, parseScheduleJson } from '../../../maintenance/schedule.js';
-import { readBody } from './lifecycle.js';
+import { readBody } from './common.js';
 
 export type MaintenanceOperations = Pick<Maintenance, 'scheduleJson' | 'statusJson' | 'updateSchedule' | 'down' | 'up'>;
 

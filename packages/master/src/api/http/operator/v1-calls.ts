@@ -16,8 +16,6 @@
  * 409, 422 as the endpoint) with a plain-text message and changes nothing. Other call types are handed on (the
  * body is replayed) to the next `/api/v1` handler (lifecycle.ts answers 400 for unknown ones).
  */
-import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
 import type { Router } from '@koa/router';
 import { AgoraError } from '@agora/common';
 import type { Context, Next } from 'koa';
@@ -27,7 +25,7 @@ import { parseMachineIds, parseScheduleJson } from '../../../maintenance/schedul
 import { checkQuotaRole, parseQuotaUpdate, parseWeights } from '../../../quota/index.js';
 import type { TaskTracker } from '../../../tasks/task-tracker.js';
 import { agentJson, frameworkJson, taskJson } from '../events.js';
-import { answer, json, type OperatorDeps } from './common.js';
+import { answer, handOn, json, type OperatorDeps, readOperatorCall } from './common.js';
 import type { MaintenanceOperations } from './maintenance.js';
 import { quotaStatusJson } from './quota.js';
 import { weightsJson } from './weights.js';
@@ -42,8 +40,6 @@ export interface OperatorCallDeps {
   metrics(): Record<string, number>;
   records: { agents: AgentManager; frameworks: FrameworkManager; tasks: TaskTracker };
 }
-
-const MAX_BODY_BYTES = 1 << 20;
 
 const bad = (message: string) => new AgoraError('AGORA_ERR_BAD_REQUEST', message);
 
@@ -210,27 +206,10 @@ export function addOperatorCallRoutes(router: Router, deps: OperatorCallDeps): v
   for (const path of ['/api/v1', '/master/api/v1']) {
     router.post(path, async (ctx: Context, next: Next) => {
       if (!String(ctx.get('content-type')).includes('application/json')) return next();
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of ctx.req) {
-        size += (chunk as Buffer).length;
-        chunks.push(chunk as Buffer);
-        if (size > MAX_BODY_BYTES) break;
-      }
-      const raw = Buffer.concat(chunks);
-      let call: Json | undefined;
-      try {
-        const parsed = JSON.parse(raw.toString('utf8')) as unknown;
-        if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) call = parsed as Json;
-      } catch {
-        call = undefined;
-      }
+      const { raw, call } = await readOperatorCall(ctx);
       const handler = call === undefined ? undefined : HANDLERS[String(call['type'])];
-      if (call === undefined || handler === undefined) {
-        // Not ours: the next /api/v1 handler reads the same body.
-        ctx.req = Object.assign(Readable.from([raw]), { headers: ctx.req.headers }) as unknown as IncomingMessage;
-        return next();
-      }
+      // Not ours: the next /api/v1 handler reads the same body.
+      if (call === undefined || handler === undefined) return handOn(ctx, raw, next);
       const request = call;
       await answer(ctx, async () => {
         const result = await handler(request, deps);

@@ -12,14 +12,11 @@
  * replayed to the next `/api/v1` handler), so this sits in front of the other
  * operator calls.
  */
-import { Readable } from 'node:stream';
-import type { IncomingMessage } from 'node:http';
 import type { Router } from '@koa/router';
 import type { Context, Next } from 'koa';
 import { AgoraError } from '@agora/common';
-import { answer, type OperatorDeps } from './common.js';
+import { answer, handOn, type OperatorDeps, readOperatorCall } from './common.js';
 
-const MAX_BODY_BYTES = 1 << 20;
 const CALLS = { CREATE_VOLUMES: 'create_volumes', DESTROY_VOLUMES: 'destroy_volumes' } as const;
 
 export function addVolumeCallRoutes(router: Router, deps: OperatorDeps): void {
@@ -28,28 +25,10 @@ export function addVolumeCallRoutes(router: Router, deps: OperatorDeps): void {
   for (const path of ['/api/v1', '/master/api/v1']) {
     router.post(path, async (ctx: Context, next: Next) => {
       if (!String(ctx.get('content-type')).includes('application/json')) return next();
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of ctx.req) {
-        size += (chunk as Buffer).length;
-        chunks.push(chunk as Buffer);
-        if (size > MAX_BODY_BYTES) break;
-      }
-      const body = Buffer.concat(chunks);
-      let call: Record<string, unknown> | undefined;
-      try {
-        const parsed = JSON.parse(body.toString('utf8')) as unknown;
-        if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)) {
-          call = parsed as Record<string, unknown>;
-        }
-      } catch {
-        call = undefined;
-      }
+      const { raw, call } = await readOperatorCall(ctx);
       const type = call?.['type'];
-      if (call === undefined || (type !== 'CREATE_VOLUMES' && type !== 'DESTROY_VOLUMES')) {
-        ctx.req = Object.assign(Readable.from([body]), { headers: ctx.req.headers }) as unknown as IncomingMessage;
-        return next();
-      }
+      if (call === undefined || (type !== 'CREATE_VOLUMES' && type !== 'DESTROY_VOLUMES'))
+        return handOn(ctx, raw, next);
       const request = call;
       await answer(ctx, async () => {
         const section = request[CALLS[type]] as Record<string, unknown> | undefined;

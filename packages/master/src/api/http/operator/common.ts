@@ -101,9 +101,17 @@ const STATUS: Partial<Record<string, number>> = {
   AGORA_ERR_UNKNOWN_VOLUME: 409,
   AGORA_ERR_VOLUME_IN_USE: 409,
   AGORA_ERR_VOLUME_RESERVED: 409,
+  AGORA_ERR_NOT_SUBSCRIBED: 404,
   AGORA_ERR_REGISTRY: 503,
   AGORA_ERR_NOT_LEADER: 503,
+  // The master is shutting down (e.g. the registrar refuses writes).
+  AGORA_ERR_CLOSED: 503,
 };
+
+/** The HTTP status of an operator call's AgoraError code; unknown codes are 500 (a bug). */
+export function httpStatusOf(code: string): number {
+  return STATUS[code] ?? 500;
+}
 
 /** Run `handler`; answer a thrown error with its status and message. Unknown failures are 500 (a bug). */
 export async function answer(ctx: Context, handler: () => Promise<void> | void): Promise<void> {
@@ -112,7 +120,7 @@ export async function answer(ctx: Context, handler: () => Promise<void> | void):
   } catch (err) {
     const e = toAgoraError(err);
     const explicit = typeof e.data?.status === 'number' ? e.data.status : undefined;
-    ctx.status = explicit ?? STATUS[e.code] ?? 500;
+    ctx.status = explicit ?? httpStatusOf(e.code);
     ctx.type = 'text/plain';
     ctx.body = `${e.code}: ${e.message}`;
   }

@@ -12,7 +12,7 @@
 import type { Router } from '@koa/router';
 import { AgoraError, toAgoraError } from '@agora/common';
 import type { Context } from 'koa';
-import { readBody } from './common.js';
+import { httpStatusOf, readBody } from './common.js';
 
 export interface LifecycleOperations {
   /** Throws AGORA_ERR_NOT_SUBSCRIBED for an unknown framework. */
@@ -28,18 +28,7 @@ function answer(ctx: Context, status: number, message: string): void {
 }
 
 function statusOf(err: AgoraError): number {
-  switch (err.code) {
-    case 'AGORA_ERR_UNKNOWN_AGENT':
-    case 'AGORA_ERR_NOT_SUBSCRIBED':
-      return 404;
-    case 'AGORA_ERR_BAD_REQUEST':
-    case 'AGORA_ERR_INVALID_JSON':
-      return 400;
-    case 'AGORA_ERR_REGISTRY':
-      return 503;
-    default:
-      return 500;
-  }
+  return httpStatusOf(err.code);
 }
 
 export function addLifecycleRoutes(router: Router, ops: LifecycleOperations): void {

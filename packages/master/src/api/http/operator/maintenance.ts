@@ -13,7 +13,7 @@ import { toAgoraError } from '@agora/common';
 import type { Context } from 'koa';
 import type { Maintenance } from '../../../maintenance/maintenance.js';
 import { parseMachineIds, parseScheduleJson } from '../../../maintenance/schedule.js';
-import { readBody } from './common.js';
+import { httpStatusOf, readBody } from './common.js';
 
 export type MaintenanceOperations = Pick<Maintenance, 'scheduleJson' | 'statusJson' | 'updateSchedule' | 'down' | 'up'>;
 
@@ -35,12 +35,7 @@ async function run(ctx: Context, action: () => Promise<void>): Promise<void> {
     ctx.body = '';
   } catch (err) {
     const error = toAgoraError(err);
-    ctx.status =
-      error.code === 'AGORA_ERR_BAD_REQUEST' || error.code === 'AGORA_ERR_INVALID_JSON'
-        ? 400
-        : error.code === 'AGORA_ERR_REGISTRY'
-          ? 503
-          : 500;
+    ctx.status = httpStatusOf(error.code);
     ctx.type = 'text/plain';
     ctx.body = error.message;
   }

@@ -201,7 +201,7 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
   services.wipeTasks = (ids) => scheduler.wipeTasks(ids);
   services.launchQueue = launchQueue;
   services.now = () => clock.now();
-  const groups = new GroupManager(apps, store, deployments, clock, logLevels.child('groups'));
+  const groups = new GroupManager(apps, store, clock, logLevels.child('groups'));
   services.groups = groups;
   services.logLevels = logLevels;
   services.events = { callbacks: events.callbacks, streams: events.streams };
@@ -287,6 +287,7 @@ export function createMarathon(config: MarathonConfig, deps: MarathonDeps = {}):
         s.closeAllConnections();
       });
     }
+    await groups.drain();
     await apps.drain();
     await deployments.flush();
     apps.dispose();

@@ -22,10 +22,11 @@ import { type RoleResolver, roleSettingsFor } from '../model/role-settings.js';
 import type { MarathonStore, RootGroupRecord } from '../storage/repositories.js';
 import { commitChange } from '../storage/store-change.js';
 import { SerialQueue } from '../util/serial-queue.js';
-import { type AppOp, type AppOpOutcome, appInvalid, appNotFound, planBatch } from './app-batch.js';
+import { type AppOp, type AppOpOutcome, appInvalid, planBatch } from './app-batch.js';
 import { DEFAULT_SERVICE_PORT_RANGE, type ServicePortRange } from './service-ports.js';
 
 export type { AppOp, AppOpOutcome } from './app-batch.js';
+export { appNotFound as notFound } from './app-batch.js';
 
 export interface AppManagerOptions {
   /** Role of apps that name none. @default '*' */
@@ -287,7 +288,8 @@ export class AppManager {
     return { app: o.app!, deployment: r.deployment!, created: o.created, unknownFields: o.unknownFields };
   }
 
-  private checkLocks(appIds: readonly string[], force: boolean): void {
+  /** 409 (AGORA_ERR_APP_LOCKED) when a running deployment holds one of these apps, unless `force`. */
+  checkLocks(appIds: readonly string[], force: boolean): void {
     if (force) return;
     const ids = [...new Set(appIds.flatMap((a) => this.deployments.forApp(a).map((d) => d.id)))];
     if (ids.length === 0) return;
@@ -297,8 +299,4 @@ export class AppManager {
       { data: { deployments: ids } },
     );
   }
-}
-
-export function notFound(appId: string): AgoraError {
-  return appNotFound(appId);
 }

@@ -10,9 +10,8 @@
  * new root group version is stored.
  */
 import { AgoraError, type Clock, type Logger, newUuid } from '@agora/common';
-import type { DeploymentTracker } from '../deployments/deployment-tracker.js';
 import type { AppDefinition, JsonObject } from '../model/app-definition.js';
-import { appToJson, isUpgrade, nextVersion, sameSpec } from '../model/app-json.js';
+import { appBody, isUpgrade, nextVersion, sameSpec } from '../model/app-json.js';
 import {
   findDependencyCycle,
   type GroupMeta,
@@ -70,11 +69,15 @@ export class GroupManager {
   constructor(
     private readonly apps: AppManager,
     private readonly store: MarathonStore,
-    private readonly deployments: DeploymentTracker,
     private readonly clock: Clock,
     private readonly logger: Logger,
   ) {
     apps.useGroupRoles((id) => this.explicit.get(id)?.enforceRole);
+  }
+
+  /** Wait for group changes in flight (used at close, before the apps' own drain). */
+  drain(): Promise<void> {
+    return this.queue.drain();
   }
 
   async load(): Promise<void> {
@@ -192,12 +195,7 @@ export class GroupManager {
       if (typeof enforceRole !== 'boolean') throw invalidPatch('/enforceRole', 'error.expected.jsboolean');
       const meta: GroupMeta = { ...this.meta(groupId), enforceRole };
       const explicit = new Map(this.explicit).set(groupId, meta);
-      const newest = [this.version ?? new Date(0).toISOString(), ...this.apps.list().map((a) => a.version)].sort();
-      const record: RootGroupRecord = {
-        version: nextVersion(this.clock.now(), newest[newest.length - 1]),
-        groups: [...explicit.values()],
-        apps: Object.fromEntries(this.apps.list().map((a) => [a.id, a.version])),
-      };
+      const record = this.nextRoot(this.apps.list(), explicit);
       await commitChange(this.store, { root: record });
       this.explicit.set(groupId, meta);
       this.version = record.version;
@@ -302,17 +300,14 @@ export class GroupManager {
     return steps;
   }
 
-  private checkLocks(ops: readonly AppOp[], force: boolean): void {
-    if (force) return;
-    const ids = new Set<string>();
-    for (const o of ops) for (const d of this.deployments.forApp(o.id)) ids.add(d.id);
-    if (ids.size === 0) return;
-    const first = [...ids][0]!;
-    throw new AgoraError(
-      'AGORA_ERR_APP_LOCKED',
-      `App is locked by one or more deployments. Override with the option '?force=true'. View details at '/v2/deployments/${first}'.`,
-      { data: { deployments: [...ids] } },
-    );
+  /** The next root group version: these apps and groups, stamped after every version so far. */
+  private nextRoot(apps: readonly AppDefinition[], explicit: ReadonlyMap<string, GroupMeta>): RootGroupRecord {
+    const newest = [this.version ?? new Date(0).toISOString(), ...apps.map((a) => a.version)].sort();
+    return {
+      version: nextVersion(this.clock.now(), newest[newest.length - 1]),
+      groups: [...explicit.values()],
+      apps: Object.fromEntries(apps.map((a) => [a.id, a.version])),
+    };
   }
 
   /**
@@ -327,7 +322,10 @@ export class GroupManager {
     removedGroups: readonly string[],
     force: boolean,
   ): Promise<{ version: string; deploymentId: string }> {
-    this.checkLocks(ops, force);
+    this.apps.checkLocks(
+      ops.map((o) => o.id),
+      force,
+    );
     const explicit = new Map(this.explicit);
     for (const g of removedGroups) explicit.delete(g);
     for (const m of metas) if (m.id !== '/' || m.dependencies.length > 0) explicit.set(m.id, m);
@@ -342,12 +340,7 @@ export class GroupManager {
       force: true,
       enforceRoles,
       root: (apps) => {
-        const newest = [this.version ?? new Date(0).toISOString(), ...apps.map((a) => a.version)].sort();
-        record = {
-          version: nextVersion(this.clock.now(), newest[newest.length - 1]),
-          groups: [...explicit.values()],
-          apps: Object.fromEntries(apps.map((a) => [a.id, a.version])),
-        };
+        record = this.nextRoot(apps, explicit);
         return record;
       },
     });
@@ -367,7 +360,7 @@ export class GroupManager {
       .map((a) => ({
         op: 'update',
         id: a.id,
-        body: { ...bodyOf(a), instances: Math.ceil(a.instances * factor - 1e-9) },
+        body: { ...appBody(a), instances: Math.ceil(a.instances * factor - 1e-9) },
         restart: false,
         deps: a.dependencies,
       }));
@@ -389,7 +382,7 @@ export class GroupManager {
       if (current?.version === appVersion) continue;
       const old = await this.store.apps.getVersion(appId, appVersion);
       if (old === undefined) continue; // its history is gone (deleted app); nothing to restore from
-      const body = bodyOf(old);
+      const body = appBody(old);
       if (current === undefined) ops.push({ op: 'create', id: appId, body, deps: old.dependencies });
       else ops.push({ op: 'update', id: appId, body, restart: isUpgrade(current, old), deps: old.dependencies });
     }
@@ -398,10 +391,4 @@ export class GroupManager {
     if (options.dryRun === true) return { steps: this.steps(ops) };
     return { ...(await this.apply(ops, metas, removed, options.force === true)), groupId: id };
   }
-}
-
-/** An app's definition as an update body (no version stamps). */
-function bodyOf(app: AppDefinition): JsonObject {
-  const { version: _v, versionInfo: _vi, ...rest } = appToJson(app);
-  return rest;
 }

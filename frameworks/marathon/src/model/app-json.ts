@@ -52,6 +52,12 @@ export function appToJson(app: AppSpec | AppDefinition): JsonObject {
   return json;
 }
 
+/** An app's definition as a create/update body (no version stamps): what a rollback or a group scale sends. */
+export function appBody(app: AppDefinition): JsonObject {
+  const { version: _v, versionInfo: _vi, ...rest } = appToJson(app);
+  return rest;
+}
+
 /** JSON with object keys sorted, so equal values give equal text. */
 function stableText(value: JsonValue | undefined): string {
   if (value === undefined) return 'undefined';

@@ -31,6 +31,11 @@ export function secretVolumesOf(app: AppSpec): SecretVolume[] {
   return out;
 }
 
+/** Whether launching the app needs its secrets read: a secret reference in `env`, or a secret volume. */
+export function hasSecretReferences(app: AppSpec): boolean {
+  return Object.values(app.env).some((v) => typeof v !== 'string') || secretVolumesOf(app).length > 0;
+}
+
 /** The environment variable carrying a secret volume's value to the task. */
 export function secretVolumeEnvName(index: number): string {
   return `AGORA_SECRET_VOLUME_${index}`;

@@ -14,7 +14,7 @@ import { mesosHealthCheck } from '../health/mesos-health.js';
 import type { AppDefinition } from '../model/app-definition.js';
 import { taskIdFor } from '../model/path-id.js';
 import { isResident } from '../model/reservation.js';
-import { secretVolumesOf } from '../model/secret-volumes.js';
+import { hasSecretReferences } from '../model/secret-volumes.js';
 import { placementOfTask, type TaskRecord } from '../model/task.js';
 import { isKilling, planInstances } from '../scheduling/instance-planner.js';
 import { type Demand, type OfferView, runOfferCycle } from '../scheduling/offer-cycle.js';
@@ -72,10 +72,6 @@ export function currentDemand(ctx: SchedulerContext, now: number): Demand[] {
   return demand;
 }
 
-function hasSecretRefs(app: AppDefinition): boolean {
-  return Object.values(app.env).some((v) => typeof v !== 'string') || secretVolumesOf(app).length > 0;
-}
-
 /**
  * Resolve the secret references of the apps in demand; an app whose secrets
  * cannot be read launches nothing (logged with the secret's name, never a value).
@@ -87,7 +83,7 @@ async function withSecrets(
   const secretEnv = new Map<string, Record<string, string>>();
   const demand: Demand[] = [];
   for (const d of wanted) {
-    if (!hasSecretRefs(d.app)) {
+    if (!hasSecretReferences(d.app)) {
       demand.push(d);
       continue;
     }

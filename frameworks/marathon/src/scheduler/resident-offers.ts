@@ -40,6 +40,7 @@ import {
   readOfferReservations,
   reserveAndCreate,
 } from '../scheduling/resident-operations.js';
+import { hasSecretReferences } from '../model/secret-volumes.js';
 import { buildTaskInfo } from '../scheduling/task-builder.js';
 import { NoSecretSource } from '../secrets/file-secrets.js';
 import type { SchedulerContext } from './scheduler-context.js';
@@ -124,7 +125,7 @@ async function buildLaunch(
   frameworkId: string,
 ): Promise<Launch | undefined> {
   let secretEnvironment: Record<string, string> | undefined;
-  if (Object.values(app.env).some((v) => typeof v !== 'string')) {
+  if (hasSecretReferences(app)) {
     try {
       secretEnvironment = await (ctx.parts.secrets ?? new NoSecretSource()).environmentOf(app);
     } catch (err) {

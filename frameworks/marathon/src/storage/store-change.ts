@@ -38,10 +38,15 @@ export function isAtomicStore(store: MarathonStore): store is MarathonStore & At
  * `commit`) in order — apps, deployment, superseded deployments, root group.
  */
 export async function commitChange(store: MarathonStore, change: StoreChange): Promise<void> {
-  if (isAtomicStore(store)) {
-    await store.commit(change);
-    return;
-  }
+  if (isAtomicStore(store)) await store.commit(change);
+  else await writeInOrder(store, change);
+}
+
+/** Write a change document by document, in order (the file store's journal replay uses it too). */
+export async function writeInOrder(
+  store: Pick<MarathonStore, 'apps' | 'deployments' | 'groups'>,
+  change: StoreChange,
+): Promise<void> {
   for (const app of change.putApps ?? []) await store.apps.put(app);
   for (const id of change.deleteApps ?? []) await store.apps.delete(id);
   if (change.putDeployment !== undefined) await store.deployments.put(change.putDeployment);

@@ -56,6 +56,7 @@ test.before(async () => {
       declineRefuseSeconds: 1,
       enableFeatures: ['secrets'],
       secretsDir: secrets,
+      role: 'secrets', // a role of our own, so resident apps can reserve
     },
     { logger: createLogger({ level: 'debug', component: 'marathon', destination: sink }) },
   );
@@ -125,6 +126,31 @@ test('a secret volume whose secret cannot be read launches nothing and is report
     message: 'the unreadable secret to be reported',
   });
   assert.is((await http.get('/v2/apps/novol')).body.app.tasksStaged, 0);
+});
+
+test('a resident app (persistent volume) gets its secret volume too', async () => {
+  const out = join(cluster!.work, 'out');
+  const created = await http.post('/v2/apps', {
+    id: '/resident-vol',
+    cmd: `cat conf/db.pw > ${out}/res.tmp && mv ${out}/res.tmp ${out}/res-pw; exec sleep 100`,
+    cpus: 0.1,
+    mem: 32,
+    portDefinitions: [],
+    container: {
+      type: 'MESOS',
+      volumes: [
+        { containerPath: 'data', mode: 'RW', persistent: { size: 8 } },
+        { containerPath: 'conf/db.pw', secret: 'dbpw' },
+      ],
+    },
+    secrets: { dbpw: { source: 'db/password' } },
+  });
+  assert.is(created.status, 201, created.text);
+  const seen = await waitFor(async () => (await readFile(join(out, 'res-pw'), 'utf8').catch(() => '')) || undefined, {
+    timeoutMs: 30_000,
+    message: 'the resident task to copy its secret file',
+  });
+  assert.is(seen, VALUE);
 });
 
 test.run();

@@ -47,6 +47,10 @@ for (const [name, make] of Object.entries(stores)) {
     assert.is(versions[0], root(3).version);
     assert.equal(await groups.getVersion(root(10).version), root(10));
     assert.is(await groups.getVersion(root(0).version), undefined);
+    assert.is(await groups.getVersion('../root-group'), undefined, 'a version is no path');
+    assert.is(await groups.getVersion('x\0'), undefined, 'a version with NUL names nothing');
+    await groups.putRoot(current!);
+    assert.is((await groups.versions()).length, MAX_APP_VERSIONS, 'writing the current version again drops none');
     const again = await make();
     await again.open();
     opened.push(again);

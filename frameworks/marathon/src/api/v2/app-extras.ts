@@ -17,7 +17,7 @@ import { AgoraError } from '@agora/common';
 import type { Context } from 'koa';
 import { type AppOp, notFound } from '../../apps/app-manager.js';
 import type { AppDefinition, JsonObject, JsonValue } from '../../model/app-definition.js';
-import { appToJson } from '../../model/app-json.js';
+import { appBody, appToJson } from '../../model/app-json.js';
 import { isObject } from '../../model/app-reads.js';
 import { mergeAppUpdate, parseAppDefinition } from '../../model/app-parser.js';
 import { appIdOfTaskId, canonicalPathId } from '../../model/path-id.js';
@@ -63,19 +63,13 @@ export async function rollbackTarget(
   return old;
 }
 
-/** The body that restores `old` (its definition without version stamps). */
-export function rollbackBody(old: AppDefinition): JsonObject {
-  const { version: _v, versionInfo: _vi, ...rest } = appToJson(old);
-  return rest;
-}
-
 export async function rollbackApp(
   services: ApiServices,
   ctx: Context,
   appId: string,
   old: AppDefinition,
 ): Promise<void> {
-  const result = await services.apps.update(appId, rollbackBody(old), {
+  const result = await services.apps.update(appId, appBody(old), {
     partial: false,
     force: queryFlag(ctx, 'force', false),
   });

@@ -10,7 +10,7 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppRepository, DeploymentRepository, GroupRepository } from '../repositories.js';
 import { guarded, parseStored } from '../repositories.js';
-import type { StoreChange } from '../store-change.js';
+import { type StoreChange, writeInOrder } from '../store-change.js';
 
 export const JOURNAL_FILE = 'pending-change.json';
 
@@ -21,14 +21,6 @@ export interface FileStoreParts {
   readonly groups: GroupRepository;
   /** The store's atomic document write (temp file, fsync, rename). */
   writeAtomic(file: string, text: string): Promise<void>;
-}
-
-async function apply(store: FileStoreParts, change: StoreChange): Promise<void> {
-  for (const app of change.putApps ?? []) await store.apps.put(app);
-  for (const id of change.deleteApps ?? []) await store.apps.delete(id);
-  if (change.putDeployment !== undefined) await store.deployments.put(change.putDeployment);
-  for (const id of change.deleteDeployments ?? []) await store.deployments.delete(id);
-  if (change.root !== undefined) await store.groups.putRoot(change.root);
 }
 
 /** Apply a journal left by an interrupted change, if any; true when there was one. */
@@ -42,7 +34,7 @@ export function replayJournal(store: FileStoreParts): Promise<boolean> {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw err;
     }
-    await apply(store, parseStored<StoreChange>(text, 'the pending change journal'));
+    await writeInOrder(store, parseStored<StoreChange>(text, 'the pending change journal'));
     await rm(file, { force: true });
     return true;
   });
@@ -56,7 +48,7 @@ export function fileCommit(store: FileStoreParts, change: StoreChange): Promise<
       await mkdir(join(dir, sub), { recursive: true });
     }
     await store.writeAtomic(join(dir, JOURNAL_FILE), JSON.stringify(change));
-    await apply(store, change);
+    await writeInOrder(store, change);
     await rm(join(dir, JOURNAL_FILE), { force: true });
   });
 }

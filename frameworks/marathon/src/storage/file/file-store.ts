@@ -91,6 +91,11 @@ async function jsonFiles(dir: string): Promise<string[]> {
   }
 }
 
+/** A version names one document of its directory: none with a path separator, `..` or NUL (they read nothing). */
+function isDocumentName(version: string): boolean {
+  return version !== '' && !version.includes('/') && !version.includes('..') && !version.includes('\0');
+}
+
 async function readAll<T>(dir: string, what: string): Promise<T[]> {
   const out: T[] = [];
   for (const f of await jsonFiles(dir)) {
@@ -147,7 +152,7 @@ export class FileStore implements MarathonStore, AtomicStore {
         ),
       getVersion: (id, version) =>
         guarded(`read app ${id} version ${version}`, async () => {
-          if (version.includes('/') || version.includes('..')) return undefined;
+          if (!isDocumentName(version)) return undefined;
           const text = await readOptional(join(versionDir(id), `${version}.json`));
           return text === undefined ? undefined : parseStored<AppDefinition>(text, `app ${id} version ${version}`);
         }),
@@ -276,6 +281,7 @@ export class FileStore implements MarathonStore, AtomicStore {
       versions: () => guarded('list root group versions', rootVersions),
       getVersion: (version) =>
         guarded(`read root group version ${version}`, async () => {
+          if (!isDocumentName(version)) return undefined;
           const text = await readOptional(join(rootVersionsDir, `${version}.json`));
           return text === undefined ? undefined : parseStored<RootGroupRecord>(text, 'a root group version');
         }),

@@ -251,13 +251,11 @@ export class RedisStore implements MarathonStore, AtomicStore {
       putRoot: (root) =>
         guarded('write the root group', async () => {
           const text = JSON.stringify(root);
-          const versions = (await redis.hkeys(key('root-group-versions'))).sort();
-          const drop = versions.slice(0, Math.max(0, versions.length + 1 - MAX_APP_VERSIONS));
+          const versions = [...new Set([...(await redis.hkeys(key('root-group-versions'))), root.version])].sort();
+          const drop = versions.slice(0, Math.max(0, versions.length - MAX_APP_VERSIONS));
           const tx = redis.multi().set(key('root-group'), text).hset(key('root-group-versions'), root.version, text);
           if (drop.length > 0) tx.hdel(key('root-group-versions'), ...drop);
-          const results = await tx.exec();
-          const failed = results?.find(([err]) => err !== null);
-          if (results === null || failed !== undefined) throw failed?.[0] ?? new Error('transaction aborted');
+          await execAll(tx);
         }),
       versions: () =>
         guarded('list root group versions', async () => (await redis.hkeys(key('root-group-versions'))).sort()),

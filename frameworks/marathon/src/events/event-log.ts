@@ -67,7 +67,7 @@ export interface EventLogMetrics {
 }
 
 /** A logged event read back: parse its JSON again. */
-export function fromEntry(e: EventLogEntry): PublishedEvent {
+function fromEntry(e: EventLogEntry): PublishedEvent {
   return { id: e.id, json: e.json, event: JSON.parse(e.json) as MarathonEvent };
 }
 
@@ -84,6 +84,8 @@ export class EventLog implements Disposable {
   private inFlight = 0;
   private disposed = false;
   private retryTimer: Disposable | undefined;
+  /** Waiting events that `dispose` left to store once the append in flight ends. */
+  private lastBatch: EventLogEntry[] | undefined;
   private last: number;
   private readonly m = { appended: 0, dropped: 0, failures: 0 };
 
@@ -157,10 +159,12 @@ export class EventLog implements Disposable {
     this.disposed = true;
     this.busSubscription?.dispose();
     this.retryTimer?.dispose();
-    // Last chance to store what is waiting (best effort: the store may close right after).
-    if (this.repository !== undefined && this.pending.length > 0 && !this.flushing) {
-      const batch = this.pending.splice(0).map((e) => ({ id: e.id, json: e.json }));
-      this.repository.append(batch, this.o.maxEntries).catch(() => {});
+    // Last chance to store what is waiting (best effort: the store may close right after): now, or, while an
+    // append is in flight, right after it (two appends at once could reach the file store out of order).
+    const rest = this.pending.slice(this.inFlight).map((e) => ({ id: e.id, json: e.json }));
+    if (this.repository !== undefined && rest.length > 0) {
+      if (this.inFlight === 0) this.repository.append(rest, this.o.maxEntries).catch(() => {});
+      else this.lastBatch = rest;
     }
     this.pending.length = 0;
     for (const w of this.flushedWaiters.splice(0)) w.resolve();
@@ -192,12 +196,23 @@ export class EventLog implements Disposable {
       while (!this.disposed && this.pending.length > 0) {
         const batch = this.pending.slice(0, this.o.batchSize);
         this.inFlight = batch.length;
+        let failure: { err: unknown } | undefined;
         try {
           await repository.append(
             batch.map((e) => ({ id: e.id, json: e.json })),
             this.o.maxEntries,
           );
         } catch (err) {
+          failure = { err };
+        }
+        if (this.disposed) {
+          const last = this.lastBatch;
+          this.lastBatch = undefined;
+          if (last !== undefined) await repository.append(last, this.o.maxEntries).catch(() => {});
+          return;
+        }
+        if (failure !== undefined) {
+          const { err } = failure;
           this.inFlight = 0;
           this.trim();
           this.m.failures++;

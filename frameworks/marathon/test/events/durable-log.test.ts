@@ -309,4 +309,35 @@ test('file: a torn last line (crash mid-append) is ignored and cut, and appends 
   assert.is(await readFile(file, 'utf8'), '1\t{"n":1}\n2\t{"n":2}\n3\t{"n":3}\n');
 });
 
+test('file: a clean stop while an append is in flight still stores the events waiting behind it', async () => {
+  const dir = join(work, 'stop-in-flight');
+  const store = new FileStore(dir);
+  await store.open();
+  const bus = new EventBus({ firstId: 1 });
+  const log = new EventLog(bus, store.eventSubscriptions.log);
+  await log.start(0);
+  try {
+    bus.publish({ slaveId: 'a', executorId: 'e', message: '1', eventType: 'framework_message_event' });
+    await Promise.resolve(); // the first append starts (file I/O: it cannot end within microtasks)
+    for (let n = 2; n <= 5; n++) {
+      bus.publish({ slaveId: 'a', executorId: 'e', message: String(n), eventType: 'framework_message_event' });
+    }
+    log.dispose();
+    await waitFor(async () => (await readFile(join(dir, 'event-log.jsonl'), 'utf8')).split('\n').length === 6, {
+      timeoutMs: 5000,
+    });
+    const reopened = new FileStore(dir);
+    await reopened.open();
+    assert.equal(
+      (await reopened.eventSubscriptions.log!.after(0, 10)).map((e) => JSON.parse(e.json).message),
+      ['1', '2', '3', '4', '5'],
+    );
+    await reopened.close();
+  } finally {
+    log.dispose();
+    bus.dispose();
+    await store.close();
+  }
+});
+
 test.run();

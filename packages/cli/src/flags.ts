@@ -48,6 +48,16 @@ export function parseDuration(flag: string, value: string | undefined, fallbackM
   return Number(m[1]) * unit;
 }
 
+/** The longest delay a Node timer takes: a longer one fires after 1 ms (an interval becomes a busy loop). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A duration that drives a timer (an interval, a timeout): at most MAX_TIMER_MS (about 24.8 days). */
+export function parseTimerDuration(flag: string, value: string | undefined, fallbackMs: number): number {
+  const ms = parseDuration(flag, value, fallbackMs);
+  if (ms > MAX_TIMER_MS) throw badFlag(flag, `must be at most ${MAX_TIMER_MS}ms (about 24 days), got '${value}'`);
+  return ms;
+}
+
 const BYTE_UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
 
 /** A Mesos byte size (`512MB`, `2GB`, `100B`) in bytes; must be positive. */

@@ -7,8 +7,11 @@ import {
   parseMasterFlag,
   parsePort,
   parseResourcesFlag,
+  parseTimerDuration,
   parseZkFlag,
 } from '../src/index.js';
+import { type MarathonFlags, runMarathon } from '../src/commands/marathon.js';
+import { runMaster } from '../src/commands/master.js';
 
 const flags = suite('cli flags - bad values stop the program with a message naming the flag');
 
@@ -20,6 +23,20 @@ function throwsFlag(fn: () => unknown, flag: string): void {
     assert.ok((err as Error).message.startsWith(`--${flag}:`), (err as Error).message);
     return;
   }
+  assert.unreachable(`--${flag} was accepted`);
+}
+
+/** The daemon must not start: its start fails with a message naming the flag. */
+async function rejectsFlag(start: () => Promise<{ close(): Promise<void> }>, flag: string): Promise<void> {
+  let running: { close(): Promise<void> } | undefined;
+  try {
+    running = await start();
+  } catch (err) {
+    assert.is((err as { code?: string }).code, 'AGORA_ERR_BAD_FLAG');
+    assert.ok((err as Error).message.startsWith(`--${flag}:`), (err as Error).message);
+    return;
+  }
+  await running.close();
   assert.unreachable(`--${flag} was accepted`);
 }
 
@@ -39,6 +56,21 @@ flags('Mesos durations', () => {
   assert.is(parseDuration('allocation_interval', undefined, 7), 7);
   throwsFlag(() => parseDuration('allocation_interval', '1s', 0), 'allocation_interval');
   throwsFlag(() => parseDuration('allocation_interval', 'soon', 0), 'allocation_interval');
+});
+
+flags('a duration that drives a timer fits a Node timer (a longer one would fire after 1 ms)', async () => {
+  assert.is(parseTimerDuration('disk_watch_interval', '24days', 0), 24 * 86_400_000);
+  assert.is(parseTimerDuration('disk_watch_interval', undefined, 7), 7);
+  throwsFlag(() => parseTimerDuration('disk_watch_interval', '4weeks', 0), 'disk_watch_interval');
+  await rejectsFlag(() => runMaster({ port: '0', allocation_interval: '4weeks' }, () => {}), 'allocation_interval');
+});
+
+flags('marathon: a bad value of a flag Marathon checks names the flag, not the option', async () => {
+  const base: MarathonFlags = { master: '127.0.0.1:1', state_dir: '/nonexistent/agora-cli-test' };
+  await rejectsFlag(() => runMarathon({ ...base, http_endpoints: 'ftp://x' }), 'http_endpoints');
+  await rejectsFlag(() => runMarathon({ ...base, enable_features: 'bogus' }), 'enable_features');
+  await rejectsFlag(() => runMarathon({ ...base, framework_name: '' }), 'framework_name');
+  await rejectsFlag(() => runMarathon({ ...base, secrets_dir: '' }), 'secrets_dir');
 });
 
 flags('Mesos byte sizes', () => {

@@ -9,6 +9,7 @@ import {
   parsePort,
   parsePositiveInt,
   parseResourcesFlag,
+  parseTimerDuration,
 } from '../flags.js';
 import type { Running } from './daemon.js';
 
@@ -84,24 +85,24 @@ export async function runAgent(flags: AgentFlags): Promise<Running> {
         : { cgroupsVersion: flags.cgroups_version as NonNullable<AgentConfig['cgroupsVersion']> }),
       cgroupsEnableCfs: flags.cgroups_enable_cfs === true,
       enforceContainerDiskQuota: flags.enforce_container_disk_quota === true,
-      containerDiskWatchIntervalMs: parseDuration(
+      containerDiskWatchIntervalMs: parseTimerDuration(
         'container_disk_watch_interval',
         flags.container_disk_watch_interval,
         15_000,
       ),
       gcDelayMs: parseDuration('gc_delay', flags.gc_delay, 604_800_000),
       gcDiskHeadroom: parseFraction('gc_disk_headroom', flags.gc_disk_headroom, 0.1),
-      diskWatchIntervalMs: parseDuration('disk_watch_interval', flags.disk_watch_interval, 60_000),
-      fetcherStallTimeoutMs: parseDuration('fetcher_stall_timeout', flags.fetcher_stall_timeout, 60_000),
+      diskWatchIntervalMs: parseTimerDuration('disk_watch_interval', flags.disk_watch_interval, 60_000),
+      fetcherStallTimeoutMs: parseTimerDuration('fetcher_stall_timeout', flags.fetcher_stall_timeout, 60_000),
       fetcherCacheSizeBytes: parseBytes('fetcher_cache_size', flags.fetcher_cache_size, 2 * 1024 ** 3),
-      usageReportIntervalMs: parseDuration('usage_report_interval', flags.usage_report_interval, 10_000),
+      usageReportIntervalMs: parseTimerDuration('usage_report_interval', flags.usage_report_interval, 10_000),
       ...(flags.domain === undefined ? {} : { domain: flags.domain }),
-      executorReregistrationTimeoutMs: parseDuration(
+      executorReregistrationTimeoutMs: parseTimerDuration(
         'executor_reregistration_timeout',
         flags.executor_reregistration_timeout,
         2_000,
       ),
-      executorHeartbeatIntervalMs: parseDuration('http_heartbeat_interval', flags.http_heartbeat_interval, 30_000),
+      executorHeartbeatIntervalMs: parseTimerDuration('http_heartbeat_interval', flags.http_heartbeat_interval, 30_000),
     },
     { logger: createLogger({ component: 'agent' }) },
   );
@@ -119,7 +120,7 @@ async function runSimulatedAgents(flags: AgentFlags, config: AgentConfig): Promi
     config,
     count,
     lifecycle: {
-      taskDurationMs: parseDuration('simulate_task_duration', flags.simulate_task_duration, 0),
+      taskDurationMs: parseTimerDuration('simulate_task_duration', flags.simulate_task_duration, 0),
       failureRate: parseFraction('simulate_failure_rate', flags.simulate_failure_rate, 0),
     },
     logger: createLogger({ component: 'simulated-agent' }),

@@ -1,6 +1,6 @@
 import { createLogger } from '@agora/common';
 import { createMaster, parseRemovalRateLimit, type RemovalRateLimit } from '@agora/master';
-import { badFlag, parseDuration, parsePort, parsePositiveInt, parseZkFlag } from '../flags.js';
+import { badFlag, parseDuration, parsePort, parsePositiveInt, parseTimerDuration, parseZkFlag } from '../flags.js';
 import type { Running } from './daemon.js';
 
 export interface MasterFlags {
@@ -61,8 +61,8 @@ export async function runMaster(flags: MasterFlags, onFatal: (reason: string) =>
       ...(flags.hostname === undefined ? {} : { hostname: flags.hostname }),
       ...(flags.zk === undefined ? {} : { zk: parseZkFlag('zk', flags.zk) as string }),
       ...(flags.work_dir === undefined ? {} : { workDir: flags.work_dir }),
-      allocationIntervalMs: parseDuration('allocation_interval', flags.allocation_interval, 1000),
-      agentPingTimeoutMs: parseDuration('agent_ping_timeout', flags.agent_ping_timeout, 15_000),
+      allocationIntervalMs: parseTimerDuration('allocation_interval', flags.allocation_interval, 1000),
+      agentPingTimeoutMs: parseTimerDuration('agent_ping_timeout', flags.agent_ping_timeout, 15_000),
       maxAgentPingTimeouts: parsePositiveInt('max_agent_ping_timeouts', flags.max_agent_ping_timeouts, 5),
       agentReregisterTimeoutMs: parseDuration('agent_reregister_timeout', flags.agent_reregister_timeout, 600_000),
       recoveryAgentRemovalLimit: parseRemovalLimit(flags.recovery_agent_removal_limit),

@@ -57,7 +57,12 @@ export interface ZkClient {
   remove(path: string, version: number, callback: (error: ZkException | null) => void): void;
   exists(path: string, watcher: ZkWatcher | undefined, callback: Callback<ZkStat | null>): void;
   getChildren(path: string, watcher: ZkWatcher | undefined, callback: Callback<string[]>): void;
-  getData(path: string, watcher: ZkWatcher | undefined, callback: Callback<Buffer | undefined>): void;
+  getData(
+    path: string,
+    watcher: ZkWatcher | undefined,
+    callback: (error: ZkException | null, data: Buffer | undefined, stat: ZkStat | undefined) => void,
+  ): void;
+  setData(path: string, data: Buffer, version: number, callback: Callback<ZkStat | undefined>): void;
   mkdirp(path: string, acls: unknown[], mode: number, callback: Callback<string>): void;
 }
 
@@ -128,6 +133,7 @@ tolerateUnknownErrorCodes();
 export const ZK_CONNECTION_LOSS = -4;
 export const ZK_NO_NODE = -101;
 export const ZK_NODE_EXISTS = -110;
+export const ZK_BAD_VERSION = -103;
 export const ZK_SESSION_EXPIRED = -112;
 
 /** Watch event types (`lib/Event.js`). */
@@ -286,7 +292,19 @@ export class ZkSession {
   }
 
   getData(path: string, watcher?: ZkWatcher): Promise<Buffer | undefined> {
-    return this.call('getData', path, (done) => this.client.getData(path, watcher, done));
+    return this.call('getData', path, (done) => this.client.getData(path, watcher, (err, data) => done(err, data)));
+  }
+
+  /** The node's data with its stat (the version is a compare-and-set token). */
+  getDataAndStat(path: string): Promise<{ data: Buffer | undefined; stat: ZkStat | undefined }> {
+    return this.call('getData', path, (done) =>
+      this.client.getData(path, undefined, (err, data, stat) => done(err, { data, stat })),
+    );
+  }
+
+  /** Write the data if the node's version is still `version` (-1: any); the new stat. */
+  setData(path: string, data: Buffer, version: number): Promise<ZkStat | undefined> {
+    return this.call('setData', path, (done) => this.client.setData(path, data, version, done));
   }
 
   /** Close the session (its ephemeral nodes go with it) and release the client. Idempotent. */

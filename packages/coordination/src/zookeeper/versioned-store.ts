@@ -17,11 +17,8 @@
  * makes every later call fail (the owner makes a new store if it wants).
  */
 import { AgoraError, createLogger, type Logger } from '@agora/common';
-import { ZK_NO_NODE, ZK_NODE_EXISTS, ZkSession, zkCodeOf, zookeeper } from './session.js';
+import { ZK_BAD_VERSION, ZK_NO_NODE, ZK_NODE_EXISTS, ZkSession, zkCodeOf, zookeeper } from './session.js';
 import { parseZkUrl } from './url.js';
-
-/** ZooKeeper BADVERSION. */
-const ZK_BAD_VERSION = -103;
 
 export interface VersionedValue {
   /** The stored bytes; undefined when the znode does not exist. */
@@ -46,25 +43,6 @@ export interface VersionedStoreOptions {
   logger?: Logger;
   /** @default 10000 */
   sessionTimeoutMs?: number;
-}
-
-interface ZkDataClient {
-  getData(
-    path: string,
-    watcher: undefined,
-    callback: (err: Error | null, data: Buffer | undefined, stat: { version: number } | undefined) => void,
-  ): void;
-  setData(
-    path: string,
-    data: Buffer,
-    version: number,
-    callback: (err: Error | null, stat: { version: number } | undefined) => void,
-  ): void;
-}
-
-function errorCode(err: Error): number | undefined {
-  const e = err as Error & { getCode?: () => number };
-  return typeof e.getCode === 'function' ? e.getCode() : undefined;
 }
 
 /**
@@ -93,18 +71,13 @@ class ZkVersionedStore implements VersionedStore {
 
   async fetch(): Promise<VersionedValue> {
     await this.session.whenConnected();
-    const client = this.session.client as unknown as ZkDataClient;
-    return new Promise<VersionedValue>((resolve, reject) => {
-      client.getData(this.path, undefined, (err, data, stat) => {
-        if (err === null) {
-          resolve({ data: data === undefined ? new Uint8Array() : new Uint8Array(data), version: stat?.version ?? 0 });
-        } else if (errorCode(err) === ZK_NO_NODE) {
-          resolve({ data: undefined, version: -1 });
-        } else {
-          reject(this.failure('getData', err));
-        }
-      });
-    });
+    try {
+      const { data, stat } = await this.session.getDataAndStat(this.path);
+      return { data: data === undefined ? new Uint8Array() : new Uint8Array(data), version: stat?.version ?? 0 };
+    } catch (err) {
+      if (zkCodeOf(err) === ZK_NO_NODE) return { data: undefined, version: -1 };
+      throw err;
+    }
   }
 
   async store(data: Uint8Array, version: number): Promise<number> {
@@ -121,15 +94,13 @@ class ZkVersionedStore implements VersionedStore {
       }
       return 0;
     }
-    const client = this.session.client as unknown as ZkDataClient;
-    return new Promise<number>((resolve, reject) => {
-      client.setData(this.path, bytes, version, (err, stat) => {
-        if (err === null) resolve(stat?.version ?? version + 1);
-        else if (errorCode(err) === ZK_BAD_VERSION || errorCode(err) === ZK_NO_NODE)
-          reject(this.conflict(version, err));
-        else reject(this.failure('setData', err));
-      });
-    });
+    try {
+      return (await this.session.setData(this.path, bytes, version))?.version ?? version + 1;
+    } catch (err) {
+      const code = zkCodeOf(err);
+      if (code === ZK_BAD_VERSION || code === ZK_NO_NODE) throw this.conflict(version, err);
+      throw err;
+    }
   }
 
   close(): Promise<void> {
@@ -142,12 +113,5 @@ class ZkVersionedStore implements VersionedStore {
       `ZooKeeper write of ${this.path} refused: it changed since version ${version} (another writer)`,
       { cause, data: { conflict: true, path: this.path, version } },
     );
-  }
-
-  private failure(op: string, cause: Error): AgoraError {
-    return new AgoraError('AGORA_ERR_COORDINATION', `ZooKeeper ${op} ${this.path} failed: ${cause.message}`, {
-      cause,
-      data: { op, path: this.path, zkCode: errorCode(cause) },
-    });
   }
 }

@@ -11,7 +11,7 @@ import * as assert from 'uvu/assert';
 import {
   type Daemon,
   findProcesses,
-  findProcessesUnder,
+  killProcessesUnder,
   httpJson,
   isAlive,
   type MarathonApp,
@@ -46,7 +46,8 @@ test('kill -9 of the leading master loses no task', async () => {
     const masters = daemons.slice();
     for (const i of [0, 1]) {
       const port = await freePort();
-      const lo = 41000 + i * 100;
+      // Below Linux's ephemeral range (32768+), where any port-0 socket of another test could hold a task port.
+      const lo = 24000 + i * 100;
       const d = startDaemon(`agent${i + 1}`, [
         'agent',
         '--master',
@@ -150,7 +151,7 @@ test('kill -9 of the leading master loses no task', async () => {
   } finally {
     for (const d of daemons.reverse()) d.kill('SIGKILL');
     await Promise.all(daemons.map((d) => d.exited()));
-    for (const pid of findProcessesUnder(work)) process.kill(pid, 'SIGKILL');
+    killProcessesUnder(work);
     await redis.stop();
     await zk.stop();
     await removeTempDir(work);

@@ -9,7 +9,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
   findProcesses,
-  findProcessesUnder,
+  killProcessesUnder,
   httpJson,
   isAlive,
   startDaemon,
@@ -31,9 +31,10 @@ test('deploy, inspect, delete and stop with no process left behind', async () =>
     '0',
     '--marathon_port',
     '0',
-    // Not the default 31000+: other test files run agents with task ports there at the same time.
+    // Not the default 31000+: other test files run agents with task ports there at the same time. Below Linux's
+    // ephemeral range (32768+), where any port-0 socket of another test could take a task's port.
     '--task_ports_from',
-    '45000',
+    '27000',
   ]);
   try {
     await local.waitForOutput(/Press Ctrl-C/, 60_000);
@@ -92,7 +93,7 @@ test('deploy, inspect, delete and stop with no process left behind', async () =>
   } finally {
     local.kill('SIGKILL');
     await local.exited();
-    for (const pid of findProcessesUnder(work)) process.kill(pid, 'SIGKILL');
+    killProcessesUnder(work);
     await removeTempDir(work);
   }
 });

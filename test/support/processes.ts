@@ -144,6 +144,17 @@ export function findProcessesUnder(dir: string): number[] {
   return pids;
 }
 
+/** SIGKILL every process under `dir` (cleanup); one that exits meanwhile is not an error. */
+export function killProcessesUnder(dir: string): void {
+  for (const pid of findProcessesUnder(dir)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+    }
+  }
+}
+
 export interface MarathonTask {
   id: string;
   host: string;
